@@ -1,0 +1,147 @@
+"""Run configurations: frozen dataclasses validated when built.
+
+Every model family extends `TrainConfig` with its own fields. A field's
+metadata carries its help text (and choices), from which the CLI builds its
+flags, so a hyperparameter is declared once. A bad value fails in
+`__post_init__` with a message that names the field and the allowed range.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import types
+import typing
+from dataclasses import dataclass, field
+from typing import Any
+
+from genlab.errors import GenlabError
+
+
+def option(default: Any, help: str, choices: tuple[str, ...] | None = None, cli: bool = True):
+    """A config field with help text (and allowed values) for the CLI."""
+    return field(default=default, metadata={"help": help, "choices": choices, "cli": cli})
+
+
+def check_range(config, name: str, low=None, high=None, low_open=False, high_open=False) -> None:
+    """Fail with a one-line message unless `low <= config.name <= high` (or open ends)."""
+    value = getattr(config, name)
+    if value is None:
+        return
+    ok = isinstance(value, (int, float)) and not math.isnan(value)
+    if ok and low is not None:
+        ok = value > low if low_open else value >= low
+    if ok and high is not None:
+        ok = value < high if high_open else value <= high
+    if not ok:
+        left = "(" if low_open else "["
+        right = ")" if high_open else "]"
+        span = f"{left}{'-inf' if low is None else low}, {'inf' if high is None else high}{right}"
+        raise GenlabError(f"--{flag_name(name)} must be in {span}, got {value}")
+
+
+def check_choice(config, name: str) -> None:
+    """Fail unless the field's value is one of its declared choices."""
+    choices = config.__dataclass_fields__[name].metadata.get("choices")
+    value = getattr(config, name)
+    if choices and value not in choices:
+        raise GenlabError(f"--{flag_name(name)} must be one of {', '.join(choices)}; got '{value}'")
+
+
+def flag_name(name: str) -> str:
+    return name.replace("_", "-")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """What every training run needs, whatever the model family."""
+
+    model: str = option("", "model name (set by the command)", cli=False)
+    data: str = option("mnist", "dataset name (see 'genlab data list') or a tabular file")
+    limit: int | None = option(None, "use a stratified subset of N training examples")
+    val_fraction: float = option(0.1, "fraction of the training split held out for validation (0 disables it)")
+    epochs: int = option(5, "passes over the training split")
+    batch_size: int = option(128, "examples per optimisation step")
+    lr: float = option(1e-3, "learning rate")
+    optimizer: str = option("adam", "optimiser", choices=("sgd", "momentum", "adam", "adamw", "adadelta"))
+    weight_decay: float = option(0.0, "L2 weight decay")
+    schedule: str = option("constant", "learning-rate schedule: constant, or onecycle (linear warm-up over the "
+                           "first 20% of steps, then linear decay to zero)", choices=("constant", "onecycle"))
+    evals_per_epoch: int = option(1, "evaluations of the validation/test curves per epoch")
+    seed: int = option(0, "seed for initialisation, shuffling and splits")
+    device: str = option("auto", "where to train", choices=("auto", "cpu", "cuda"))
+    precision: str = option("fp32", "arithmetic precision (bf16 autocast on CUDA only)", choices=("fp32", "bf16"))
+
+    def __post_init__(self):
+        for name, spec in self.__dataclass_fields__.items():
+            if spec.metadata.get("choices"):
+                check_choice(self, name)
+        check_range(self, "limit", low=10)
+        check_range(self, "val_fraction", low=0, high=1, high_open=True)
+        check_range(self, "epochs", low=1)
+        check_range(self, "batch_size", low=1)
+        check_range(self, "lr", low=0, low_open=True)
+        check_range(self, "weight_decay", low=0)
+        check_range(self, "evals_per_epoch", low=1)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: _jsonable(v) for k, v in dataclasses.asdict(self).items()}
+
+    def non_defaults(self, defaults: "TrainConfig") -> dict[str, Any]:
+        """The fields whose values differ from `defaults` (for reports)."""
+        mine, theirs = self.to_dict(), defaults.to_dict()
+        return {k: v for k, v in mine.items() if theirs.get(k) != v}
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]):
+        known = {f.name: f for f in dataclasses.fields(cls)}
+        kwargs = {}
+        for name, value in values.items():
+            if name in known:
+                kwargs[name] = tuple(value) if isinstance(value, list) else value
+        return cls(**kwargs)
+
+
+def _jsonable(value):
+    return list(value) if isinstance(value, tuple) else value
+
+
+def field_type(config_cls, name: str):
+    """The base Python type of a config field: int, float, str, bool or tuple[int]."""
+    hints = typing.get_type_hints(config_cls)
+    hint = hints[name]
+    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        hint = args[0]
+        origin = typing.get_origin(hint)
+    if origin is tuple:
+        return tuple
+    return hint
+
+
+def parse_value(config_cls, name: str, text: str):
+    """Parse a command-line string into the type of a config field.
+
+    Tuples are comma-separated ("256,128"); "none" gives None for optional fields.
+    """
+    kind = field_type(config_cls, name)
+    try:
+        if text.lower() == "none":
+            return None
+        if kind is tuple:
+            return tuple(int(part) for part in text.split(",") if part.strip())
+        if kind is bool:
+            if text.lower() in ("1", "true", "yes", "on"):
+                return True
+            if text.lower() in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(text)
+        return kind(text)
+    except ValueError:
+        raise GenlabError(f"--{flag_name(name)} expects {getattr(kind, '__name__', kind)}, got '{text}'") from None
+
+
+def dump_json(data: Any) -> str:
+    return json.dumps(data, indent=2, sort_keys=True, default=str)

@@ -1,0 +1,145 @@
+"""Datasets as tensor pairs on the training device, with seeded splits.
+
+Images stay uint8 on the device ([N, 1, 28, 28]) and are converted to float
+per batch, so even the full Fashion-MNIST costs 47 MB of device memory.
+Batches are index slices; there is no DataLoader.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from genlab.errors import GenlabError
+
+
+@dataclass
+class Split:
+    """One split: `x` is uint8 [N, C, H, W] (images) or float32 [N, D] (tabular); `y` int64 [N]."""
+
+    x: torch.Tensor
+    y: torch.Tensor
+
+    def __len__(self) -> int:
+        return self.x.shape[0]
+
+    def inputs(self, index: torch.Tensor | slice | None = None) -> torch.Tensor:
+        """Float inputs for the given rows: images scaled to [0, 1], tabular as stored."""
+        x = self.x if index is None else self.x[index]
+        return x.float().div_(255.0) if x.dtype == torch.uint8 else x
+
+    def batches(self, batch_size: int):
+        """Yield (float inputs, labels) in order, for evaluation."""
+        for start in range(0, len(self), batch_size):
+            rows = slice(start, start + batch_size)
+            yield self.inputs(rows), self.y[rows]
+
+
+@dataclass
+class DataBundle:
+    """Train, validation and test splits on one device, plus what they are."""
+
+    name: str
+    train: Split
+    val: Split | None
+    test: Split
+    classes: tuple[str, ...]
+    kind: str = "image"  # "image" or "tabular"
+    fingerprint: str = ""
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return tuple(self.train.x.shape[1:])
+
+    @property
+    def input_dim(self) -> int:
+        return int(np.prod(self.input_shape))
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.classes)
+
+    @property
+    def selection_split(self) -> Split:
+        """The split used for model selection: validation when there is one, never test."""
+        return self.val if self.val is not None else self.train
+
+
+def stratified_subset(labels: np.ndarray, n: int, seed: int) -> np.ndarray:
+    """Indices of a class-balanced subset of size `n` (proportional to class frequency), sorted."""
+    if n >= len(labels):
+        return np.arange(len(labels))
+    rng = np.random.default_rng(seed)
+    classes, counts = np.unique(labels, return_counts=True)
+    quota = np.floor(counts / counts.sum() * n).astype(int)
+    # Hand out the remainder to the classes with the largest fractional share.
+    remainder = n - quota.sum()
+    order = np.argsort(-(counts / counts.sum() * n - quota), kind="stable")
+    quota[order[:remainder]] += 1
+    chosen = [rng.choice(np.flatnonzero(labels == c), size=q, replace=False) for c, q in zip(classes, quota)]
+    return np.sort(np.concatenate(chosen))
+
+
+def validation_split(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Seeded (train indices, validation indices) of a split of `n` rows."""
+    if fraction <= 0:
+        return np.arange(n), np.arange(0)
+    rng = np.random.default_rng(seed + 7919)
+    order = rng.permutation(n)
+    n_val = max(1, int(round(n * fraction)))
+    return np.sort(order[n_val:]), np.sort(order[:n_val])
+
+
+def fingerprint(*arrays: np.ndarray) -> str:
+    """A short SHA-256 of the arrays' bytes: tells whether two runs saw the same data."""
+    digest = hashlib.sha256()
+    for array in arrays:
+        digest.update(np.ascontiguousarray(array).tobytes())
+    return digest.hexdigest()[:16]
+
+
+def resolve_device(name: str) -> torch.device:
+    """'auto' -> CUDA when present, else CPU; 'cuda' without a GPU is a user error."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise GenlabError("--device cuda was asked for but no CUDA GPU is available; use --device cpu or auto")
+    return torch.device(name)
+
+
+def load_dataset(name: str, limit: int | None = None, val_fraction: float = 0.1, seed: int = 0,
+                 device: torch.device | str = "cpu") -> DataBundle:
+    """Load a named image dataset as a DataBundle on `device`.
+
+    `limit` keeps a stratified subset of the train split; `val_fraction` holds a
+    seeded validation split out of what remains. The test split is untouched.
+    """
+    from genlab.data import registry
+
+    device = torch.device(device)
+    info = registry.get_info(name)
+    arrays = registry.load_arrays(name)
+    train_x, train_y = arrays["train"]
+    test_x, test_y = arrays["test"]
+    if limit is not None:
+        keep = stratified_subset(train_y, limit, seed)
+        train_x, train_y = train_x[keep], train_y[keep]
+    fit_rows, val_rows = validation_split(len(train_y), val_fraction, seed)
+
+    def to_split(images: np.ndarray, labels: np.ndarray) -> Split:
+        x = torch.from_numpy(np.ascontiguousarray(images)).unsqueeze(1).to(device)
+        return Split(x, torch.from_numpy(labels.astype(np.int64)).to(device))
+
+    return DataBundle(
+        name=name,
+        train=to_split(train_x[fit_rows], train_y[fit_rows]),
+        val=to_split(train_x[val_rows], train_y[val_rows]) if len(val_rows) else None,
+        test=to_split(test_x, test_y),
+        classes=tuple(info.classes),
+        kind="image",
+        fingerprint=fingerprint(train_x[fit_rows], train_y[fit_rows], test_x, test_y),
+    )

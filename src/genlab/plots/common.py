@@ -1,0 +1,76 @@
+"""Pure plotting helpers shared by every family: each returns a labelled figure.
+
+Nothing here writes files; `RunFolder.save_figure` does. Every figure gets a
+title, axis labels, and a legend or colour bar where colours mean something.
+"""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")  # headless: figures are files, never windows
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+
+def image_grid(images: np.ndarray | torch.Tensor, ncols: int, pad: int = 2, pad_value: float = 1.0) -> np.ndarray:
+    """Tile images [N, H, W] or [N, 1, H, W] (values in [0, 1]) into one [rows*H', cols*W'] array."""
+    if isinstance(images, torch.Tensor):
+        images = images.detach().float().cpu().numpy()
+    images = np.asarray(images, dtype=np.float32)
+    if images.ndim == 4:
+        images = images[:, 0]
+    n, height, width = images.shape
+    ncols = max(1, min(ncols, n))
+    nrows = int(np.ceil(n / ncols))
+    grid = np.full((nrows * (height + pad) + pad, ncols * (width + pad) + pad), pad_value, dtype=np.float32)
+    for index in range(n):
+        r, c = divmod(index, ncols)
+        top, left = pad + r * (height + pad), pad + c * (width + pad)
+        grid[top:top + height, left:left + width] = images[index]
+    return grid
+
+
+def grid_figure(images, ncols: int, title: str, row_labels: list[str] | None = None,
+                xlabel: str = "", cmap: str = "gray"):
+    """A figure of an image grid with a title and (optionally) one label per row."""
+    grid = image_grid(images, ncols)
+    n = len(images)
+    nrows = int(np.ceil(n / max(1, min(ncols, n))))
+    figure, axis = plt.subplots(figsize=(max(3.0, 0.45 * min(ncols, n) + 1.2), max(1.6, 0.45 * nrows + 0.8)))
+    axis.imshow(grid, cmap=cmap, vmin=0.0, vmax=1.0, interpolation="nearest")
+    axis.set_title(title)
+    axis.set_xticks([])
+    axis.set_xlabel(xlabel)
+    if row_labels:
+        cell = grid.shape[0] / len(row_labels)
+        axis.set_yticks([cell * (i + 0.5) for i in range(len(row_labels))], row_labels)
+    else:
+        axis.set_yticks([])
+    return figure
+
+
+def curves_figure(series: dict[str, tuple[list[float], list[float]]], title: str, xlabel: str,
+                  ylabel: str, logy: bool = False):
+    """Line plot of named (x, y) series with a legend."""
+    figure, axis = plt.subplots(figsize=(6, 4))
+    for label, (xs, ys) in series.items():
+        marker = "o" if len(xs) <= 30 else None
+        axis.plot(xs, ys, label=label, marker=marker, markersize=3)
+    if logy:
+        axis.set_yscale("log")
+    axis.set_title(title)
+    axis.set_xlabel(xlabel)
+    axis.set_ylabel(ylabel)
+    axis.grid(alpha=0.3)
+    axis.legend()
+    return figure
+
+
+def metric_series(events: list[dict], event: str, key: str, split: str | None = None) -> tuple[list, list]:
+    """(steps, values) of `key` in logged events of one kind (and split)."""
+    rows = [e for e in events if e.get("event") == event and key in e
+            and (split is None or e.get("split") == split)]
+    return [e["step"] for e in rows], [e[key] for e in rows]

@@ -1,0 +1,217 @@
+"""The training engine: the loop, devices, precision, logging and checkpoints.
+
+It knows no model family: a family (genlab.models.base.Family) supplies the
+networks and the objective of one step. The data is one tensor pair on the
+device; each epoch is a seeded permutation of row indices sliced into batches.
+Per-step values stay on the device and are fetched once per logging interval,
+so a GPU never waits on a `.item()` in the hot loop.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from tqdm import tqdm
+
+from genlab.data.datasets import DataBundle, load_dataset, resolve_device
+from genlab.errors import GenlabError
+from genlab.models.base import Family, ModelSpec
+from genlab.train.runfolder import RunFolder
+
+
+@dataclass
+class TrainResult:
+    run: RunFolder
+    model: torch.nn.Module
+    summary: dict[str, Any]
+
+
+def epoch_order(n: int, seed: int, epoch: int, device: torch.device) -> torch.Tensor:
+    """The row order of one epoch: a function of (seed, epoch) only, so a resumed run
+    sees exactly the batches an uninterrupted one would."""
+    generator = torch.Generator(device=device)
+    generator.manual_seed(seed * 1_000_003 + epoch)
+    return torch.randperm(n, generator=generator, device=device)
+
+
+def autocast(device: torch.device, precision: str):
+    if precision == "bf16":
+        return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def lr_factor(schedule: str, step: int, total: int) -> float:
+    """Multiplier of the base learning rate at `step` (0-based) of `total` steps."""
+    if schedule == "constant":
+        return 1.0
+    warmup = max(1, int(0.2 * total))
+    if step < warmup:
+        return (step + 1) / warmup
+    return max(0.0, (total - step) / max(1, total - warmup))
+
+
+def check_precision(device: torch.device, precision: str) -> None:
+    if precision == "bf16" and device.type != "cuda":
+        raise GenlabError("--precision bf16 needs a CUDA device; use --precision fp32 on CPU")
+
+
+def evaluation_steps(steps_per_epoch: int, evals_per_epoch: int) -> set[int]:
+    """Steps (1-based, within an epoch) after which the validation/test curves are evaluated."""
+    count = min(evals_per_epoch, steps_per_epoch)
+    return {round(steps_per_epoch * (i + 1) / count) for i in range(count)}
+
+
+def evaluate_splits(family: Family, model: torch.nn.Module, run: RunFolder, epoch: int, step: int) -> dict:
+    """Evaluate on validation and test, log both, and leave the training RNG untouched."""
+    results = {}
+    was_training = model.training
+    model.eval()
+    devices = [family.device] if family.device.type == "cuda" else []
+    # fork_rng: evaluation may sample (VAEs), but must not shift the training
+    # trajectory, so runs with different evaluation schedules stay comparable.
+    with torch.random.fork_rng(devices=devices), torch.no_grad(), autocast(family.device, family.config.precision):
+        torch.manual_seed(family.config.seed + 1)
+        for name, split in (("val", family.data.val), ("test", family.data.test)):
+            if split is None:
+                continue
+            metrics = family.evaluate(model, split)
+            if metrics:
+                run.log({"event": "eval", "split": name, "epoch": epoch, "step": step, **metrics})
+                results[name] = metrics
+    model.train(was_training)
+    return results
+
+
+def fit(family: Family, run: RunFolder, resume: bool = False, progress: bool = True) -> TrainResult:
+    """Train `family` into `run`; with `resume`, continue from its last checkpoint."""
+    config, data, device = family.config, family.data, family.device
+    torch.manual_seed(config.seed)
+    model = family.build().to(device)
+    optimizers = family.optimizers(model)
+    start_epoch, step, seconds = 0, 0, 0.0
+    if resume:
+        state = run.load_checkpoint(model, optimizers)
+        start_epoch, step = state["epoch"], state["step"]
+        seconds = next((e["seconds"] for e in reversed(run.read_metrics()) if e.get("event") == "epoch"), 0.0)
+        run.truncate_metrics(step)
+        if start_epoch >= config.epochs:
+            raise GenlabError(f"{run.path} already finished {start_epoch} epochs; "
+                              f"pass --epochs N with N > {start_epoch} to continue it")
+
+    n = len(data.train)
+    batch_size = min(config.batch_size, n)
+    steps_per_epoch = math.ceil(n / batch_size)
+    log_every = max(1, min(50, steps_per_epoch // 4))
+    eval_at = evaluation_steps(steps_per_epoch, config.evals_per_epoch)
+    total_steps = steps_per_epoch * config.epochs
+    for optimizer in optimizers.values():
+        for group in optimizer.param_groups:
+            group.setdefault("base_lr", group["lr"])
+    model.train()
+    for epoch in range(start_epoch, config.epochs):
+        started = time.perf_counter()
+        order = epoch_order(n, config.seed, epoch, device)
+        pending: list[torch.Tensor] = []
+        names: list[str] = []
+        bar = tqdm(total=steps_per_epoch, desc=f"epoch {epoch + 1}/{config.epochs}", unit="step",
+                   disable=None if progress else True, leave=False)
+        for index in range(steps_per_epoch):
+            rows = order[index * batch_size:(index + 1) * batch_size]
+            x, y = data.train.inputs(rows), data.train.y[rows]
+            if config.schedule != "constant":
+                factor = lr_factor(config.schedule, step, total_steps)
+                for optimizer in optimizers.values():
+                    for group in optimizer.param_groups:
+                        group["lr"] = group["base_lr"] * factor
+            with autocast(device, config.precision):
+                values = family.train_step(model, x, y, optimizers, step)
+            step += 1
+            names = list(values)
+            pending.append(torch.stack([v.detach().float() for v in values.values()]))
+            if len(pending) == log_every or index + 1 == steps_per_epoch:
+                chunk = torch.stack(pending).cpu()
+                _check_finite(chunk, names, step - len(pending) + 1, run)
+                means = chunk.mean(0).tolist()
+                run.log({"event": "train", "epoch": epoch + 1, "step": step,
+                         **dict(zip(names, means))})
+                elapsed = time.perf_counter() - started
+                bar.set_postfix({names[0]: f"{means[0]:.4g}",
+                                 "img/s": f"{(index + 1) * batch_size / max(elapsed, 1e-9):.0f}"})
+                bar.update(len(pending))
+                pending = []
+            if index + 1 in eval_at:
+                evaluate_splits(family, model, run, epoch + 1, step)
+        bar.close()
+        family.on_epoch_end(model, run, epoch + 1)
+        seconds += time.perf_counter() - started
+        run.save_checkpoint(model, optimizers, epoch + 1, step)
+        run.log({"event": "epoch", "epoch": epoch + 1, "step": step, "seconds": round(seconds, 3)})
+
+    run.save_weights(model)
+    model.eval()
+    summary = {"model": config.model, "data": config.data, "epochs": config.epochs, "steps": step,
+               "seconds": round(seconds, 3)}
+    with torch.no_grad(), autocast(device, config.precision):
+        summary.update(family.finish(model, run))
+    run.write_summary(summary)
+    return TrainResult(run, model, summary)
+
+
+def _check_finite(chunk: torch.Tensor, names: list[str], first_step: int, run: RunFolder) -> None:
+    """Stop at the first non-finite value, naming the step; the last checkpoint stays intact."""
+    bad = ~torch.isfinite(chunk)
+    if not bad.any():
+        return
+    row, column = (int(i) for i in bad.nonzero()[0])
+    value = chunk[row, column].item()
+    step = first_step + row
+    run.log({"event": "error", "step": step, "message": f"{names[column]} became {value}"})
+    kept = "the last good checkpoint is kept" if (run.path / "checkpoint.safetensors").exists() \
+        else "no epoch had finished, so there is no checkpoint"
+    raise GenlabError(f"{names[column]} became {value} at step {step}; training stopped and {kept} in "
+                      f"{run.path}; lower --lr or check the data")
+
+
+def train(spec: ModelSpec, config, out=None, overwrite: bool = False, progress: bool = True) -> TrainResult:
+    """Resolve the device, load the data, create the run folder and fit. The API behind `genlab train`."""
+    from genlab.train.runfolder import default_run_path
+
+    device = resolve_device(config.device)
+    check_precision(device, config.precision)
+    data = load_family_data(spec, config, device)
+    family = spec.family(config, data, device)
+    run = RunFolder.create(out or default_run_path(config.model, config.data), overwrite=overwrite)
+    run.write_config({**config.to_dict(), "data_fingerprint": data.fingerprint}, device=str(device))
+    return fit(family, run, progress=progress)
+
+
+def resume(run_path, spec: ModelSpec, epochs: int | None = None, progress: bool = True) -> TrainResult:
+    """Continue an interrupted run (optionally to more epochs) to the result an
+    uninterrupted run would have reached."""
+    run = RunFolder.open(run_path)
+    record = run.read_config()
+    saved = dict(record["config"])
+    if saved["model"] != spec.name:
+        raise GenlabError(f"{run.path} is a '{saved['model']}' run, not '{spec.name}'; "
+                          f"use 'genlab train {saved['model']} --resume {run.path}'")
+    if epochs is not None:
+        saved["epochs"] = epochs
+    config = spec.config_cls.from_dict(saved)
+    device = resolve_device(config.device)
+    data = load_family_data(spec, config, device)
+    if data.fingerprint != saved.get("data_fingerprint"):
+        raise GenlabError(f"the data of {config.data} differs from what {run.path} was trained on "
+                          "(fingerprint mismatch); resume with the same dataset files")
+    run.write_config({**config.to_dict(), "data_fingerprint": data.fingerprint}, device=str(device))
+    return fit(spec.family(config, data, device), run, resume=True, progress=progress)
+
+
+def load_family_data(spec: ModelSpec, config, device: torch.device) -> DataBundle:
+    """The dataset a config names, on `device`."""
+    return load_dataset(config.data, limit=config.limit, val_fraction=config.val_fraction,
+                        seed=config.seed, device=device)

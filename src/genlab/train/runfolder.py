@@ -1,0 +1,245 @@
+"""The run folder: the one thing every stage reads and writes.
+
+    config.json           the resolved config, genlab version, seed, device
+    metrics.jsonl         one JSON object per logged event
+    checkpoint.safetensors model + optimiser state + RNG state, every epoch
+    weights.safetensors   the final weights
+    figures/ samples/     labelled figures and sample grids
+    summary.json          the numbers of the finished run
+
+Everything is written atomically (temp file + rename) so an interrupted run
+never leaves a half-written file behind. Tensors are stored as safetensors,
+never pickled.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import platform
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from genlab import __version__
+from genlab.errors import GenlabError
+
+CONFIG = "config.json"
+METRICS = "metrics.jsonl"
+SUMMARY = "summary.json"
+WEIGHTS = "weights.safetensors"
+CHECKPOINT = "checkpoint.safetensors"
+
+
+def atomic_write_bytes(path: Path, payload: bytes) -> None:
+    """Write `payload` to `path` so readers see the old file or the new one, never a part."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(payload)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_json(path: Path, data: Any) -> None:
+    atomic_write_bytes(path, (json.dumps(data, indent=2, sort_keys=True, default=str) + "\n").encode())
+
+
+def default_run_path(model: str, data: str, root: str | Path = "runs") -> Path:
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    return Path(root) / f"{model}-{Path(data).stem}-{stamp}"
+
+
+class RunFolder:
+    """A run folder on disk. Create a new one with `create`, open a finished one with `open`."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+
+    # -- lifecycle -----------------------------------------------------------------
+    @classmethod
+    def create(cls, path: str | Path, overwrite: bool = False) -> "RunFolder":
+        """Make an empty run folder; an existing one is refused unless `overwrite`."""
+        path = Path(path)
+        if path.exists() and (not path.is_dir() or any(path.iterdir())):
+            if not overwrite:
+                raise GenlabError(f"run folder {path} already exists; pass --overwrite to replace it "
+                                  "or choose another --out")
+            if not (path / CONFIG).exists():
+                raise GenlabError(f"{path} exists and is not a genlab run folder; "
+                                  "refusing to overwrite it, choose another --out")
+            shutil.rmtree(path)
+        path.mkdir(parents=True, exist_ok=True)
+        return cls(path)
+
+    @classmethod
+    def open(cls, path: str | Path) -> "RunFolder":
+        """An existing run folder; a path without config.json is a user error."""
+        path = Path(path)
+        if not (path / CONFIG).is_file():
+            raise GenlabError(f"{path} is not a genlab run folder (no {CONFIG}); "
+                              "give the folder that 'genlab train' wrote")
+        return cls(path)
+
+    # -- files ---------------------------------------------------------------------
+    @property
+    def figures(self) -> Path:
+        folder = self.path / "figures"
+        folder.mkdir(exist_ok=True)
+        return folder
+
+    @property
+    def samples(self) -> Path:
+        folder = self.path / "samples"
+        folder.mkdir(exist_ok=True)
+        return folder
+
+    def write_config(self, config: dict[str, Any], device: str) -> None:
+        record = {
+            "config": config,
+            "genlab_version": __version__,
+            "torch_version": torch.__version__,
+            "python_version": platform.python_version(),
+            "device": device,
+            "created": datetime.datetime.now().isoformat(timespec="seconds"),
+        }
+        atomic_write_json(self.path / CONFIG, record)
+
+    def read_config(self) -> dict[str, Any]:
+        return json.loads((self.path / CONFIG).read_text())
+
+    @property
+    def model_name(self) -> str:
+        return self.read_config()["config"]["model"]
+
+    def log(self, event: dict[str, Any]) -> None:
+        """Append one event to metrics.jsonl (flushed, so a crash keeps what came before)."""
+        with open(self.path / METRICS, "a") as handle:
+            handle.write(json.dumps(event, sort_keys=True) + "\n")
+
+    def read_metrics(self) -> list[dict[str, Any]]:
+        path = self.path / METRICS
+        if not path.exists():
+            return []
+        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+    def truncate_metrics(self, after_step: int) -> None:
+        """Drop logged events past `after_step` (used when resuming from a checkpoint)."""
+        kept = [e for e in self.read_metrics() if e.get("step", 0) <= after_step]
+        atomic_write_bytes(self.path / METRICS, "".join(json.dumps(e, sort_keys=True) + "\n" for e in kept).encode())
+
+    def write_summary(self, summary: dict[str, Any]) -> None:
+        atomic_write_json(self.path / SUMMARY, summary)
+
+    def read_summary(self) -> dict[str, Any]:
+        path = self.path / SUMMARY
+        if not path.exists():
+            raise GenlabError(f"{self.path} has no {SUMMARY}: the run did not finish; "
+                              f"continue it with 'genlab train {self.model_name} --resume {self.path}'")
+        return json.loads(path.read_text())
+
+    def save_figure(self, figure, name: str, folder: str = "figures") -> Path:
+        """Save a matplotlib figure as PNG under figures/ (or samples/) and close it."""
+        import matplotlib.pyplot as plt
+
+        target = (self.figures if folder == "figures" else self.samples) / name
+        tmp = target.with_name(f".{target.stem}.tmp.png")
+        figure.savefig(tmp, dpi=110, bbox_inches="tight")
+        os.replace(tmp, target)
+        plt.close(figure)
+        return target
+
+    # -- tensors -------------------------------------------------------------------
+    def save_weights(self, model: torch.nn.Module) -> None:
+        atomic_save_tensors(self.path / WEIGHTS, module_tensors(model))
+
+    def load_weights(self, model: torch.nn.Module) -> None:
+        path = self.path / WEIGHTS
+        if not path.exists():
+            raise GenlabError(f"{self.path} has no {WEIGHTS}: the run did not finish; "
+                              f"continue it with 'genlab train {self.model_name} --resume {self.path}'")
+        model.load_state_dict(load_file(path, device=str(next(iter(model.state_dict().values())).device)))
+
+    def save_checkpoint(self, model: torch.nn.Module, optimizers: dict[str, torch.optim.Optimizer],
+                        epoch: int, step: int) -> None:
+        """Model, optimisers, progress and RNG state, in one atomic safetensors file."""
+        tensors = {f"model.{k}": v for k, v in module_tensors(model).items()}
+        meta: dict[str, Any] = {"epoch": epoch, "step": step, "optimizers": {}}
+        for name, optimizer in optimizers.items():
+            flat, rest = flatten_optimizer_state(optimizer.state_dict())
+            tensors.update({f"optim.{name}.{k}": v for k, v in flat.items()})
+            meta["optimizers"][name] = rest
+        tensors["rng.cpu"] = torch.get_rng_state()
+        if torch.cuda.is_available():
+            for index, state in enumerate(torch.cuda.get_rng_state_all()):
+                tensors[f"rng.cuda.{index}"] = state
+        atomic_save_tensors(self.path / CHECKPOINT, tensors, {"genlab": json.dumps(meta)})
+
+    def load_checkpoint(self, model: torch.nn.Module, optimizers: dict[str, torch.optim.Optimizer]) -> dict:
+        """Restore what `save_checkpoint` wrote; returns {'epoch': ..., 'step': ...}."""
+        from safetensors import safe_open
+
+        path = self.path / CHECKPOINT
+        if not path.exists():
+            raise GenlabError(f"{self.path} has no {CHECKPOINT} to resume from "
+                              "(it stopped before its first epoch ended); start it again with --overwrite")
+        with safe_open(path, framework="pt") as handle:
+            meta = json.loads(handle.metadata()["genlab"])
+        tensors = load_file(path)
+        device = next(iter(model.state_dict().values())).device
+        model.load_state_dict({k[6:]: v.to(device) for k, v in tensors.items() if k.startswith("model.")})
+        for name, optimizer in optimizers.items():
+            prefix = f"optim.{name}."
+            # load_state_dict moves each state tensor to its parameter's device itself.
+            flat = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
+            optimizer.load_state_dict(unflatten_optimizer_state(flat, meta["optimizers"][name]))
+        torch.set_rng_state(tensors["rng.cpu"])
+        cuda_states = [tensors[k] for k in sorted(tensors) if k.startswith("rng.cuda.")]
+        if cuda_states and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(cuda_states)
+        return {"epoch": meta["epoch"], "step": meta["step"]}
+
+
+def module_tensors(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+
+
+def atomic_save_tensors(path: Path, tensors: dict[str, torch.Tensor], metadata: dict[str, str] | None = None) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        save_file(tensors, tmp, metadata=metadata)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def flatten_optimizer_state(state_dict: dict) -> tuple[dict[str, torch.Tensor], dict]:
+    """Split an optimiser state dict into tensors (for safetensors) and JSON-able rest."""
+    tensors, scalars = {}, {}
+    for param_id, entries in state_dict["state"].items():
+        for key, value in entries.items():
+            if isinstance(value, torch.Tensor):
+                tensors[f"{param_id}.{key}"] = value.detach().cpu().contiguous()
+            else:
+                scalars[f"{param_id}.{key}"] = value
+    return tensors, {"param_groups": state_dict["param_groups"], "scalars": scalars}
+
+
+def unflatten_optimizer_state(tensors: dict[str, torch.Tensor], rest: dict) -> dict:
+    state: dict[int, dict[str, Any]] = {}
+    for source in (tensors, rest["scalars"]):
+        for flat_key, value in source.items():
+            param_id, key = flat_key.split(".", 1)
+            state.setdefault(int(param_id), {})[key] = value
+    return {"state": state, "param_groups": rest["param_groups"]}
