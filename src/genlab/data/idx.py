@@ -64,7 +64,7 @@ def open_maybe_gzip(path: os.PathLike | str) -> BinaryIO:
     except FileNotFoundError:
         raise GenlabError(f"IDX file {path} not found; check the path or download the dataset again") from None
     except OSError as e:
-        raise GenlabError(f"cannot read IDX file {path}: {e.strerror or e}; check its permissions") from None
+        raise GenlabError(f"cannot read IDX file {path}: {e.strerror or e}; check that it is a readable file") from None
 
 
 def _read_header(f: BinaryIO, path: os.PathLike | str, fix: str) -> tuple[np.dtype, tuple[int, ...]]:
@@ -161,12 +161,13 @@ def write_idx(path: os.PathLike | str, array: np.ndarray) -> None:
             raw.write(header + payload)
 
 
-def decompressed_sha256(path: os.PathLike | str) -> str:
+def decompressed_sha256(path: os.PathLike | str, *, fix: str = _DEFAULT_FIX) -> str:
     """Hex SHA-256 of the file's bytes after gunzip (of the raw bytes if not gzip).
 
     Checksums are taken over decompressed bytes because re-gzipping (by
     mirrors, distributions, users) changes the .gz bytes but not the data.
-    Raises GenlabError when the file is missing or its gzip stream is damaged.
+    Raises GenlabError, ending with ``fix``, when the file is missing or its
+    gzip stream is damaged.
     """
     digest = hashlib.sha256()
     with open_maybe_gzip(path) as f:
@@ -175,6 +176,6 @@ def decompressed_sha256(path: os.PathLike | str) -> str:
                 digest.update(chunk)
         except _GZIP_ERRORS as e:
             raise GenlabError(
-                f"corrupt file {path}: the gzip stream is truncated or damaged ({e}); {_DEFAULT_FIX}"
+                f"corrupt file {path}: the gzip stream is truncated or damaged ({e}); {fix}"
             ) from None
     return digest.hexdigest()
