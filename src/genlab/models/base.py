@@ -46,6 +46,8 @@ class Family:
     """
 
     config_cls: type[TrainConfig] = TrainConfig
+    #: summary.json entries that sweeps tabulate, the last being the one they plot.
+    headline: tuple[str, ...] = ()
 
     def __init__(self, config: TrainConfig, data: DataBundle, device: torch.device):
         self.config = config

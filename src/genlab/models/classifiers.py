@@ -76,6 +76,9 @@ class TwoConvCNN(nn.Module):
         self.conv2 = nn.Conv2d(40, 64, 3, padding=1)
         self.head = nn.Sequential(nn.Flatten(), nn.Linear(64 * 7 * 7, 128), nn.ReLU(), nn.Linear(128, num_classes))
 
+    def first_layer_filters(self) -> torch.Tensor:
+        return self.conv1.weight
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = F.max_pool2d(F.relu(self.conv1(x)), 2)
         x = F.max_pool2d(F.relu(self.conv2(x)), 2)
@@ -95,9 +98,12 @@ class FastCNN(nn.Module):
 
     def __init__(self, num_classes: int, in_channels: int = 1, widths: tuple[int, int, int] = (32, 64, 128)):
         super().__init__()
-        self.conv1 = conv_block(in_channels, widths[0])
-        self.features = nn.Sequential(self.conv1, conv_block(widths[0], widths[1]), conv_block(widths[1], widths[2]))
+        self.features = nn.Sequential(conv_block(in_channels, widths[0]), conv_block(widths[0], widths[1]),
+                                      conv_block(widths[1], widths[2]))
         self.head = nn.Sequential(nn.Flatten(), nn.Linear(widths[2] * 3 * 3, num_classes))
+
+    def first_layer_filters(self) -> torch.Tensor:
+        return self.features[0][0].weight
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(x))
@@ -148,6 +154,7 @@ class Classifier(Family):
     """Trains a classifier with cross-entropy; evaluates loss, accuracy and error."""
 
     config_cls = ClassifierConfig
+    headline = ("val_accuracy", "test_accuracy")
 
     def build(self) -> nn.Module:
         config, data = self.config, self.data
@@ -210,10 +217,8 @@ class Classifier(Family):
         run.save_figure(confusion_figure(matrix, data.classes,
                                          f"Test confusion matrix: {name} (accuracy {test['accuracy']:.2%})"),
                         "confusion_matrix.png")
-        first = getattr(model, "conv1", None)
-        if first is not None:
-            layer = first[0] if isinstance(first, nn.Sequential) else first
-            run.save_figure(filters_figure(layer.weight.detach().cpu().numpy(),
+        if hasattr(model, "first_layer_filters"):
+            run.save_figure(filters_figure(model.first_layer_filters().detach().cpu().numpy(),
                                            f"Learned first-layer filters: {name}"), "filters.png")
         return summary
 

@@ -215,3 +215,43 @@ def load_family_data(spec: ModelSpec, config, device: torch.device) -> DataBundl
     """The dataset a config names, on `device`."""
     return load_dataset(config.data, limit=config.limit, val_fraction=config.val_fraction,
                         seed=config.seed, device=device)
+
+
+@dataclass
+class LoadedRun:
+    """A finished run brought back: its spec, config, family (with data) and trained model."""
+
+    run: RunFolder
+    spec: ModelSpec
+    config: Any
+    family: Family
+    model: torch.nn.Module
+
+
+def load_run(run_path, device: str = "auto") -> LoadedRun:
+    """Rebuild a finished run's model from config.json and weights.safetensors."""
+    from genlab.models.registry import get_model
+
+    run = RunFolder.open(run_path)
+    saved = run.read_config()["config"]
+    spec = get_model(saved["model"])
+    config = spec.config_cls.from_dict({**saved, "device": device})
+    torch_device = resolve_device(device)
+    data = load_family_data(spec, config, torch_device)
+    family = spec.family(config, data, torch_device)
+    model = family.build().to(torch_device)
+    run.load_weights(model)
+    model.eval()
+    return LoadedRun(run, spec, config, family, model)
+
+
+def evaluate_run(run_path, device: str = "auto") -> dict[str, Any]:
+    """Recompute a run's summary from its saved weights (figures are redrawn too)."""
+    loaded = load_run(run_path, device)
+    previous = loaded.run.read_summary()
+    with torch.no_grad():
+        fresh = loaded.family.finish(loaded.model, loaded.run)
+    # Training-time facts (seconds, epochs, steps) cannot be recomputed; keep them.
+    summary = {**previous, **fresh}
+    loaded.run.write_summary(summary)
+    return summary

@@ -1,0 +1,137 @@
+"""Hyperparameter sweeps: one run folder per grid point, a results table and a figure."""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import itertools
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from genlab.config import parse_value
+from genlab.errors import GenlabError
+from genlab.models.registry import get_model
+from genlab.train.runfolder import RunFolder, atomic_write_bytes
+
+
+@dataclass
+class SweepResult:
+    folder: Path
+    rows: list[dict[str, Any]]
+    markdown: str
+
+
+def parse_assignments(model: str, items: tuple[str, ...], multiple: bool) -> dict[str, list | Any]:
+    """Parse 'key=v1,v2' (grid) or 'key=value' (fixed) into typed config values.
+
+    In a grid, values are comma-separated; a tuple-valued field (hidden widths)
+    writes its layers with '-' ("hidden=64,256-128" is two settings).
+    """
+    spec = get_model(model)
+    fields = spec.config_cls.__dataclass_fields__
+    parsed: dict[str, Any] = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        key = key.strip().replace("-", "_")
+        if not sep or not text:
+            raise GenlabError(f"cannot parse '{item}'; write KEY=VALUE{',VALUE...' if multiple else ''}")
+        if key not in fields or key == "model":
+            raise GenlabError(f"'{key}' is not a setting of {model}; see 'genlab train {model} --help'")
+        texts = text.split(",") if multiple else [text]
+        values = [parse_value(spec.config_cls, key, t.replace("-", ",") if isinstance(fields[key].default, tuple)
+                              else t) for t in texts]
+        parsed[key] = values if multiple else values[0]
+    return parsed
+
+
+def setting_name(setting: dict[str, Any]) -> str:
+    def show(value):
+        return "-".join(map(str, value)) if isinstance(value, tuple) else str(value)
+    return "_".join(f"{key}={show(value)}" for key, value in setting.items()) or "default"
+
+
+def run_sweep(model: str, grid: dict[str, list], fixed: dict[str, Any], out=None, overwrite: bool = False,
+              progress: bool = True) -> SweepResult:
+    """Train every point of `grid` (with `fixed` settings) and tabulate the headline metrics.
+
+    A point whose run folder already holds a finished run with the same config is
+    reused, so an interrupted sweep continues where it stopped.
+    """
+    from genlab.train import engine
+
+    spec = get_model(model)
+    if not grid:
+        raise GenlabError("a sweep needs at least one --grid KEY=V1,V2")
+    folder = Path(out) if out else Path("runs") / f"sweep-{model}-{datetime.datetime.now():%Y%m%d-%H%M%S}"
+    keys = list(grid)
+    settings = [dict(zip(keys, values)) for values in itertools.product(*grid.values())]
+    # Validate every point before training any, so a bad value fails before any work.
+    configs = [spec.make_config(**{**fixed, **setting}) for setting in settings]
+    rows = []
+    for setting, config in zip(settings, configs):
+        run_path = folder / setting_name(setting)
+        summary = _finished_summary(run_path, config)
+        if summary is None or overwrite:
+            summary = engine.train(spec, config, out=run_path, overwrite=True if summary else overwrite,
+                                   progress=progress).summary
+        row = {**{k: _cell(v) for k, v in setting.items()}, "seed": config.seed}
+        row.update({name: summary.get(name) for name in spec.family.headline if name in summary})
+        row["seconds"] = summary.get("seconds")
+        row["run"] = run_path.name
+        rows.append(row)
+    markdown = markdown_table(rows)
+    _write_outputs(folder, model, keys, rows, markdown, spec.family.headline)
+    return SweepResult(folder, rows, markdown)
+
+
+def _finished_summary(run_path: Path, config) -> dict | None:
+    if not (run_path / "summary.json").exists():
+        return None
+    run = RunFolder.open(run_path)
+    saved = {k: v for k, v in run.read_config()["config"].items() if k != "data_fingerprint"}
+    return run.read_summary() if saved == config.to_dict() else None
+
+
+def _cell(value):
+    return "-".join(map(str, value)) if isinstance(value, tuple) else value
+
+
+def markdown_table(rows: list[dict[str, Any]]) -> str:
+    if not rows:
+        return ""
+    columns = list(rows[0])
+
+    def fmt(value):
+        return f"{value:.4f}" if isinstance(value, float) else str(value)
+
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(fmt(row.get(c)) for c in columns) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _write_outputs(folder: Path, model: str, keys: list[str], rows: list[dict], markdown: str,
+                   headline: tuple[str, ...]) -> None:
+    from genlab.plots.common import plt
+
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / "results.csv", "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    atomic_write_bytes(folder / "results.md", (markdown + "\n").encode())
+    atomic_write_bytes(folder / "results.json", json.dumps(rows, indent=2).encode())
+    metric = next((name for name in reversed(headline) if rows[0].get(name) is not None), "seconds")
+    labels = [", ".join(f"{k}={row[k]}" for k in keys) for row in rows]
+    values = [row.get(metric) or 0.0 for row in rows]
+    figure, axis = plt.subplots(figsize=(7, 0.4 * len(rows) + 1.5))
+    bars = axis.barh(range(len(rows)), values, color="tab:blue")
+    axis.bar_label(bars, labels=[f"{v:.4g}" for v in values], padding=3, fontsize=8)
+    axis.set_yticks(range(len(rows)), labels)
+    axis.invert_yaxis()
+    axis.set_xlabel(metric.replace("_", " "))
+    axis.set_ylabel("setting")
+    axis.set_title(f"Sweep of {model}: {metric.replace('_', ' ')} per setting")
+    figure.savefig(folder / "results.png", dpi=110, bbox_inches="tight")
+    plt.close(figure)
