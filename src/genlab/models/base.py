@@ -43,6 +43,11 @@ class Family:
     The engine calls, in order: `build` (once), `optimizers` (once), then per
     step `train_step`, at evaluation points `evaluate` on the validation and
     test splits, `on_epoch_end` after every epoch, and `finish` once at the end.
+
+    Optional capabilities, used by the inspection commands (see `require`):
+      encode(model, x [B, ...]) -> z [B, p]        autoencoders, VAEs (posterior mean)
+      decode(model, z [B, p]) -> x [B, ...]        autoencoders, VAEs, GAN generators
+      sample(model, n, labels=None) -> x [n, ...]  VAEs and GANs: new data, values in [0, 1]
     """
 
     config_cls: type[TrainConfig] = TrainConfig
@@ -105,3 +110,10 @@ class ModelSpec:
 
     def default_config(self) -> TrainConfig:
         return self.make_config()
+
+
+def require(family: Family, capability: str, command: str) -> None:
+    """Fail with a one-line message when a run's family lacks what `command` needs."""
+    if not callable(getattr(family, capability, None)):
+        raise GenlabError(f"'{family.config.model}' runs have no {capability} step, which '{command}' needs; "
+                          "give a run of a family that has one")

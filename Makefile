@@ -1,0 +1,30 @@
+# Everything a fresh machine needs: `make demo` and `make test` create .venv themselves.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# pip resolves torch==2.13.0 to the local CPU wheel; the constraints file pins everything.
+PIP_INSTALL := $(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt
+DATA ?= $(abspath ../shared/datasets)
+
+.PHONY: demo test install install-test benchmark clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: $(BIN)/python pyproject.toml constraints.txt
+	$(PIP_INSTALL) -e '.[test,tabular]'
+	touch $@
+
+install: $(VENV)/.installed
+
+demo: install
+	$(BIN)/genlab demo --out demo-output
+
+test: install
+	GENLAB_DATA=$(DATA) $(BIN)/python -m pytest
+
+benchmark: install
+	GENLAB_DATA=$(DATA) $(BIN)/python benchmarks/run_all.py
+
+clean:
+	rm -rf $(VENV) demo-output .pytest_cache

@@ -1,0 +1,74 @@
+"""Latent embeddings of a split, their quality numbers and their figure.
+
+Shared by every family with an encoder (autoencoders, VAEs, echo noise): a
+family exposes `encode(model, x) -> z [B, p]` and `decode(model, z) -> x`, and
+these functions do the rest.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from genlab.data.datasets import Split
+from genlab.plots.common import plt
+
+
+@torch.no_grad()
+def encode_split(family, model, split: Split, batch_size: int = 2000, limit: int | None = None) -> np.ndarray:
+    """Latent codes [N, p] (float32, numpy) of the first `limit` rows of `split`."""
+    n = len(split) if limit is None else min(limit, len(split))
+    codes = [family.encode(model, split.inputs(slice(start, min(start + batch_size, n))))
+             for start in range(0, n, batch_size)]
+    return torch.cat(codes).float().cpu().numpy()
+
+
+def project_2d(z: np.ndarray) -> tuple[np.ndarray, str]:
+    """(points [N, 2], how they were obtained): identity for 2-D codes, else PCA to 2-D."""
+    if z.shape[1] == 2:
+        return z, ""
+    if z.shape[1] == 1:
+        return np.column_stack([z[:, 0], np.zeros(len(z))]), " (1-D latent, plotted on a line)"
+    from sklearn.decomposition import PCA
+
+    return PCA(n_components=2, random_state=0).fit_transform(z), f" (PCA projection of the {z.shape[1]}-D latent)"
+
+
+def embedding_figure(z: np.ndarray, labels: np.ndarray, classes: tuple[str, ...], title: str,
+                     axis=None, legend: bool = True):
+    """Scatter of codes [N, p] coloured by label with a legend; PCA to 2-D (said in the title) when p > 2.
+
+    Draws into `axis` when given (for side-by-side comparisons) and returns the figure.
+    """
+    points, how = project_2d(z)
+    figure = None
+    if axis is None:
+        figure, axis = plt.subplots(figsize=(6.5, 5.5))
+    colours = plt.get_cmap("tab10" if len(classes) <= 10 else "tab20")
+    for index, name in enumerate(classes):
+        mask = labels == index
+        if mask.any():
+            axis.scatter(points[mask, 0], points[mask, 1], s=6, alpha=0.7, color=colours(index % colours.N),
+                         label=name)
+    axis.set_title(title + how)
+    axis.set_xlabel("latent dimension 1" if not how else "principal component 1")
+    axis.set_ylabel("latent dimension 2" if not how else "principal component 2")
+    if legend:
+        axis.legend(title="label", markerscale=2.5, fontsize=7, loc="best")
+    return figure if figure is not None else axis.figure
+
+
+def knn_accuracy(train_z: np.ndarray, train_y: np.ndarray, test_z: np.ndarray, test_y: np.ndarray,
+                 k: int = 5) -> float:
+    """Accuracy of a k-NN classifier fitted on train codes, predicting test labels."""
+    from sklearn.neighbors import KNeighborsClassifier
+
+    classifier = KNeighborsClassifier(n_neighbors=k).fit(train_z, train_y)
+    return float(classifier.score(test_z, test_y))
+
+
+def silhouette(z: np.ndarray, labels: np.ndarray, max_points: int = 5000, seed: int = 0) -> float:
+    """Silhouette score of the codes under the true labels (Euclidean; subsampled to `max_points`)."""
+    from sklearn.metrics import silhouette_score
+
+    return float(silhouette_score(z, labels, sample_size=min(max_points, len(z)), random_state=seed))
