@@ -148,6 +148,26 @@ def data_get(name):
     click.echo(f"{name}: {path}")
 
 
+@cli.group()
+def judge():
+    """The per-dataset classifier that scores generated samples."""
+
+
+@judge.command("train")
+@click.option("--data", required=True, help="dataset name, e.g. mnist or fashion-mnist")
+@click.option("--epochs", type=int, default=None, help="passes over the data  [default: ~180k examples seen]")
+@click.option("--device", default="auto", type=click.Choice(["auto", "cpu", "cuda"]))
+@click.option("--overwrite", is_flag=True, help="retrain an existing judge")
+@click.option("--quiet", "-q", is_flag=True, help="no progress bar")
+def judge_train(data, epochs, device, overwrite, quiet):
+    """Train and store the default judge for dataset DATA."""
+    from genlab.judge import train_judge
+
+    result = train_judge(data, epochs=epochs, device=device, overwrite=overwrite, progress=not quiet)
+    print_summary(result.summary)
+    click.echo(f"judge: {result.run.path}")
+
+
 @cli.command()
 @click.argument("run", type=click.Path(path_type=Path))
 @click.option("--device", default="auto", type=click.Choice(["auto", "cpu", "cuda"]), help="where to evaluate")
