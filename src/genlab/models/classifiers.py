@@ -150,6 +150,12 @@ class CNNConfig(ClassifierConfig):
     schedule: str = option("onecycle", "learning-rate schedule", choices=("constant", "onecycle"))
 
 
+def confusion_matrix(true: np.ndarray, predicted: np.ndarray, num_classes: int) -> np.ndarray:
+    """Counts [K, K]: row = true class, column = predicted class."""
+    cells = np.bincount(true * num_classes + predicted, minlength=num_classes * num_classes)
+    return cells.reshape(num_classes, num_classes)
+
+
 class Classifier(Family):
     """Trains a classifier with cross-entropy; evaluates loss, accuracy and error."""
 
@@ -196,8 +202,6 @@ class Classifier(Family):
         return torch.cat([model(x).argmax(1) for x, _ in split.batches(2000)]).cpu().numpy()
 
     def finish(self, model, run) -> dict[str, Any]:
-        from sklearn.metrics import confusion_matrix
-
         from genlab.plots.classifiers import (confusion_figure, error_curves_figure, filters_figure,
                                               most_confused_pairs)
 
@@ -209,8 +213,7 @@ class Classifier(Family):
                                    "train_accuracy": train["accuracy"], "train_loss": train["loss"]}
         if data.val is not None:
             summary["val_accuracy"] = self.evaluate(model, data.val)["accuracy"]
-        matrix = confusion_matrix(data.test.y.cpu().numpy(), self.predict(model, data.test),
-                                  labels=range(data.num_classes))
+        matrix = confusion_matrix(data.test.y.cpu().numpy(), self.predict(model, data.test), data.num_classes)
         summary["most_confused"] = most_confused_pairs(matrix, data.classes)
         run.save_figure(error_curves_figure(run.read_metrics(), f"Training and test error: {name}"),
                         "error_curves.png")
