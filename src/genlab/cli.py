@@ -141,11 +141,13 @@ def data_list():
 @data.command("get")
 @click.argument("name")
 def data_get(name):
-    """Download (if missing) and verify dataset NAME."""
+    """Download (if missing) and verify dataset NAME (SHA-256 of the decompressed files)."""
     from genlab.data import registry
 
-    path = registry.get(name)
-    click.echo(f"{name}: {path}")
+    report = registry.verify(name)
+    for filename, verdict in report["checksums"].items():
+        click.echo(f"  {filename:<28} {verdict}")
+    click.echo(f"{name}: {report['path']}")
 
 
 @cli.group()
