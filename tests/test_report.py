@@ -22,13 +22,13 @@ from genlab.report.captions import FIGURES, FigureFile, describe, thin_series
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory):
-    """Three real one-epoch runs on mnist-sample (logreg, an mlp, and a one-point sweep of an mlp),
+    """Three real one-epoch runs on mnist-sample (logreg on 1,000 images, an mlp, and a one-point sweep of an mlp),
     reported with `genlab report`; returns (runs folder, report folder, HTML text)."""
     root = tmp_path_factory.mktemp("report")
     runs = root / "runs"
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("GENLAB_CACHE", str(root / "cache"))
-        for args in (["train", "logreg", "--epochs", "1", "-o", str(runs / "logreg")],
+        for args in (["train", "logreg", "--epochs", "1", "--limit", "1000", "-o", str(runs / "logreg")],
                      ["train", "mlp", "--epochs", "1", "--hidden", "32", "-o", str(runs / "mlp")],
                      ["sweep", "mlp", "--grid", "hidden=16", "--set", "epochs=1", "--set", "data=mnist-sample",
                       "-o", str(runs / "sweep")]):
@@ -125,6 +125,8 @@ def test_runs_show_their_non_default_settings_and_numbers(report):
     assert ["hidden", "32", "128", "hidden layer widths, comma-separated, e.g. 256,128"] in mlp
     assert ["epochs", "1", "10", "passes over the training split"] in mlp
     assert not any(row[0] in ("model", "data_fingerprint", "seed") for row in mlp)
+    assert ["limit", "1000", "none", "use a stratified subset of N training examples"] in \
+        found["settings of run logreg that differ from the defaults of logreg"]
     numbers = {row[0]: row for row in found["the numbers of run mlp (its summary.json)"][1:]}
     summary = json.loads((report[0] / "mlp" / "summary.json").read_text())
     assert numbers["test_accuracy"][1] == f"{summary['test_accuracy']:.4g}"
@@ -139,7 +141,7 @@ def test_cross_run_table_has_one_row_per_run(report):
     header, *rows = comparison[0]
     assert header[:3] == ["run", "model", "settings"] and header[3:5] == ["val_accuracy", "test_accuracy"]
     assert sorted(row[0] for row in rows) == ["logreg", "mlp", "sweep/hidden=16"]
-    assert {row[0]: row[2] for row in rows} == {"logreg": "-", "mlp": "hidden=32", "sweep/hidden=16": "hidden=16"}
+    assert {row[0]: row[2] for row in rows} == {"logreg": "limit=1000", "mlp": "hidden=32", "sweep/hidden=16": "hidden=16"}
     assert "Common to all 3 runs: data mnist-sample; non-default settings epochs=1." in page
 
 
@@ -166,6 +168,14 @@ def test_unfinished_and_unknown_runs_are_reported_not_refused(report, tmp_path, 
     assert "This run has no summary.json: it did not finish." in page
     assert "a-model-from-the-future: a model this version of genlab does not know" in page
     assert "1 finished run (1 did not finish)" in page
+
+
+def test_runs_given_one_by_one_keep_their_order(report, tmp_path, capsys):
+    runs, _, _ = report
+    code, out, _ = run_cli(["report", str(runs / "mlp"), str(runs / "logreg"), "-o", str(tmp_path)], capsys)
+    assert code == 0 and "2 run(s), 0 sweep(s), 4 figure(s)" in out
+    page = (tmp_path / "report.html").read_text()
+    assert page.index("Run 1: mlp on mnist-sample (mlp)") < page.index("Run 2: logreg on mnist-sample (logreg)")
 
 
 def test_report_user_errors(tmp_path, capsys):

@@ -23,6 +23,7 @@ from genlab.train.runfolder import CONFIG, SUMMARY
 
 SWEEP_FILES = ("results.csv", "results.md")
 IGNORED_SETTINGS = ("model", "data_fingerprint")  # the model is in every heading; the fingerprint is a hash
+NO_DEFAULT = "(none: not a setting of this model)"
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,7 @@ class Setting:
 
     name: str
     value: Any
-    default: Any        # None when the model (or this version of it) has no such setting
+    default: Any        # NO_DEFAULT when the model (or this version of it) has no such setting
     meaning: str
 
 
@@ -122,22 +123,21 @@ def load_run(path: Path, label: str) -> Run:
     """Read a run folder: its config, non-default settings, summary and figures."""
     from genlab.models.registry import FAMILY_MODULES, get_model
 
-    try:
-        record = json.loads((path / CONFIG).read_text())
-        config = dict(record["config"])
-    except (ValueError, KeyError, TypeError) as error:
-        raise GenlabError(f"{path / CONFIG} is not a genlab run config ({error}); "
-                          "remove that folder from the report's inputs") from None
+    record = _read_json(path / CONFIG)
+    if not isinstance(record, dict) or not isinstance(record.get("config"), dict):
+        raise GenlabError(f"{path / CONFIG} is not a genlab run config (no 'config' object); "
+                          "leave that folder out of the report's inputs")
+    config = dict(record["config"])
     model, data = str(config.get("model", "?")), str(config.get("data", "?"))
     try:
         spec = get_model(model)
     except GenlabError:
         spec = None  # a run of a model this genlab does not know: report its settings as saved
-    summary = json.loads((path / SUMMARY).read_text()) if (path / SUMMARY).is_file() else None
+    summary = _read_json(path / SUMMARY) if (path / SUMMARY).is_file() else None
     figures, series = thin_series(figure_files(path))
     if spec is None:
         family, title, rank, headline, description = "", "Other runs", len(FAMILY_MODULES), (), ""
-        settings = [Setting(k, v, None, "") for k, v in sorted(config.items()) if k not in IGNORED_SETTINGS]
+        settings = [Setting(k, v, NO_DEFAULT, "") for k, v in sorted(config.items()) if k not in IGNORED_SETTINGS]
     else:
         family = spec.family.__module__
         title = _family_title(family)
@@ -157,15 +157,23 @@ def non_default_settings(spec, config: dict[str, Any]) -> list[Setting]:
         if name in IGNORED_SETTINGS or defaults.get(name, object()) == value:
             continue
         meaning = fields[name].metadata.get("help", "") if name in fields else "not a setting of this version"
-        settings.append(Setting(name, value, defaults.get(name), meaning))
+        settings.append(Setting(name, value, defaults.get(name, NO_DEFAULT), meaning))
     order = list(fields)
     return sorted(settings, key=lambda s: order.index(s.name) if s.name in order else len(order))
 
 
+def _read_json(path: Path):
+    try:
+        return json.loads(path.read_text())
+    except ValueError as error:
+        raise GenlabError(f"{path} is not valid JSON ({error}); the file is damaged: leave its folder out of "
+                          "the report's inputs or recreate it") from None
+
+
 def _family_title(module_name: str) -> str:
     """'Classifiers' from the family module's docstring ('Classifiers: ...'), else its name."""
-    doc = (importlib.import_module(module_name).__doc__ or "").strip()
-    head = doc.split(":", 1)[0].strip() if ":" in doc.splitlines()[0] else ""
+    first_line = ((importlib.import_module(module_name).__doc__ or "").strip().splitlines() or [""])[0]
+    head = first_line.split(":", 1)[0].strip() if ":" in first_line else ""
     if head and len(head) <= 40:
         return head
     return module_name.rsplit(".", 1)[-1].replace("_", " ").capitalize()
@@ -181,7 +189,7 @@ def load_sweep(path: Path, label: str) -> Sweep:
     for row in rows:
         config = path / row.get("run", "") / CONFIG
         if row.get("run") and config.is_file():
-            model = json.loads(config.read_text())["config"].get("model")
+            model = (_read_json(config).get("config") or {}).get("model")
             break
     figures = []
     if (path / "results.png").is_file():
@@ -191,10 +199,9 @@ def load_sweep(path: Path, label: str) -> Sweep:
 
 
 def collect(inputs: list[Path]) -> tuple[list[Run], list[Sweep]]:
-    """Every run and sweep under `inputs`, runs ordered by family (registry order) then folder."""
+    """Every run and sweep under `inputs`: runs grouped by family (in registry order), and within a
+    family in the order found (inputs as given, each directory's folders in natural order)."""
     run_paths, sweep_paths = discover(inputs)
     labels = labels_for(run_paths + sweep_paths)
-    runs = [load_run(p, labels[p]) for p in run_paths]
-    runs.sort(key=lambda r: (r.family_rank, natural_key(r.label)))
-    sweeps = sorted((load_sweep(p, labels[p]) for p in sweep_paths), key=lambda s: natural_key(s.label))
-    return runs, sweeps
+    runs = sorted((load_run(p, labels[p]) for p in run_paths), key=lambda r: r.family_rank)
+    return runs, [load_sweep(p, labels[p]) for p in sweep_paths]

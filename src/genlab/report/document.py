@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from genlab import __version__
-from genlab.report.collect import Run, Sweep
+from genlab.report.collect import NO_DEFAULT, Run, Sweep
 from genlab.report.numbers import (TRAINING_FACTS, entry_meaning, format_duration, format_entry, format_number,
                                    format_setting, format_value, is_scalar)
 
@@ -135,9 +135,9 @@ def title_facts(runs: list[Run], sweeps: list[Sweep], inputs: list[Path],
     pairs: dict[tuple[str, str], int] = {}
     for run in runs:
         pairs[(run.model, run.data)] = pairs.get((run.model, run.data), 0) + 1
-    what = [f"{model} on {data} ({count} run{'s' * (count != 1)})" for (model, data), count in pairs.items()]
+    what = [f"{model} on {data} ({_count(count, 'run')})" for (model, data), count in pairs.items()]
     what += [f"sweep of {s.model or 'a model'} over {', '.join(s.varied) or 'settings'} "
-             f"({len(s.rows)} setting{'s' * (len(s.rows) != 1)}, folder {s.label})" for s in sweeps]
+             f"({_count(len(s.rows), 'setting')}, folder {s.label})" for s in sweeps]
     created = sorted(r.record.get("created", "") for r in runs if r.record.get("created"))
     when = "unknown"
     if created:
@@ -148,13 +148,12 @@ def title_facts(runs: list[Run], sweeps: list[Sweep], inputs: list[Path],
     torches = sorted({str(r.record.get("torch_version", "?")) for r in runs})
     seconds = [r.summary["seconds"] for r in runs if r.summary and isinstance(r.summary.get("seconds"), (int, float))]
     unfinished = sum(r.summary is None for r in runs)
-    total = format_duration(sum(seconds)) + f" of training, summed over {len(seconds)} finished run" \
-        + ("s" if len(seconds) != 1 else "") + (f" ({unfinished} did not finish)" if unfinished else "")
+    total = f"{format_duration(sum(seconds))} of training, summed over {_count(len(seconds), 'finished run')}" \
+        + (f" ({unfinished} did not finish)" if unfinished else "")
     figures = sum(len(r.figures) for r in runs) + sum(len(s.figures) for s in sweeps)
     return [
         ("What was run", "; ".join(what) or "nothing"),
-        ("Contents", f"{len(runs)} run{'s' * (len(runs) != 1)}, {len(sweeps)} sweep{'s' * (len(sweeps) != 1)}, "
-                     f"{figures} figure{'s' * (figures != 1)}"),
+        ("Contents", f"{_count(len(runs), 'run')}, {_count(len(sweeps), 'sweep')}, {_count(figures, 'figure')}"),
         ("Read from", ", ".join(str(p) for p in inputs)),
         ("Runs created", when),
         ("Report written", f"{written:%Y-%m-%d %H:%M}"),
@@ -164,10 +163,16 @@ def title_facts(runs: list[Run], sweeps: list[Sweep], inputs: list[Path],
     ]
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 def _families(runs: list[Run]) -> dict[str, list[Run]]:
+    """Runs grouped by family module; runs of models this genlab does not know are not compared."""
     families: dict[str, list[Run]] = {}
     for run in runs:
-        families.setdefault(run.family or run.family_title, []).append(run)
+        if run.family:
+            families.setdefault(run.family, []).append(run)
     return families
 
 
@@ -240,7 +245,7 @@ def _run(build: _Builder, run: Run, index: int) -> None:
     build.paragraph(_run_intro(run))
     build.heading("Configuration", 3)
     if run.settings:
-        rows = [[s.name, format_setting(s.value), "-" if s.default is None else format_setting(s.default),
+        rows = [[s.name, format_setting(s.value), "-" if s.default is NO_DEFAULT else format_setting(s.default),
                  s.meaning] for s in run.settings]
         build.table(f"settings of run {run.label} that differ from the defaults of {run.model}",
                     ["setting", "value", "default", "meaning"], rows)
