@@ -6,8 +6,10 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 import re
 import shutil
+import stat
 import subprocess
 import tempfile
 from html.parser import HTMLParser
@@ -151,6 +153,14 @@ def test_pdf_carries_the_pages(report):
     assert pdf.startswith(b"%PDF-")
     pages = len(re.findall(rb"/Type\s*/Page\b", pdf))
     assert pages >= 2 + 3  # title, contents, and at least a page per run
+
+
+def test_report_files_have_the_permissions_of_any_new_file(report):
+    _, out, _ = report
+    mask = os.umask(0)
+    os.umask(mask)
+    for name in ("report.html", "report.pdf"):
+        assert stat.S_IMODE((out / name).stat().st_mode) == 0o666 & ~mask  # not mkstemp's private 0600
 
 
 def test_unfinished_and_unknown_runs_are_reported_not_refused(report, tmp_path, capsys):
