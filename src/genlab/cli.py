@@ -201,6 +201,26 @@ def sweep(model, grids, fixed, out, overwrite, quiet):
 
 
 @cli.command()
+@click.argument("inputs", nargs=-1, required=True, metavar="RUN_OR_DIR...", type=click.Path(path_type=Path))
+@click.option("--out", "-o", type=click.Path(path_type=Path), default=None,
+              help="folder for report.html and report.pdf  [default: runs/report-TIMESTAMP]")
+@click.option("--title", default=None, help="the report's title  [default: its models and datasets]")
+def report(inputs, out, title):
+    """Write report.html (self-contained) and report.pdf about run folders, or every run and sweep folder
+    found under the given directories: settings, numbers, every figure with a numbered caption, and
+    tables comparing runs of the same family."""
+    import datetime
+
+    from genlab.report import write_report
+
+    out = out or Path("runs") / f"report-{datetime.datetime.now():%Y%m%d-%H%M%S}"
+    result = write_report(list(inputs), out, title=title)
+    click.echo(f"{result.runs} run(s), {result.sweeps} sweep(s), {result.figures} figure(s)")
+    click.echo(f"report: {result.html}")
+    click.echo(f"report: {result.pdf}")
+
+
+@cli.command()
 @click.option("--n", "n", default=50, show_default=True, help="rows of X")
 @click.option("--d", "d", default=10, show_default=True, help="columns of X")
 @click.option("--seed", default=0, show_default=True)
@@ -223,11 +243,12 @@ def gradcheck(n, d, seed):
 @click.option("--out", "-o", type=click.Path(path_type=Path), default=Path("demo-output"), show_default=True)
 @click.option("--quiet", "-q", is_flag=True, help="no progress bars")
 def demo(out, quiet):
-    """A short offline tour on the embedded mnist-sample, ending in an HTML summary."""
+    """A short offline tour on the embedded mnist-sample, ending in a report (HTML and PDF)."""
     from genlab.demo import run_demo
 
-    page = run_demo(out, progress=not quiet)
-    click.echo(f"results: {page}")
+    result = run_demo(out, progress=not quiet)
+    click.echo(f"report: {result.html}")
+    click.echo(f"report: {result.pdf}")
 
 
 def main(argv: list[str] | None = None) -> None:

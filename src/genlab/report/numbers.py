@@ -1,0 +1,106 @@
+"""What each summary.json entry means, and how numbers and settings are written in a report.
+
+A family whose summary has a new entry adds one line to ENTRIES; an entry
+named "<split>_<name>" (e.g. "test_accuracy") is explained from its name's
+entry and the split.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+ENTRIES: dict[str, str] = {
+    "accuracy": "fraction of examples classified correctly",
+    "error": "fraction of examples misclassified (1 - accuracy)",
+    "loss": "mean training objective per example",
+    "epochs": "passes over the training split",
+    "steps": "optimisation steps taken",
+    "seconds": "wall-clock training time in seconds (evaluations during training included)",
+    "most_confused": "the test mistakes made most often, as 'true class as predicted class (count)'",
+}
+
+# How one record of a list-of-records entry is written; other records become 'key=value, ...'.
+RECORDS: dict[str, str] = {
+    "most_confused": "{true} as {predicted} ({count})",
+}
+
+# Entries every run's summary has (the engine writes them), listed after the family's results.
+TRAINING_FACTS = ("epochs", "steps", "seconds")
+
+SPLITS = {"train": "training split", "val": "validation split", "test": "test split"}
+
+
+def entry_meaning(key: str) -> str:
+    """One phrase saying what summary entry `key` measures ('' when unknown)."""
+    if key in ENTRIES:
+        return ENTRIES[key]
+    split, _, name = key.partition("_")
+    if split in SPLITS and name in ENTRIES:
+        return f"{ENTRIES[name]}, on the {SPLITS[split]}"
+    return ""
+
+
+def is_scalar(value: Any) -> bool:
+    """Numbers, strings and booleans: the entries that fit one table cell across runs."""
+    return isinstance(value, (int, float, str, bool))
+
+
+def format_number(value: float | int) -> str:
+    """Four significant digits in the usual range, thousands separated above it, scientific beyond."""
+    if isinstance(value, int):  # bool included
+        return str(value)
+    if math.isnan(value) or math.isinf(value):
+        return str(value)
+    size = abs(value)
+    if size == 0 or 1e-3 <= size < 1e4:
+        return f"{value:.4g}"
+    if 1e4 <= size < 1e7:
+        return f"{value:,.1f}"
+    return f"{value:.3e}"
+
+
+def format_entry(key: str, value: Any) -> str:
+    """A summary entry as text, using its record template from RECORDS when it has one."""
+    template = RECORDS.get(key)
+    if template and isinstance(value, list) and all(isinstance(v, dict) for v in value):
+        try:
+            return "; ".join(template.format(**{k: format_value(x) for k, x in record.items()})
+                             for record in value) or "none"
+        except KeyError:
+            pass  # records of another shape than the template expects: write them generically
+    return format_value(value)
+
+
+def format_value(value: Any) -> str:
+    """Any JSON value as short text: lists of records become 'k=v, k=v; ...'."""
+    if value is None:
+        return "none"
+    if isinstance(value, (int, float)):
+        return format_number(value)
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={format_value(v)}" for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        separator = "; " if any(isinstance(v, (dict, list)) for v in value) else ", "
+        return separator.join(format_value(v) for v in value)
+    return str(value)
+
+
+def format_setting(value: Any) -> str:
+    """A config value as it is written on the command line ('256,128', 'none', '0.001')."""
+    if value is None:
+        return "none"
+    if isinstance(value, (list, tuple)):
+        return ",".join(map(str, value))
+    return str(value)
+
+
+def format_duration(seconds: float) -> str:
+    """'42.0 s', '3 min 05 s' or '2 h 07 min'."""
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, rest = divmod(round(seconds), 60)
+    if minutes < 60:
+        return f"{minutes} min {rest:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
