@@ -198,6 +198,20 @@ def gradcheck(n, d, seed):
 
 
 @cli.command()
+@click.option("--data", "name", default="parabola", show_default=True, help="parabola, circle or two-moons")
+@click.option("--noise", required=True, help="gaussian:STD, salt-pepper:P or mask:P")
+@click.option("-n", "n", default=1000, show_default=True, help="number of points")
+@click.option("--seed", default=0, show_default=True)
+@click.option("--out", "-o", type=click.Path(path_type=Path), default=None,
+              help="figure file  [default: runs/corrupt-DATA-KIND-LEVEL.png]")
+def corrupt(name, noise, n, seed, out):
+    """Plot a 2-D dataset and its corrupted copy side by side, with the process's formula."""
+    from genlab.data.toy2d import corrupt_toy
+
+    click.echo(f"figure: {corrupt_toy(name, noise, n=n, seed=seed, out=out)}")
+
+
+@cli.command()
 @click.option("--out", "-o", type=click.Path(path_type=Path), default=Path("demo-output"), show_default=True)
 @click.option("--quiet", "-q", is_flag=True, help="no progress bars")
 def demo(out, quiet):
