@@ -240,6 +240,81 @@ def gradcheck(n, d, seed):
 
 
 @cli.command()
+@click.argument("run", type=click.Path(path_type=Path))
+@click.option("--from", "start", required=True, metavar="A", help="test-set index, or class:K (first test example of class K)")
+@click.option("--to", "end", required=True, metavar="B", help="test-set index, or class:K")
+@click.option("--steps", default=10, show_default=True, help="decoded points on the path, endpoints included")
+@click.option("--slerp", is_flag=True, help="spherical interpolation (the arc between the codes) instead of a line")
+@click.option("--device", default="auto", type=click.Choice(["auto", "cpu", "cuda"]), help="where to decode")
+def interpolate(run, start, end, steps, slerp, device):
+    """Decode the path between the codes of two test examples of RUN (any family that encodes and decodes)."""
+    from genlab.latent.interpolate import interpolate_run
+
+    result = interpolate_run(run, start, end, steps=steps, spherical=slerp, device=device)
+    click.echo(f"interpolated test #{result.start} -> test #{result.end} in {len(result.t)} steps")
+    for path in result.figures:
+        click.echo(f"figure: {path}")
+
+
+@cli.command("compare-runs")
+@click.argument("runs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--out", "-o", type=click.Path(path_type=Path), default=None,
+              help="folder for compare.png, compare.md, compare.json  [default: runs/compare-TIMESTAMP]")
+@click.option("--device", default="auto", type=click.Choice(["auto", "cpu", "cuda"]), help="where to encode/sample")
+def compare_runs(runs, out, device):
+    """Loss curves overlaid, embeddings / samples / class histograms side by side, and a table of summaries."""
+    from genlab.latent.compare import compare_runs as compare
+
+    result = compare(list(runs), out=out, device=device)
+    click.echo(result.markdown)
+    click.echo(f"figure: {result.figure}")
+    click.echo(f"table: {result.table}")
+
+
+@cli.command("pca-vs-linear-ae")
+@click.option("--data", default="mnist", show_default=True, help="dataset name or tabular file")
+@click.option("--latent-dim", default=2, show_default=True, help="K: code size and number of PCA components")
+@click.option("--epochs", default=40, show_default=True, help="passes of the linear autoencoder over the data")
+@click.option("--lr", default=1e-2, show_default=True, help="Adam learning rate")
+@click.option("--limit", default=None, type=int, help="use a stratified subset of N training examples")
+@click.option("--seed", default=0, show_default=True)
+@click.option("--label-column", default=None, help="CSV data: the label column")
+@click.option("--labels", default=None, help=".npy data: a .npy file of labels")
+@click.option("--label-key", default=None, help=".h5ad data: the obs column of labels")
+@click.option("--out", "-o", type=click.Path(path_type=Path), default=None,
+              help="output folder  [default: runs/pca-vs-linear-ae-DATA-K]")
+@click.option("--device", default="auto", type=click.Choice(["auto", "cpu", "cuda"]))
+@click.option("--quiet", "-q", is_flag=True, help="no progress bar")
+def pca_vs_linear_ae(data, latent_dim, epochs, lr, limit, seed, label_column, labels, label_key, out, device,
+                     quiet):
+    """Train a linear autoencoder and compare its decoder subspace with the top-K PCA subspace."""
+    from genlab.latent.pca_linear import compare_pca_linear_ae
+
+    result = compare_pca_linear_ae(data, latent_dim, out=out, epochs=epochs, lr=lr, limit=limit, seed=seed,
+                                   device=device, progress=not quiet, label_column=label_column, labels=labels,
+                                   label_key=label_key)
+    angles = ", ".join(f"{a:.2f}" for a in result.principal_angles_deg)
+    click.echo(f"principal angles (degrees)   {angles}")
+    click.echo(f"test MSE: PCA {result.pca_test_mse:.6g}   linear autoencoder {result.linear_ae_test_mse:.6g}")
+    click.echo(f"explained variance of {latent_dim} components: {result.explained_variance_ratio:.2%}")
+    click.echo(f"figure: {result.figure}")
+
+
+@cli.command()
+@click.option("--data", "name", default="parabola", show_default=True, help="parabola, circle or two-moons")
+@click.option("--noise", required=True, help="gaussian:STD, salt-pepper:P or mask:P")
+@click.option("-n", "n", default=1000, show_default=True, help="number of points")
+@click.option("--seed", default=0, show_default=True)
+@click.option("--out", "-o", type=click.Path(path_type=Path), default=None,
+              help="figure file  [default: runs/corrupt-DATA-KIND-LEVEL.png]")
+def corrupt(name, noise, n, seed, out):
+    """Plot a 2-D dataset and its corrupted copy side by side, with the process's formula."""
+    from genlab.data.toy2d import corrupt_toy
+
+    click.echo(f"figure: {corrupt_toy(name, noise, n=n, seed=seed, out=out)}")
+
+
+@cli.command()
 @click.option("--out", "-o", type=click.Path(path_type=Path), default=Path("demo-output"), show_default=True)
 @click.option("--quiet", "-q", is_flag=True, help="no progress bars")
 def demo(out, quiet):

@@ -14,6 +14,7 @@ import math
 import types
 import typing
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from genlab.errors import GenlabError
@@ -58,7 +59,12 @@ class TrainConfig:
     """What every training run needs, whatever the model family."""
 
     model: str = option("", "model name (set by the command)", cli=False)
-    data: str = option("mnist", "dataset name (see 'genlab data list') or a tabular file")
+    data: str = option("mnist", "dataset name (see 'genlab data list') or a tabular file (.csv, .npy, .h5ad)")
+    label_column: str | None = option(None, "CSV data: the column that holds the labels")
+    labels: str | None = option(None, ".npy data: a .npy file with one label per row")
+    label_key: str | None = option(None, ".h5ad data: the obs column that holds the labels")
+    test_fraction: float = option(0.2, "tabular data: fraction of rows held out as the test split "
+                                  "(seeded, stratified by label)")
     limit: int | None = option(None, "use a stratified subset of N training examples")
     val_fraction: float = option(0.1, "fraction of the training split held out for validation (0 disables it)")
     epochs: int = option(5, "passes over the training split")
@@ -84,6 +90,18 @@ class TrainConfig:
         check_range(self, "lr", low=0, low_open=True)
         check_range(self, "weight_decay", low=0)
         check_range(self, "evals_per_epoch", low=1)
+        check_range(self, "test_fraction", low=0, high=1, low_open=True, high_open=True)
+        self._absolute_data_paths()
+
+    def _absolute_data_paths(self) -> None:
+        """Store tabular file paths absolute, so a run folder can be reopened from any directory."""
+        from genlab.data.tabular import check_label_options, is_tabular
+
+        check_label_options(self.data, self.label_column, self.labels, self.label_key)
+        if is_tabular(self.data):
+            object.__setattr__(self, "data", str(Path(self.data).expanduser().absolute()))
+        if self.labels:
+            object.__setattr__(self, "labels", str(Path(self.labels).expanduser().absolute()))
 
     def to_dict(self) -> dict[str, Any]:
         return {k: _jsonable(v) for k, v in dataclasses.asdict(self).items()}

@@ -112,15 +112,24 @@ def resolve_device(name: str) -> torch.device:
 
 
 def load_dataset(name: str, limit: int | None = None, val_fraction: float = 0.1, seed: int = 0,
-                 device: torch.device | str = "cpu") -> DataBundle:
-    """Load a named image dataset as a DataBundle on `device`.
+                 device: torch.device | str = "cpu", label_column: str | None = None, labels: str | None = None,
+                 label_key: str | None = None, test_fraction: float = 0.2) -> DataBundle:
+    """Load a named image dataset, or a tabular file (.csv, .npy, .h5ad), as a DataBundle on `device`.
 
     `limit` keeps a stratified subset of the train split; `val_fraction` holds a
-    seeded validation split out of what remains. The test split is untouched.
+    seeded validation split out of what remains. The test split of an image
+    dataset is untouched. A tabular file (see genlab.data.tabular; the label
+    options say where its labels are) is split into train and test by a seeded
+    stratified `test_fraction` hold-out, and every feature is standardised with
+    the mean and standard deviation of the rows trained on.
     """
     from genlab.data import registry
+    from genlab.data.tabular import check_label_options, is_tabular
 
     device = torch.device(device)
+    check_label_options(name, label_column, labels, label_key)
+    if is_tabular(name):
+        return load_tabular(name, limit, val_fraction, seed, device, label_column, labels, label_key, test_fraction)
     info = registry.get_info(name)
     arrays = registry.load_arrays(name)
     train_x, train_y = arrays["train"]
@@ -142,4 +151,54 @@ def load_dataset(name: str, limit: int | None = None, val_fraction: float = 0.1,
         classes=tuple(info.classes),
         kind="image",
         fingerprint=fingerprint(train_x[fit_rows], train_y[fit_rows], test_x, test_y),
+    )
+
+
+def stratified_holdout(labels: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Seeded (kept, held-out) indices holding out round(`fraction` * count) rows of every class,
+    so that even a small class appears in both parts when it has two rows or more."""
+    rng = np.random.default_rng(seed + 104729)
+    kept, held = [], []
+    for label in np.unique(labels):
+        rows = rng.permutation(np.flatnonzero(labels == label))
+        n_held = int(round(len(rows) * fraction))
+        n_held = min(max(n_held, 1 if len(rows) > 1 else 0), len(rows) - 1)
+        held.append(rows[:n_held])
+        kept.append(rows[n_held:])
+    return np.sort(np.concatenate(kept)), np.sort(np.concatenate(held))
+
+
+def load_tabular(path: str, limit: int | None, val_fraction: float, seed: int, device: torch.device,
+                 label_column: str | None, labels: str | None, label_key: str | None,
+                 test_fraction: float) -> DataBundle:
+    """A tabular file as a DataBundle (kind "tabular", x float32 [N, D], standardised with training statistics)."""
+    from pathlib import Path
+
+    from genlab.data.tabular import read_table
+
+    table = read_table(path, label_column=label_column, labels=labels, label_key=label_key)
+    train_rows, test_rows = stratified_holdout(table.y, test_fraction, seed)
+    if limit is not None:
+        train_rows = train_rows[stratified_subset(table.y[train_rows], limit, seed)]
+    fit_local, val_local = validation_split(len(train_rows), val_fraction, seed)
+    fit_rows, val_rows = train_rows[fit_local], train_rows[val_local]
+    mean = table.x[fit_rows].mean(axis=0)
+    std = table.x[fit_rows].std(axis=0)
+    # A feature constant on the training rows carries no information; leave it centred, unscaled.
+    std = np.where(std > 1e-8, std, 1.0).astype(np.float32)
+    x = ((table.x - mean) / std).astype(np.float32)
+
+    def to_split(rows: np.ndarray) -> Split:
+        return Split(torch.from_numpy(np.ascontiguousarray(x[rows])).to(device),
+                     torch.from_numpy(table.y[rows]).to(device))
+
+    return DataBundle(
+        name=Path(path).name,
+        train=to_split(fit_rows),
+        val=to_split(val_rows) if len(val_rows) else None,
+        test=to_split(test_rows),
+        classes=table.classes,
+        kind="tabular",
+        fingerprint=fingerprint(table.x, table.y, fit_rows, test_rows),
+        extra={"features": table.features, "mean": mean, "std": std, "source": str(path)},
     )

@@ -23,15 +23,25 @@ def encode_split(family, model, split: Split, batch_size: int = 2000, limit: int
     return torch.cat(codes).float().cpu().numpy()
 
 
-def project_2d(z: np.ndarray) -> tuple[np.ndarray, str]:
-    """(points [N, 2], how they were obtained): identity for 2-D codes, else PCA to 2-D."""
+def projector_2d(z: np.ndarray):
+    """(project, how) for codes like z [N, p]: `project(codes [M, p]) -> [M, 2]` maps codes into the plane
+    of `embedding_figure` (identity for p = 2, a line for p = 1, else the PCA of z), so further
+    points (an interpolation path) land where the figure draws them."""
     if z.shape[1] == 2:
-        return z, ""
+        return (lambda codes: np.asarray(codes)), ""
     if z.shape[1] == 1:
-        return np.column_stack([z[:, 0], np.zeros(len(z))]), " (1-D latent, plotted on a line)"
+        return (lambda codes: np.column_stack([np.asarray(codes)[:, 0], np.zeros(len(codes))])), \
+            " (1-D latent, plotted on a line)"
     from sklearn.decomposition import PCA
 
-    return PCA(n_components=2, random_state=0).fit_transform(z), f" (PCA projection of the {z.shape[1]}-D latent)"
+    pca = PCA(n_components=2, random_state=0).fit(z)
+    return pca.transform, f" (PCA projection of the {z.shape[1]}-D latent)"
+
+
+def project_2d(z: np.ndarray) -> tuple[np.ndarray, str]:
+    """(points [N, 2], how they were obtained): identity for 2-D codes, else PCA to 2-D."""
+    project, how = projector_2d(z)
+    return project(z), how
 
 
 def embedding_figure(z: np.ndarray, labels: np.ndarray, classes: tuple[str, ...], title: str,

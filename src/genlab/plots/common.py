@@ -6,6 +6,9 @@ title, axis labels, and a legend or colour bar where colours mean something.
 
 from __future__ import annotations
 
+import io
+from pathlib import Path
+
 import matplotlib
 
 matplotlib.use("Agg")  # headless: figures are files, never windows
@@ -13,6 +16,17 @@ matplotlib.use("Agg")  # headless: figures are files, never windows
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
+
+
+def save_figure_file(figure, path: str | Path) -> Path:
+    """Save `figure` as a PNG at `path` atomically (parent folders created) and close it."""
+    from genlab.train.runfolder import atomic_write_bytes
+
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    plt.close(figure)
+    atomic_write_bytes(Path(path), buffer.getvalue())
+    return Path(path)
 
 
 def image_grid(images: np.ndarray | torch.Tensor, ncols: int, pad: int = 2, pad_value: float = 1.0) -> np.ndarray:

@@ -226,7 +226,8 @@ def resume(run_path, spec: ModelSpec, epochs: int | None = None, progress: bool 
 def load_family_data(spec: ModelSpec, config, device: torch.device) -> DataBundle:
     """The dataset a config names, on `device`."""
     return load_dataset(config.data, limit=config.limit, val_fraction=config.val_fraction,
-                        seed=config.seed, device=device)
+                        seed=config.seed, device=device, label_column=config.label_column,
+                        labels=config.labels, label_key=config.label_key, test_fraction=config.test_fraction)
 
 
 @dataclass
