@@ -13,6 +13,8 @@ from genlab.models.base import ModelSpec
 
 FAMILY_MODULES = (
     "genlab.models.classifiers",
+    "genlab.models.vae",
+    "genlab.models.echo",
 )
 
 
