@@ -33,20 +33,22 @@ def existing_reconstructed_new_figure(existing, reconstructed, new, title: str):
 
 
 def loss_curves_figure(events: list[dict], rate_name: str, title: str):
-    """Left: the ELBO (or, without one, the loss) against iterations for training, validation and test.
-    Right: the reconstruction and rate terms. All per image, in nats."""
-    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+    """Three panels against iterations, for training batches, validation and test (per image, nats):
+    the ELBO (or, for models without one, the loss), the reconstruction term and the rate term."""
+    figure, axes = plt.subplots(1, 3, figsize=(15, 4))
     objective = "elbo" if rate_name == "kl" else "loss"
-    left_label = "ELBO (nats per image)" if objective == "elbo" else "loss = reconstruction + beta * rate (nats)"
-    rate_label = "KL(q(z|x) || p(z))" if rate_name == "kl" else "rate I(x; z)"
-    _plot_splits(left, events, objective, objective.upper() if objective == "elbo" else objective)
-    _plot_splits(right, events, "reconstruction", "reconstruction")
-    _plot_splits(right, events, rate_name, rate_label, linestyle="--")
-    left.set_ylabel(left_label)
-    right.set_ylabel("nats per image")
-    for axis, subtitle in ((left, left_label.split(" (")[0]), (right, "reconstruction and rate terms")):
-        axis.set_xlabel("iteration (optimisation steps)")
+    panels = (
+        (objective, "ELBO" if objective == "elbo" else "loss = reconstruction + beta * rate",
+         "ELBO (nats per image, higher is better)" if objective == "elbo" else "loss (nats per image)"),
+        ("reconstruction", "reconstruction -log p(x|z)", "nats per image"),
+        (rate_name, "KL(q(z|x) || p(z))" if rate_name == "kl" else "rate I(x; z) = -E log|det S(x)|",
+         "nats per image"),
+    )
+    for axis, (key, subtitle, ylabel) in zip(axes, panels):
+        _plot_splits(axis, events, key)
         axis.set_title(subtitle)
+        axis.set_xlabel("iteration (optimisation steps)")
+        axis.set_ylabel(ylabel)
         axis.grid(alpha=0.3)
         axis.legend(fontsize=8)
     figure.suptitle(title)
@@ -54,14 +56,14 @@ def loss_curves_figure(events: list[dict], rate_name: str, title: str):
     return figure
 
 
-def _plot_splits(axis, events, key: str, label: str, linestyle: str = "-") -> None:
+def _plot_splits(axis, events, key: str) -> None:
     steps, values = metric_series(events, "train", key)
     if steps:
-        axis.plot(steps, values, linestyle=linestyle, alpha=0.6, label=f"{label} (training batches)")
+        axis.plot(steps, values, alpha=0.6, label="training batches (running mean)")
     for split, name in (("val", "validation"), ("test", "test")):
         steps, values = metric_series(events, "eval", key, split)
         if steps:
-            axis.plot(steps, values, linestyle=linestyle, marker="o", markersize=3, label=f"{label} ({name})")
+            axis.plot(steps, values, marker="o", markersize=3, label=name)
 
 
 @torch.no_grad()
