@@ -229,7 +229,7 @@ class StochasticAEFamily(Family):
                             "embedding.png")
             run.save_figure(plots.loss_curves_figure(run.read_metrics(), self.rate_name,
                                                      f"Training curves: {name}"), "loss.png")
-            run.save_figure(traversal_figure(self, model, shown[:1], f"Latent traversal: {name}"), "traversal.png")
+            run.save_figure(traversal_figure(self, model, shown[:1], f"Latent traversal of the first test image: {name}"), "traversal.png")
             if config.latent_dim == 2:
                 run.save_figure(plots.manifold_figure(lambda z: self.decode(model, z), *self.manifold_grid(model),
                                                       f"Decoder outputs over the latent plane: {name}"),

@@ -150,6 +150,10 @@ class ConvVAEConfig(VAEConfig):
     channels: tuple[int, ...] = option((32, 64), "channels of the two stride-2 convolutions")
     activation: str = option("relu", "hidden activation (the convolutions use ReLU)", choices=("relu",))
     dropout: float = option(0.0, "dropout before the encoder's output layer")
+    lr: float = option(2e-3, "peak learning rate")
+    batch_size: int = option(64, "examples per optimisation step")
+    schedule: str = option("onecycle", "learning-rate schedule: constant, or onecycle (linear warm-up over the "
+                           "first 20% of steps, then linear decay to zero)", choices=("constant", "onecycle"))
 
     def __post_init__(self):
         super().__post_init__()
