@@ -25,7 +25,8 @@ def vae_run(tmp_path_factory):
 def test_vae_run_improves_its_elbo_and_writes_every_artefact(vae_run):
     events = vae_run.run.read_metrics()
     test_elbo = [e["elbo"] for e in events if e.get("event") == "eval" and e["split"] == "test"]
-    assert len(test_elbo) == 4 and test_elbo[-1] > test_elbo[0] + 15, test_elbo
+    assert len(test_elbo) == 4 and test_elbo[-1] > test_elbo[0] + 8, test_elbo
+    assert all(later > earlier for earlier, later in zip(test_elbo, test_elbo[1:])), test_elbo
     train = [e for e in events if e.get("event") == "train"]
     assert {"loss", "elbo", "reconstruction", "kl"} <= set(train[0])
 
