@@ -218,6 +218,48 @@ def report(inputs, out, title):
     click.echo(f"{result.runs} run(s), {result.sweeps} sweep(s), {result.figures} figure(s)")
     click.echo(f"report: {result.html}")
     click.echo(f"report: {result.pdf}")
+@click.argument("run", type=click.Path(path_type=Path))
+@click.option("-n", "n", type=int, default=64, show_default=True, help="number of images to draw")
+@click.option("--out", "-o", type=click.Path(path_type=Path), required=True,
+              help="output .npz file (images float32 [n, 1, 28, 28] in [0, 1], and labels when given)")
+@click.option("--grid", type=click.Path(path_type=Path), default=None, help="also draw the images as a grid PNG")
+@click.option("--label", type=int, default=None, help="class to draw (conditional models only)")
+@click.option("--seed", type=int, default=0, show_default=True, help="seed of the draw")
+@click.option("--device", default="auto", type=click.Choice(["auto", "cpu", "cuda"]), help="where to sample")
+def sample(run, n, out, grid, label, seed, device):
+    """Draw N new images from a VAE or GAN run into an .npz file (and a grid figure)."""
+    from genlab.latent.sample import sample_run
+
+    result = sample_run(run, n, out, grid=grid, label=label, seed=seed, device=device)
+    click.echo(f"{len(result.images)} images: {result.npz}" + (f"; grid: {result.grid}" if result.grid else ""))
+
+
+@cli.command()
+@click.argument("run", type=click.Path(path_type=Path))
+@click.option("--out", "-o", type=click.Path(path_type=Path), required=True, help="output figure (PNG)")
+@click.option("--image", type=int, default=0, show_default=True, help="index of the test image whose code is varied")
+@click.option("--dims", type=int, default=8, show_default=True, help="how many of the first latent dimensions")
+@click.option("--steps", type=int, default=9, show_default=True, help="values per dimension")
+@click.option("--span", type=float, default=3.0, show_default=True, help="values run over [-span, span]")
+@click.option("--device", default="auto", type=click.Choice(["auto", "cpu", "cuda"]))
+def traverse(run, out, image, dims, steps, span, device):
+    """Vary each of the first latent dimensions of a test image's code and decode (one figure)."""
+    from genlab.latent.traverse import traverse_run
+
+    click.echo(f"traversal: {traverse_run(run, out, image, dims, steps, span, device)}")
+
+
+@cli.command("rate-distortion")
+@click.argument("folders", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--out", "-o", type=click.Path(path_type=Path), required=True, help="output figure (PNG)")
+def rate_distortion(folders, out):
+    """Plot test distortion against rate for sweeps (e.g. of vae over beta) and echo-ae runs, in one figure."""
+    from genlab.rate_distortion import write_rate_distortion
+
+    path, points = write_rate_distortion(list(folders), out)
+    for point in points:
+        click.echo(f"  {point.group:<24} {point.label:<12} rate {point.rate:9.3f}  distortion {point.distortion:9.3f}")
+    click.echo(f"figure: {path}")
 
 
 @cli.command()

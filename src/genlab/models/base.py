@@ -28,10 +28,12 @@ def make_optimizer(config: TrainConfig, parameters, lr: float | None = None, bet
         return torch.optim.SGD(params, lr=lr, weight_decay=decay)
     if config.optimizer == "momentum":
         return torch.optim.SGD(params, lr=lr, momentum=0.9, nesterov=True, weight_decay=decay)
+    # fused: one kernel for the whole update instead of ~10 passes per tensor; on a CPU this
+    # cuts a 784-400-20 VAE step at batch 64 by about a quarter (benchmarks/vae.py).
     if config.optimizer == "adam":
-        return torch.optim.Adam(params, lr=lr, betas=betas or (0.9, 0.999), weight_decay=decay)
+        return torch.optim.Adam(params, lr=lr, betas=betas or (0.9, 0.999), weight_decay=decay, fused=True)
     if config.optimizer == "adamw":
-        return torch.optim.AdamW(params, lr=lr, betas=betas or (0.9, 0.999), weight_decay=decay)
+        return torch.optim.AdamW(params, lr=lr, betas=betas or (0.9, 0.999), weight_decay=decay, fused=True)
     if config.optimizer == "adadelta":
         return torch.optim.Adadelta(params, lr=lr, weight_decay=decay)
     raise GenlabError(f"unknown optimizer '{config.optimizer}'; use sgd, momentum, adam, adamw or adadelta")

@@ -14,6 +14,8 @@ from genlab.models.base import ModelSpec
 FAMILY_MODULES = (
     "genlab.models.classifiers",
     "genlab.models.autoencoders",
+    "genlab.models.vae",
+    "genlab.models.echo",
 )
 
 

@@ -77,8 +77,12 @@ def evaluation_steps(steps_per_epoch: int, evals_per_epoch: int) -> set[int]:
     return {round(steps_per_epoch * (i + 1) / count) for i in range(count)}
 
 
-def evaluate_splits(family: Family, model: torch.nn.Module, run: RunFolder, epoch: int, step: int) -> dict:
-    """Evaluate on validation and test, log both, and leave the training RNG untouched."""
+def evaluate_splits(family: Family, model: torch.nn.Module, run: RunFolder, epoch: int, step: int,
+                    train_seconds: float | None = None) -> dict:
+    """Evaluate on validation and test, log both, and leave the training RNG untouched.
+
+    `train_seconds` (training time so far, evaluations excluded) is logged with the
+    results, so time-to-target curves need no separate timing run."""
     results = {}
     was_training = model.training
     model.eval()
@@ -92,7 +96,8 @@ def evaluate_splits(family: Family, model: torch.nn.Module, run: RunFolder, epoc
                 continue
             metrics = family.evaluate(model, split)
             if metrics:
-                run.log({"event": "eval", "split": name, "epoch": epoch, "step": step, **metrics})
+                timing = {} if train_seconds is None else {"train_seconds": round(train_seconds, 4)}
+                run.log({"event": "eval", "split": name, "epoch": epoch, "step": step, **timing, **metrics})
                 results[name] = metrics
     model.train(was_training)
     return results
@@ -104,11 +109,12 @@ def fit(family: Family, run: RunFolder, resume: bool = False, progress: bool = T
     torch.manual_seed(config.seed)
     model = family.build().to(device)
     optimizers = family.optimizers(model)
-    start_epoch, step, seconds = 0, 0, 0.0
+    start_epoch, step, seconds, train_seconds = 0, 0, 0.0, 0.0
     if resume:
         state = run.load_checkpoint(model, optimizers)
         start_epoch, step = state["epoch"], state["step"]
-        seconds = next((e["seconds"] for e in reversed(run.read_metrics()) if e.get("event") == "epoch"), 0.0)
+        last = next((e for e in reversed(run.read_metrics()) if e.get("event") == "epoch"), {})
+        seconds, train_seconds = last.get("seconds", 0.0), last.get("train_seconds", last.get("seconds", 0.0))
         run.truncate_metrics(step)
         if start_epoch >= config.epochs:
             raise GenlabError(f"{run.path} already finished {start_epoch} epochs; "
@@ -126,6 +132,7 @@ def fit(family: Family, run: RunFolder, resume: bool = False, progress: bool = T
     model.train()
     for epoch in range(start_epoch, config.epochs):
         started = time.perf_counter()
+        paused = 0.0  # seconds of this epoch spent evaluating, not training
         order = epoch_order(n, config.seed, epoch, device)
         pending: list[torch.Tensor] = []
         names: list[str] = []
@@ -157,17 +164,23 @@ def fit(family: Family, run: RunFolder, resume: bool = False, progress: bool = T
                 bar.update(len(pending))
                 pending = []
             if index + 1 in eval_at:
-                evaluate_splits(family, model, run, epoch + 1, step)
+                if device.type == "cuda":
+                    torch.cuda.synchronize()  # queued training work belongs to training time
+                before = time.perf_counter()
+                evaluate_splits(family, model, run, epoch + 1, step, train_seconds + before - started - paused)
+                paused += time.perf_counter() - before
         bar.close()
+        train_seconds += time.perf_counter() - started - paused
         family.on_epoch_end(model, run, epoch + 1)
         seconds += time.perf_counter() - started
         run.save_checkpoint(model, optimizers, epoch + 1, step)
-        run.log({"event": "epoch", "epoch": epoch + 1, "step": step, "seconds": round(seconds, 3)})
+        run.log({"event": "epoch", "epoch": epoch + 1, "step": step, "seconds": round(seconds, 3),
+                 "train_seconds": round(train_seconds, 3)})
 
     run.save_weights(model)
     model.eval()
     summary = {"model": config.model, "data": config.data, "epochs": config.epochs, "steps": step,
-               "seconds": round(seconds, 3)}
+               "seconds": round(seconds, 3), "train_seconds": round(train_seconds, 3)}
     with torch.no_grad(), autocast(device, config.precision):
         summary.update(family.finish(model, run))
     run.write_summary(summary)

@@ -1,0 +1,242 @@
+"""What VAEs and the echo-noise autoencoder share: loss = distortion + beta * rate.
+
+Both encode an image into a noisy code and decode it back; they differ in the
+noise and in how the rate (the cost of the code, in nats) is measured. This
+module holds the common parts: the MLP encoder trunk and decoder, the
+reconstruction term, the training step, evaluation, and the figures every run
+writes. A subclass supplies `terms(model, x) -> (reconstruction, rate)` and the
+capabilities `encode` / `decode` / `sample`.
+
+Units: every logged term is per image, in nats (the reconstruction is a negative
+log-likelihood summed over the pixels, the rate a KL divergence or a mutual
+information).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from genlab.config import TrainConfig, check_range, option
+from genlab.data.datasets import Split
+from genlab.errors import GenlabError
+from genlab.models.base import Family
+
+ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU, "elu": nn.ELU, "softplus": nn.Softplus}
+
+#: Fixed test inputs of the per-epoch reconstruction figures.
+RECONSTRUCTION_INPUTS = 8
+
+
+def mlp(widths: tuple[int, ...], activation: str, dropout: float = 0.0, last_activation: bool = True) -> nn.Sequential:
+    """Linear layers widths[0] -> ... -> widths[-1] with `activation` (and dropout) after each hidden layer."""
+    layers: list[nn.Module] = []
+    pairs = list(zip(widths[:-1], widths[1:]))
+    for index, (fan_in, fan_out) in enumerate(pairs):
+        layers.append(nn.Linear(fan_in, fan_out))
+        if index < len(pairs) - 1 or last_activation:
+            layers.append(ACTIVATIONS[activation]())
+            if dropout > 0:
+                layers.append(nn.Dropout(dropout))
+    return nn.Sequential(*layers)
+
+
+def reconstruction_nll(logits: torch.Tensor, x: torch.Tensor, kind: str) -> torch.Tensor:
+    """-log p(x | z) per row, in nats: [B, D] decoder logits and targets in [0, 1] -> [B].
+
+    bce: D independent Bernoulli units with means sigmoid(logits) (the cross-entropy
+         summed over pixels; targets may be grey levels).
+    mse: D independent Gaussians N(sigmoid(logits), 1/2), i.e. the summed squared
+         error plus the normaliser (D/2) log(pi), so that it is a density in nats too.
+    """
+    if kind == "bce":
+        return F.binary_cross_entropy_with_logits(logits, x, reduction="none").sum(1)
+    squared = (torch.sigmoid(logits) - x).pow(2).sum(1)
+    return squared + 0.5 * x.shape[1] * math.log(math.pi)
+
+
+@dataclass(frozen=True)
+class StochasticAEConfig(TrainConfig):
+    """Options shared by the VAE family and the echo-noise autoencoder."""
+
+    latent_dim: int = option(20, "dimension p of the latent code (2 also draws the latent manifold)")
+    hidden: tuple[int, ...] = option((200,), "hidden widths of the MLP encoder, comma-separated; "
+                                     "the decoder mirrors them")
+    activation: str = option("tanh", "hidden activation", choices=tuple(ACTIVATIONS))
+    dropout: float = option(0.1, "dropout after each encoder hidden layer (the decoder has none)")
+    recon: str = option("bce", "reconstruction term: bce (Bernoulli, summed over pixels) or mse "
+                        "(Gaussian with variance 1/2)", choices=("bce", "mse"))
+    beta: float = option(1.0, "weight of the rate term (beta = 1 is the ELBO; 0 drops the rate)")
+
+    def __post_init__(self):
+        super().__post_init__()
+        check_range(self, "latent_dim", low=1)
+        check_range(self, "dropout", low=0, high=1, high_open=True)
+        check_range(self, "beta", low=0)
+        if any(width < 1 for width in self.hidden):
+            raise GenlabError(f"--hidden widths must be >= 1, got {','.join(map(str, self.hidden))}")
+
+
+class StochasticAEFamily(Family):
+    """Training, evaluation and figures of a loss `reconstruction + weight * rate`.
+
+    Subclasses set `rate_name` ("kl" or "rate") and implement `terms`, `encode`,
+    `decode` and `sample`; they may extend `summary_extras`.
+    """
+
+    rate_name = "rate"
+    headline = ("test_loss", "test_rate", "test_reconstruction")
+
+    def check_data(self) -> None:
+        if self.config.recon == "bce" and self.data.kind != "image":
+            raise GenlabError("--recon bce needs values in [0, 1] (images); use --recon mse for tabular data")
+
+    @torch.no_grad()
+    def mean_image_logits(self) -> torch.Tensor:
+        """Log-odds of the mean training input [D], clamped to [1e-3, 1 - 1e-3] first.
+
+        The decoder's output biases start here (Burda et al. do the same): the first
+        steps then refine the mean image instead of learning it, which saves about
+        50 nats of reconstruction in the first epoch on MNIST."""
+        train = self.data.train
+        total = torch.zeros(self.data.input_dim, dtype=torch.float64, device=self.device)
+        for start in range(0, len(train), 10_000):
+            total += train.inputs(slice(start, start + 10_000)).flatten(1).double().sum(0)
+        mean = (total / len(train)).clamp(1e-3, 1 - 1e-3)
+        return torch.logit(mean).float()
+
+    @property
+    def steps_per_epoch(self) -> int:
+        n = len(self.data.train)
+        return math.ceil(n / min(self.config.batch_size, n))
+
+    def rate_weight(self, step: int) -> float:
+        """The weight of the rate term at optimisation step `step` (0-based)."""
+        return self.config.beta
+
+    def terms(self, model: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(reconstruction [B], rate [B]) in nats for images x [B, C, H, W]; samples the code noise."""
+        raise NotImplementedError
+
+    # -- engine hooks --------------------------------------------------------------
+    def train_step(self, model, x, y, optimizers, step):
+        optimizer = optimizers["model"]
+        reconstruction, rate = self.terms(model, x)
+        weight = self.rate_weight(step)
+        recon_mean, rate_mean = reconstruction.mean(), rate.mean()
+        loss = recon_mean + weight * rate_mean
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        values = {"loss": loss.detach(), "reconstruction": recon_mean.detach(), self.rate_name: rate_mean.detach()}
+        if self.rate_name == "kl":
+            values["elbo"] = -(recon_mean + rate_mean).detach()
+        return values
+
+    @torch.no_grad()
+    def evaluate(self, model, split: Split) -> dict[str, float]:
+        """Per-image means over the split: loss, reconstruction, rate (and the ELBO for VAEs).
+
+        One noise draw per image, so the ELBO is a single-sample (unbiased) estimate."""
+        totals = torch.zeros(2, dtype=torch.float64, device=self.device)
+        for x, _ in split.batches(1000):
+            reconstruction, rate = self.terms(model, x)
+            totals += torch.stack([reconstruction.double().sum(), rate.double().sum()])
+        reconstruction, rate = (totals / len(split)).tolist()
+        metrics = {"loss": reconstruction + self.config.beta * rate, "reconstruction": reconstruction,
+                   self.rate_name: rate}
+        if self.rate_name == "kl":
+            metrics["elbo"] = -(reconstruction + rate)
+        return metrics
+
+    def reconstruction_rows(self) -> torch.Tensor:
+        """Indices of the fixed test inputs of the per-epoch figures: the first image of each of 8 classes
+        (the first 8 images when there are fewer classes)."""
+        labels = self.data.test.y.cpu().numpy()
+        firsts = [int(np.flatnonzero(labels == c)[0]) for c in np.unique(labels)][:RECONSTRUCTION_INPUTS]
+        if len(firsts) < RECONSTRUCTION_INPUTS:
+            firsts = list(range(min(RECONSTRUCTION_INPUTS, len(labels))))
+        return torch.tensor(firsts)
+
+    @torch.no_grad()
+    def reconstruct(self, model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+        """P(Q(x)): decode the code's deterministic part (the posterior mean); [B, C, H, W] in [0, 1]."""
+        return self.decode(model, self.encode(model, x))
+
+    def on_epoch_end(self, model, run, epoch: int) -> None:
+        """Store this epoch's reconstructions of the fixed inputs; `finish` draws one figure per epoch.
+
+        Saving 8 small images costs a millisecond, a matplotlib figure a tenth of a
+        second, so drawing waits until training is over (a resumed run keeps the
+        arrays of the epochs before the interruption)."""
+        was_training = model.training
+        model.eval()
+        images = self.reconstruct(model, self.data.test.inputs(self.reconstruction_rows().to(self.device)))
+        model.train(was_training)
+        np.save(run.samples / f"reconstructions_epoch_{epoch:03d}.npy", images.float().cpu().numpy())
+
+    # -- the finished run ----------------------------------------------------------
+    def summary_extras(self, model, run) -> dict[str, Any]:
+        """Family-specific entries of summary.json (IWAE bound, ...)."""
+        return {}
+
+    def finish(self, model, run) -> dict[str, Any]:
+        from genlab.latent.embed import encode_split, embedding_figure, knn_accuracy
+        from genlab.latent.traverse import traversal_figure
+        from genlab.plots import vae as plots
+
+        data, config = self.data, self.config
+        name = f"{config.model} on {data.name}"
+        devices = [self.device] if self.device.type == "cuda" else []
+        # Seeded noise: re-running `genlab evaluate` gives the same numbers and figures.
+        with torch.random.fork_rng(devices=devices):
+            torch.manual_seed(config.seed + 2)
+            test = self.evaluate(model, data.test)
+            summary: dict[str, Any] = {f"test_{k}": v for k, v in test.items()}
+            train = self.evaluate(model, data.train)
+            summary.update({f"train_{k}": v for k, v in train.items() if k in ("loss", "elbo")})
+            if data.val is not None:
+                summary.update({f"val_{k}": v for k, v in self.evaluate(model, data.val).items()
+                                if k in ("loss", "elbo")})
+
+            test_codes = encode_split(self, model, data.test, limit=5000)
+            train_codes = encode_split(self, model, data.train, limit=5000)
+            test_labels = data.test.y[:len(test_codes)].cpu().numpy()
+            variances = encode_split(self, model, data.test).var(axis=0)
+            summary["active_units"] = int((variances > 0.01).sum())
+            summary["latent_knn_accuracy"] = knn_accuracy(train_codes, data.train.y[:len(train_codes)].cpu().numpy(),
+                                                          test_codes, test_labels)
+            summary.update(self.summary_extras(model, run))
+
+            for path in sorted(run.samples.glob("reconstructions_epoch_*.npy")):
+                epoch = int(path.stem.rsplit("_", 1)[1])
+                inputs = self.data.test.inputs(self.reconstruction_rows().to(self.device))
+                run.save_figure(plots.reconstructions_figure(inputs, np.load(path),
+                                                             f"Reconstructions after epoch {epoch}: {name}"),
+                                f"reconstructions_epoch_{epoch:03d}.png")
+            shown = data.test.inputs(slice(0, 16))
+            run.save_figure(plots.existing_reconstructed_new_figure(
+                shown, self.reconstruct(model, shown), self.sample(model, 16),
+                f"Existing, reconstructed and new images: {name}"), "existing_reconstructed_new.png")
+            run.save_figure(embedding_figure(test_codes, test_labels, data.classes,
+                                             f"Posterior means on the {data.name} test split: {config.model}"),
+                            "embedding.png")
+            run.save_figure(plots.loss_curves_figure(run.read_metrics(), self.rate_name,
+                                                     f"Training curves: {name}"), "loss.png")
+            run.save_figure(traversal_figure(self, model, shown[:1], f"Latent traversal of the first test image: {name}"), "traversal.png")
+            if config.latent_dim == 2:
+                run.save_figure(plots.manifold_figure(lambda z: self.decode(model, z), *self.manifold_grid(model),
+                                                      f"Decoder outputs over the latent plane: {name}"),
+                                "manifold.png")
+        return summary
+
+    def manifold_grid(self, model, size: int = 20) -> tuple[torch.Tensor, torch.Tensor]:
+        """Latent values of the manifold figure along z1 and z2 ([size] each): quantiles 0.03..0.97 of N(0, 1)."""
+        values = torch.special.ndtri(torch.linspace(0.03, 0.97, size, device=self.device))
+        return values, values
