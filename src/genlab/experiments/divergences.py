@@ -114,58 +114,76 @@ def run_divergences(out, variances=(1, 2, 4, 8, 16), n: int = 1000, data: str = 
     return out / "divergences.md"
 
 
+def _series_label(row) -> str:
+    """The row's name within its panel: 'knn A||B', 'exact B||A', 'unbiased', 'recall', ..."""
+    name = row.metric
+    for prefix in ("kl_", "mmd2_", "fd_"):
+        name = name.replace(prefix, "")
+    return name + (f" {row.direction}" if row.direction in ("A||B", "B||A") else "")
+
+
 def _synthetic_panels(synthetic: dict[float, Comparison]) -> dict[str, dict[str, tuple[list, list]]]:
-    """metric panel -> series label -> (variances, values)."""
+    """metric family panel -> series label -> (variances, values)."""
+    from genlab.plots.divergences import metric_family
+
     variances = list(synthetic)
     panels: dict[str, dict[str, tuple[list, list]]] = {}
     for row in next(iter(synthetic.values())).rows:
-        family = row.metric.split("_")[0] if row.metric.startswith(("kl_", "fd")) else row.metric
-        family = {"kl": "KL divergence (nats)", "fd": "Frechet distance"}.get(family, family)
-        label = row.metric.replace("kl_", "").replace("fd_", "") + (
-            f" {row.direction}" if row.direction in ("A||B", "B||A") else "")
         values = [c.get(row.metric, row.direction).value for c in synthetic.values()]
-        panels.setdefault(family, {})[label] = (variances, values)
+        panels.setdefault(metric_family(row.metric), {})[_series_label(row)] = (variances, values)
     return panels
 
 
 def _write_figures(out: Path, synthetic, real, n: int, data: str) -> dict[str, str]:
     from genlab.plots.common import plt
-    from genlab.plots.divergences import (metric_against_parameter_figure, metric_per_comparison_figure,
-                                          run_time_figure)
+    from genlab.plots.divergences import (metric_against_parameter_figure, metric_family,
+                                          metric_per_comparison_figure, run_time_figure)
 
     figures = {}
 
     def save(figure, name: str) -> None:
         path = out / "figures" / name
-        figure.savefig(path, dpi=110, bbox_inches="tight")
+        figure.savefig(path, dpi=100)
         plt.close(figure)
         figures[name] = f"figures/{name}"
 
     save(metric_against_parameter_figure(
         _synthetic_panels(synthetic), f"{n} points of uniform [0,1]^3 (A) vs {n} of N(0, v I) in 3-D (B)",
         "variance v of the normal set (log scale)"), "uniform_vs_normal.png")
-    seconds: dict[str, list[float]] = {}
-    for comparison in synthetic.values():
-        for row in comparison.rows:
-            if row.seconds is not None:
-                seconds.setdefault(row.metric.split("_")[0] if row.metric.startswith("mmd") else row.metric,
-                                   []).append(row.seconds)
-    save(run_time_figure(seconds, f"Run time per metric, uniform vs normal, n = {n} (3-D)"),
+    save(run_time_figure(_seconds({"3-D": list(synthetic.values())}),
+                         f"Run time per metric, uniform vs normal, n = {n} (over {len(synthetic)} variances)"),
          "uniform_vs_normal_seconds.png")
     for space, comparisons in real.items():
-        panels: dict[str, dict[str, float]] = {}
+        panels: dict[str, dict[str, dict[str, float]]] = {}
         for label, comparison in comparisons.items():
             for row in comparison.rows:
-                panels.setdefault(_row_key(row), {})[label] = row.value
-        save(metric_per_comparison_figure(panels, f"{data}: {n} test images (A) against B, in {space} space"),
+                panels.setdefault(metric_family(row.metric), {}).setdefault(_series_label(row), {})[label] = row.value
+        save(metric_per_comparison_figure(panels, f"{data}: {n} test images (A) against B (feature space: {space})"),
              f"{data}_{space.replace(':', '')}.png")
-        seconds = {}
-        for comparison in comparisons.values():
-            for row in comparison.rows:
-                seconds.setdefault(row.metric, []).append(row.seconds)
-        save(run_time_figure(seconds, f"Run time per metric, {data} sets of {n}, {space} space"),
-             f"{data}_{space.replace(':', '')}_seconds.png")
+    save(run_time_figure(_seconds({space: list(c.values()) for space, c in real.items()}),
+                         f"Run time per metric, {data} sets of {n}, by feature space"), f"{data}_seconds.png")
     return figures
+
+
+def _seconds(groups: dict[str, list[Comparison]]) -> dict[str, dict[str, list[float]]]:
+    """group -> metric -> seconds over the comparisons (rows timed together count once)."""
+    out: dict[str, dict[str, list[float]]] = {}
+    for group, comparisons in groups.items():
+        for comparison in comparisons:
+            timed = {}
+            for row in comparison.rows:
+                if row.seconds is not None:
+                    timed.setdefault(_timing_name(row.metric), row.seconds)
+            for metric, seconds in timed.items():
+                out.setdefault(group, {}).setdefault(metric, []).append(seconds)
+    return out
+
+
+def _timing_name(metric: str) -> str:
+    """Rows computed in one call share a time: name the call."""
+    if metric in ("precision", "recall", "density", "coverage"):
+        return "prdc"
+    return "mmd" if metric.startswith("mmd2_") else metric
 
 
 def _cell(value: float) -> str:
@@ -200,8 +218,8 @@ def _markdown(synthetic, real, notes, figures, n, data, settings: MetricSettings
         for row in reference.rows:
             cells = [_cell(c.get(row.metric, row.direction).value) for c in comparisons.values()]
             lines.append(f"| {row.metric} | {row.direction} | " + " | ".join(cells) + f" | {row.seconds:.3f} |")
-        stem = f"{data}_{space.replace(':', '')}"
-        lines += ["", f"![{space}]({figures[stem + '.png']})", "", f"![run times]({figures[stem + '_seconds.png']})", ""]
+        lines += ["", f"![{space}]({figures[data + '_' + space.replace(':', '') + '.png']})", ""]
+    lines += [f"![run times]({figures[data + '_seconds.png']})", ""]
     caveats = sorted({note for c in [*synthetic.values(), *(c for s in real.values() for c in s.values())]
                       for row in c.rows for note in row.notes if not note.startswith(("support mismatch", "exact KL"))})
     if notes or caveats:

@@ -116,8 +116,8 @@ def wasserstein_1d(sorted_x: torch.Tensor, sorted_y: torch.Tensor) -> torch.Tens
         return (sorted_x - sorted_y).abs().mean(0)
     device = sorted_x.device
     # Quantile functions are step functions with steps at i/n and j/m: integrate piecewise.
-    steps = torch.cat([torch.arange(1, n + 1, device=device) / n, torch.arange(1, m + 1, device=device) / m])
-    steps = steps.double().sort().values
+    steps = torch.cat([torch.arange(1, n + 1, device=device, dtype=torch.float64) / n,
+                       torch.arange(1, m + 1, device=device, dtype=torch.float64) / m]).sort().values
     widths = torch.diff(steps, prepend=steps.new_zeros(1))
     middle = steps - widths / 2
     index_x = (middle * n).floor().long().clamp_(max=n - 1)

@@ -56,46 +56,73 @@ def metric_against_parameter_figure(panels: dict[str, dict[str, tuple[list[float
     return figure
 
 
-def metric_per_comparison_figure(panels: dict[str, dict[str, float]], title: str):
-    """One panel per metric, one bar per comparison (e.g. real vs real, real vs GAN)."""
+def metric_per_comparison_figure(panels: dict[str, dict[str, dict[str, float]]], title: str):
+    """One panel per metric family; in each, groups of bars (one group per row of the family,
+    e.g. KL A||B and B||A) with one bar per comparison (real vs real, real vs GAN, ...)."""
     figure, axes = _grid(len(panels))
-    for axis, (metric, bars) in zip(axes, panels.items()):
-        labels, values = list(bars), list(bars.values())
-        top = _top(values)
-        colors = plt.cm.tab10(np.arange(len(labels)) % 10)
-        heights = [v if math.isfinite(v) else top for v in values]
-        drawn = axis.bar(range(len(labels)), heights, color=colors)
-        for bar, value in zip(drawn, values):
-            if not math.isfinite(value):
-                bar.set_hatch("//")
-                bar.set_alpha(0.5)
-                axis.annotate("inf", (bar.get_x() + bar.get_width() / 2, top), ha="center", va="bottom", fontsize=8)
-        axis.set_xticks(range(len(labels)), labels, rotation=20, ha="right", fontsize=8)
+    comparisons = list(dict.fromkeys(c for rows in panels.values() for bars in rows.values() for c in bars))
+    colors = dict(zip(comparisons, plt.cm.tab10(np.arange(len(comparisons)) % 10)))
+    width = 0.8 / max(1, len(comparisons))
+    for axis, (family, rows) in zip(axes, panels.items()):
+        top = _top([v for bars in rows.values() for v in bars.values()])
+        for group, (row, bars) in enumerate(rows.items()):
+            for index, comparison in enumerate(comparisons):
+                if comparison not in bars:
+                    continue
+                value = bars[comparison]
+                x = group + (index - (len(comparisons) - 1) / 2) * width
+                bar = axis.bar(x, value if math.isfinite(value) else top, width, color=colors[comparison],
+                               label=comparison if group == 0 else None)[0]
+                if not math.isfinite(value):
+                    bar.set_hatch("//")
+                    bar.set_alpha(0.5)
+                    axis.annotate("inf", (x, top), ha="center", va="bottom", fontsize=7)
+        axis.set_xticks(range(len(rows)), list(rows), rotation=20, ha="right", fontsize=8)
         axis.axhline(0.0, color="black", linewidth=0.6)
-        axis.set_title(metric, fontsize=10)
-        axis.set_xlabel("comparison")
+        axis.set_title(family, fontsize=10)
         axis.set_ylabel("value")
         axis.grid(alpha=0.3, axis="y")
+        axis.legend(fontsize=7)
     figure.suptitle(title)
     figure.tight_layout()
     return figure
 
 
-def run_time_figure(seconds: dict[str, list[float]], title: str):
-    """Horizontal bars of the median run time per metric (log scale), with the range as error bars."""
-    names = list(seconds)
-    medians = [float(np.median(s)) for s in seconds.values()]
-    low = [m - min(s) for m, s in zip(medians, seconds.values())]
-    high = [max(s) - m for m, s in zip(medians, seconds.values())]
-    figure, axis = plt.subplots(figsize=(6.5, 0.35 * len(names) + 1.4))
-    axis.barh(range(len(names)), medians, xerr=[low, high], color="tab:blue", label="median (bars: min to max)")
-    axis.set_yticks(range(len(names)), names)
+def run_time_figure(seconds: dict[str, dict[str, list[float]]], title: str):
+    """Horizontal bars of the median run time per metric (log scale), one colour per group
+    (e.g. feature space), with the range over repeats as error bars."""
+    groups = list(seconds)
+    metrics = list(dict.fromkeys(m for per_metric in seconds.values() for m in per_metric))
+    height = 0.8 / len(groups)
+    figure, axis = plt.subplots(figsize=(6.5, 0.3 * len(metrics) * max(1, len(groups) * 0.7) + 1.4))
+    for index, group in enumerate(groups):
+        rows = [i for i, m in enumerate(metrics) if m in seconds[group]]
+        values = [seconds[group][metrics[i]] for i in rows]
+        medians = [float(np.median(v)) for v in values]
+        spread = [[m - min(v) for m, v in zip(medians, values)], [max(v) - m for m, v in zip(medians, values)]]
+        positions = [i + (index - (len(groups) - 1) / 2) * height for i in rows]
+        axis.barh(positions, medians, height, xerr=spread, label=group)
+    axis.set_yticks(range(len(metrics)), metrics)
     axis.invert_yaxis()
     axis.set_xscale("log")
-    axis.set_xlabel("seconds (log scale)")
+    axis.set_xlabel("seconds (log scale; bars: median, whiskers: min to max)")
     axis.set_ylabel("metric")
     axis.set_title(title)
     axis.grid(alpha=0.3, axis="x")
     axis.legend(fontsize=8)
     figure.tight_layout()
     return figure
+
+
+def metric_family(metric: str) -> str:
+    """The panel a metric row belongs to: related rows share one panel."""
+    if metric.startswith("kl_"):
+        return "KL divergence (nats)"
+    if metric.startswith("mmd2_"):
+        return "MMD^2 (Gaussian kernel)"
+    if metric.startswith("fd"):
+        return "Frechet distance"
+    if metric in ("precision", "recall", "density", "coverage"):
+        return "precision / recall / density / coverage"
+    return {"emd": "EMD (exact W1)", "swd": "sliced W1", "sinkhorn": "Sinkhorn divergence", "kid": "KID"}.get(
+        metric, metric)
