@@ -32,7 +32,7 @@ def test_the_experiment_writes_json_figures_and_markdown(tmp_path, capsys, monke
     assert figures == ["mnist-sample_pca50.png", "mnist-sample_pixels.png", "mnist-sample_seconds.png",
                        "uniform_vs_normal.png", "uniform_vs_normal_seconds.png"]
     markdown = (out / "divergences.md").read_text()
-    assert "| kl_exact | B||A | inf | inf |" in markdown
+    assert "| kl_exact | B\\|\\|A | inf | inf |" in markdown  # pipes escaped inside table cells
     assert "real vs VAE skipped" in markdown and "genlab judge train --data mnist" in markdown
     assert "![uniform vs normal](figures/uniform_vs_normal.png)" in markdown
 

@@ -190,6 +190,11 @@ def _cell(value: float) -> str:
     return "inf" if isinstance(value, float) and math.isinf(value) else format_value(value)
 
 
+def _md(text: str) -> str:
+    """A table cell's text with its pipes escaped (directions are written A||B)."""
+    return text.replace("|", "\\|")
+
+
 def _markdown(synthetic, real, notes, figures, n, data, settings: MetricSettings) -> str:
     lines = ["## Distances between sample sets", "",
              f"Every metric between sets of n = {n}; KL in nats; seconds exclude a warm-up call. "
@@ -205,7 +210,7 @@ def _markdown(synthetic, real, notes, figures, n, data, settings: MetricSettings
         cells = [_cell(c.get(row.metric, row.direction).value) for c in synthetic.values()]
         times = sorted(c.get(row.metric, row.direction).seconds or 0.0 for c in synthetic.values())
         time_cell = f"{times[len(times) // 2]:.3f}" if row.seconds is not None else "-"
-        lines.append(f"| {row.metric} | {row.direction} | " + " | ".join(cells) + f" | {time_cell} |")
+        lines.append(f"| {row.metric} | {_md(row.direction)} | " + " | ".join(cells) + f" | {time_cell} |")
     lines += ["", f"![uniform vs normal]({figures['uniform_vs_normal.png']})", "",
               f"![run times]({figures['uniform_vs_normal_seconds.png']})", ""]
     lines += [f"### {data}: {n} test images (A) against {n} other test images and generated samples (B)", ""]
@@ -217,7 +222,7 @@ def _markdown(synthetic, real, notes, figures, n, data, settings: MetricSettings
         reference = comparisons[labels[0]]
         for row in reference.rows:
             cells = [_cell(c.get(row.metric, row.direction).value) for c in comparisons.values()]
-            lines.append(f"| {row.metric} | {row.direction} | " + " | ".join(cells) + f" | {row.seconds:.3f} |")
+            lines.append(f"| {row.metric} | {_md(row.direction)} | " + " | ".join(cells) + f" | {row.seconds:.3f} |")
         lines += ["", f"![{space}]({figures[data + '_' + space.replace(':', '') + '.png']})", ""]
     lines += [f"![run times]({figures[data + '_seconds.png']})", ""]
     caveats = sorted({note for c in [*synthetic.values(), *(c for s in real.values() for c in s.values())]
