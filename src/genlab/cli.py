@@ -27,9 +27,13 @@ def _format_default(value) -> str:
 
 def config_params(spec) -> list[click.Option]:
     """One click option per CLI-visible field of the model's config class."""
-    defaults = spec.default_config()
+    return dataclass_params(spec.config_cls, spec.default_config())
+
+
+def dataclass_params(cls, defaults) -> list[click.Option]:
+    """One click option per CLI-visible field of a dataclass declared with `option(...)` fields."""
     params = []
-    for spec_field in dataclasses.fields(spec.config_cls):
+    for spec_field in dataclasses.fields(cls):
         meta = spec_field.metadata
         if not meta.get("cli", True):
             continue
@@ -37,8 +41,9 @@ def config_params(spec) -> list[click.Option]:
         help_text = meta.get("help", "")
         if meta.get("choices"):
             help_text += f" ({'|'.join(meta['choices'])})"
-        help_text += f"  [default: {_format_default(getattr(defaults, name))}]"
-        if field_type(spec.config_cls, name) is bool:
+        if "[default:" not in help_text:
+            help_text += f"  [default: {_format_default(getattr(defaults, name))}]"
+        if field_type(cls, name) is bool:
             params.append(click.Option([f"--{flag_name(name)}/--no-{flag_name(name)}", name], default=None,
                                        help=help_text))
         else:
@@ -49,11 +54,16 @@ def config_params(spec) -> list[click.Option]:
 
 def parse_config_values(spec, raw: dict) -> dict:
     """Parse the string flags a user gave (None = not given) into typed config values."""
+    return parse_dataclass_values(spec.config_cls, raw)
+
+
+def parse_dataclass_values(cls, raw: dict) -> dict:
+    """Parse the string flags a user gave (None = not given) into the dataclass's field types."""
     values = {}
     for name, text in raw.items():
         if text is None:
             continue
-        values[name] = text if isinstance(text, bool) else parse_value(spec.config_cls, name, text)
+        values[name] = text if isinstance(text, bool) else parse_value(cls, name, text)
     return values
 
 
@@ -366,6 +376,77 @@ def demo(out, quiet):
     result = run_demo(out, progress=not quiet)
     click.echo(f"report: {result.html}")
     click.echo(f"report: {result.pdf}")
+
+
+def compare_command() -> click.Command:
+    """`genlab compare A B`: its flags include one per MetricSettings field."""
+    from genlab.metrics.compare import DEFAULT_METRICS, METRICS, MetricSettings
+
+    def run(a, b, metrics, space, n, judge_data, judge, device, out, **raw):
+        from genlab.metrics.compare import compare
+        from genlab.metrics.sets import load_set
+        from genlab.train.runfolder import atomic_write_json
+
+        settings = MetricSettings(**parse_dataclass_values(MetricSettings, raw))
+        # Independent draws: the two sets get different seeds even for the same spec.
+        set_a = load_set(a, n=n, seed=settings.seed, device=device, name="A")
+        set_b = load_set(b, n=n, seed=settings.seed + 1, device=device, name="B")
+        result = compare(set_a, set_b, metrics, space, settings, device, str(judge) if judge else judge_data)
+        click.echo(result.table())
+        if out:
+            atomic_write_json(out, result.to_dict())
+            click.echo(f"written: {out}")
+
+    params = [
+        click.Argument(["a"]), click.Argument(["b"]),
+        click.Option(["--metrics", "-m"], default=",".join(DEFAULT_METRICS), show_default=True,
+                     help=f"comma-separated, or 'all': {', '.join(METRICS)}"),
+        click.Option(["--space"], default=None, help="pixels, raw, pca:K or judge  [default: judge features for "
+                     "fd/kid/prdc on 28x28 images, the values as given otherwise]"),
+        click.Option(["-n", "n"], type=int, default=None,
+                     help="points of synthetic or generated sets (default 1000); first n rows of files and slices"),
+        click.Option(["--judge-data"], default="mnist", show_default=True,
+                     help="dataset whose judge supplies the judge space"),
+        click.Option(["--judge"], type=click.Path(path_type=Path), default=None,
+                     help="a classifier run folder to use as the judge instead"),
+        click.Option(["--device"], default="auto", type=click.Choice(["auto", "cpu", "cuda"]), show_default=True),
+        click.Option(["--out", "-o"], type=click.Path(path_type=Path), default=None, help="write the results as JSON"),
+        *dataclass_params(MetricSettings, MetricSettings()),
+    ]
+    return click.Command("compare", callback=run, params=params,
+                         help="Distances between sample sets A and B: a .npy/.npz file, a run (RUN or RUN:FILE), "
+                              "a dataset slice (mnist:test[0:1000]) or a distribution (uniform:3, normal:3:var=2).",
+                         short_help="Distances between two sample sets (KL, EMD, MMD, FD, precision/recall).")
+
+
+cli.add_command(compare_command())
+
+
+@cli.group()
+def experiment():
+    """Experiments that run many commands' worth of work and write a report section."""
+
+
+@experiment.command("divergences")
+@click.option("--out", "-o", type=click.Path(path_type=Path), default=Path("results/divergences"), show_default=True)
+@click.option("--gan", default=None, help="GAN samples to compare with MNIST: a run folder or a .npz/.npy file")
+@click.option("--vae", default=None, help="VAE samples to compare with MNIST: a run folder or a .npz/.npy file")
+@click.option("--data", default="mnist", show_default=True, help="the real image dataset")
+@click.option("-n", "n", type=int, default=1000, show_default=True, help="points per set")
+@click.option("--variances", default="1,2,4,8,16", show_default=True, help="variances of the normal set")
+@click.option("--permutations", type=int, default=200, show_default=True, help="MMD permutation-test relabellings")
+@click.option("--judge-data", default="mnist", show_default=True, help="dataset whose judge supplies the judge space")
+@click.option("--device", default="auto", type=click.Choice(["auto", "cpu", "cuda"]), show_default=True)
+@click.option("--quiet", "-q", is_flag=True, help="no progress lines")
+def experiment_divergences(out, gan, vae, data, n, variances, permutations, judge_data, device, quiet):
+    """Uniform vs normal over variances, real vs real, real vs GAN/VAE: every metric, timed."""
+    from genlab.experiments.divergences import parse_variances, run_divergences
+    from genlab.metrics.compare import MetricSettings
+
+    report = run_divergences(out, variances=parse_variances(variances), n=n, data=data, gan=gan, vae=vae,
+                             settings=MetricSettings(permutations=permutations), device=device,
+                             judge=judge_data, progress=not quiet)
+    click.echo(f"report: {report}")
 
 
 def main(argv: list[str] | None = None) -> None:

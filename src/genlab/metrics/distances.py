@@ -1,0 +1,131 @@
+"""Pairwise Euclidean distances in blocks, on the CPU or a GPU: the engine under the
+kNN, kernel and transport estimators.
+
+Squared distances come from ||x||^2 + ||y||^2 - 2 x.y (one matrix product per
+block, which is what makes 784-dimensional data fast). That expansion loses
+precision when ||x||^2 is large next to ||x - y||^2, so callers centre the
+pooled sample first (`centre`): distances do not change, the norms shrink.
+Exact zero distances (duplicate points) are found by row identity, never by
+comparing a rounded distance with zero (`duplicate_groups`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from threadpoolctl import threadpool_limits
+
+#: Rows per block: a [4096, m] float32 block of squared distances is 16 MB per 1,000 columns.
+BLOCK_ROWS = 4096
+
+
+def single_threaded_lapack():
+    """A context in which numpy's BLAS/LAPACK runs on one thread. Eigendecompositions of a few
+    hundred dimensions gain little from threads and slow down 10-50x when the cores are shared."""
+    return threadpool_limits(1, user_api="blas")
+
+
+def as_tensor(x, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """A 2-D tensor [n, d] on `device` from a numpy array or tensor [n, ...] (flattened per row)."""
+    tensor = torch.as_tensor(np.asarray(x) if not isinstance(x, torch.Tensor) else x)
+    return tensor.reshape(len(tensor), -1).to(device=device, dtype=dtype)
+
+
+def centre(*sets: torch.Tensor) -> list[torch.Tensor]:
+    """Subtract the pooled mean from every set; pairwise distances are unchanged and the
+    expansion ||x||^2 + ||y||^2 - 2 x.y keeps more of its precision."""
+    total = sum(s.sum(0, dtype=torch.float64) for s in sets)
+    mean = (total / sum(len(s) for s in sets)).to(sets[0].dtype)
+    return [s - mean for s in sets]
+
+
+def varying_columns(*sets: np.ndarray | torch.Tensor) -> np.ndarray:
+    """Indices of the coordinates that are not constant over all sets pooled. A constant
+    coordinate adds nothing to any pairwise distance (e.g. the always-black border pixels
+    of MNIST), so dropping it changes no distance and saves time."""
+    pooled = [torch.as_tensor(np.asarray(s)) if not isinstance(s, torch.Tensor) else s for s in sets]
+    first = pooled[0][:1]
+    varying = torch.zeros(first.shape[1], dtype=torch.bool, device=first.device)
+    for s in pooled:
+        varying |= (s != first).any(0)
+    return varying.nonzero().flatten().cpu().numpy()
+
+
+def squared_distances(a: torch.Tensor, b: torch.Tensor, a_norms: torch.Tensor | None = None,
+                      b_norms: torch.Tensor | None = None) -> torch.Tensor:
+    """Squared Euclidean distances [n_a, n_b] between rows of a [n_a, d] and b [n_b, d], clamped at 0."""
+    a_norms = (a * a).sum(1) if a_norms is None else a_norms
+    b_norms = (b * b).sum(1) if b_norms is None else b_norms
+    d2 = torch.addmm(a_norms[:, None] + b_norms[None, :], a, b.T, alpha=-2.0)
+    return d2.clamp_min_(0.0)
+
+
+def exact_distances(query: torch.Tensor, reference: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """Distances in float64 by direct differences: query [n, d], index [n, c] rows of
+    reference -> [n, c]. Used to make the few distances an estimator keeps exact."""
+    out = torch.empty(index.shape, dtype=torch.float64, device=query.device)
+    reference = reference.double()
+    for rows in row_blocks(len(query), 512):  # bounds the [rows, c, d] difference tensor
+        diff = query[rows].double()[:, None, :] - reference[index[rows]]
+        out[rows] = diff.pow(2).sum(-1).sqrt()
+    return out
+
+
+def row_blocks(n: int, block: int = BLOCK_ROWS):
+    """Consecutive row slices of at most `block` rows covering range(n)."""
+    for start in range(0, n, block):
+        yield slice(start, min(n, start + block))
+
+
+def duplicate_groups(*sets: np.ndarray) -> list[torch.Tensor]:
+    """One int64 group id per row of each set; rows with identical values (within or
+    across sets) share an id. Lets estimators skip zero distances exactly."""
+    pooled = np.concatenate([np.ascontiguousarray(s).reshape(len(s), -1) for s in sets])
+    _, inverse = np.unique(pooled, axis=0, return_inverse=True)
+    ids = torch.from_numpy(inverse.reshape(-1).astype(np.int64))
+    bounds = np.cumsum([0] + [len(s) for s in sets])
+    return [ids[bounds[i]:bounds[i + 1]] for i in range(len(sets))]
+
+
+def duplicate_pairs(query_groups: torch.Tensor, reference_groups: torch.Tensor,
+                    same_set: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """(query rows, reference rows) of every pair of equal points, as two int64 tensors; a
+    row paired with itself is left out when query and reference are the same set. Data
+    without duplicates give empty tensors at the cost of one sort."""
+    q, r = query_groups.cpu().numpy(), reference_groups.cpu().numpy()
+    shared = np.intersect1d(q, r)
+    if same_set:
+        values, counts = np.unique(q, return_counts=True)
+        shared = values[counts > 1]
+    order_q, order_r = np.argsort(q, kind="stable"), np.argsort(r, kind="stable")
+    sorted_q, sorted_r = q[order_q], r[order_r]
+    span_q = zip(np.searchsorted(sorted_q, shared), np.searchsorted(sorted_q, shared, side="right"))
+    span_r = zip(np.searchsorted(sorted_r, shared), np.searchsorted(sorted_r, shared, side="right"))
+    rows, cols = [], []
+    for (q0, q1), (r0, r1) in zip(span_q, span_r):  # only groups that repeat: usually none
+        pairs = np.array(np.meshgrid(order_q[q0:q1], order_r[r0:r1], indexing="ij")).reshape(2, -1)
+        if same_set:
+            pairs = pairs[:, pairs[0] != pairs[1]]
+        rows.append(pairs[0])
+        cols.append(pairs[1])
+    if not rows:
+        empty = torch.zeros(0, dtype=torch.long)
+        return empty, empty
+    return torch.from_numpy(np.concatenate(rows)), torch.from_numpy(np.concatenate(cols))
+
+
+def kth_neighbour_distance(points: torch.Tensor, k: int, block: int = BLOCK_ROWS) -> torch.Tensor:
+    """Distance [n] (float64) from each row to its k-th nearest other row of the same set
+    (the row itself excluded by index, duplicates counted as neighbours at distance 0)."""
+    n = len(points)
+    norms = (points * points).sum(1)
+    out = torch.empty(n, dtype=torch.float64, device=points.device)
+    candidates = min(k + 2, n - 1)
+    for rows in row_blocks(n, block):
+        d2 = squared_distances(points[rows], points, norms[rows], norms)
+        own = torch.arange(rows.start, rows.stop, device=points.device)
+        d2[torch.arange(len(d2), device=points.device), own] = float("inf")
+        index = d2.topk(candidates, dim=1, largest=False).indices
+        exact = exact_distances(points[rows], points, index).sort(1).values
+        out[rows] = exact[:, k - 1]
+    return out
