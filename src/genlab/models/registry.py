@@ -13,6 +13,7 @@ from genlab.models.base import ModelSpec
 
 FAMILY_MODULES = (
     "genlab.models.classifiers",
+    "genlab.models.gan",
 )
 
 
