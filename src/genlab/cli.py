@@ -270,6 +270,49 @@ def rate_distortion(folders, out):
     for point in points:
         click.echo(f"  {point.group:<24} {point.label:<12} rate {point.rate:9.3f}  distortion {point.distortion:9.3f}")
     click.echo(f"figure: {path}")
+@click.argument("run", type=click.Path(path_type=Path))
+@click.option("--images", default="0:8", show_default=True,
+              help="which targets: START:STOP or comma-separated indices (test set, or generated samples)")
+@click.option("--restarts", type=int, default=5, show_default=True, help="random initialisations per target")
+@click.option("--steps", type=int, default=500, show_default=True, help="Adam steps per restart")
+@click.option("--lr", type=float, default=0.1, show_default=True, help="initial Adam learning rate (cosine decay)")
+@click.option("--generated", is_flag=True, help="invert the GAN's own samples (an exact solution exists)")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--device", default="auto", type=click.Choice(["auto", "cpu", "cuda"]))
+def invert(run, images, restarts, steps, lr, generated, seed, device):
+    """Find latents z minimising ||G(z) - x||^2 for chosen images, from several random starts."""
+    from genlab.latent.invert import invert_run
+
+    report, figure, table = invert_run(run, images, restarts, steps, generated, lr, seed, device)
+    for index, entry in zip(report["indices"], report["targets"]):
+        click.echo(f"  image {index:>5}: best loss {entry['best_loss']:9.3f}  restarts "
+                   f"{' '.join(f'{v:.2f}' for v in entry['restart_losses'])}  "
+                   f"{'unique' if entry['unique_minimiser'] else 'NOT unique'} minimiser")
+    click.echo(f"  median best loss {report['median_best_loss']:.4g} (squared error summed over pixels)")
+    click.echo(f"figure: {figure}\nnumbers: {table}")
+
+
+@cli.command()
+@click.argument("run", type=click.Path(path_type=Path))
+@click.option("--from", "source", type=int, required=True, help="test-set index of image A")
+@click.option("--to", "target", type=int, required=True, help="test-set index of image B")
+@click.option("--points", type=int, default=8, show_default=True, help="interior points K of the path")
+@click.option("--steps", type=int, default=300, show_default=True, help="Adam steps on the path")
+@click.option("--restarts", type=int, default=4, show_default=True, help="restarts when inverting A and B")
+@click.option("--invert-steps", type=int, default=500, show_default=True, help="Adam steps per inversion")
+@click.option("--lr", type=float, default=0.05, show_default=True, help="initial Adam learning rate of the path")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--device", default="auto", type=click.Choice(["auto", "cpu", "cuda"]))
+def path(run, source, target, points, steps, restarts, invert_steps, lr, seed, device):
+    """Latent path from image A to B minimising U = integral of (||G-x_A||^2 + ||G-x_B||^2) |dZ|."""
+    from genlab.latent.paths import path_run
+
+    report, figure, table = path_run(run, source, target, points, steps, restarts, invert_steps, lr, seed, device)
+    for name in ("straight", "optimised"):
+        numbers = report[name]
+        click.echo(f"  {name:<10} U {numbers['U']:10.2f} (refined {numbers['U_refined']:10.2f})  image length "
+                   f"{numbers['image_length']:7.2f}  latent length {numbers['latent_length']:7.2f}")
+    click.echo(f"figure: {figure}\nnumbers: {table}")
 
 
 @cli.command()

@@ -33,8 +33,11 @@ def judge_epochs(train_size: int) -> int:
 
 
 def train_judge(data: str, epochs: int | None = None, device: str = "auto", overwrite: bool = False,
-                progress: bool = True):
-    """Train the default CNN on `data` into the judge folder; returns the TrainResult."""
+                progress: bool = True, batch_size: int | None = None):
+    """Train the default CNN on `data` into the judge folder; returns the TrainResult.
+
+    `epochs` defaults to `judge_epochs`; `batch_size` to the CNN's default (a
+    smaller one gives a small dataset more steps per epoch)."""
     from genlab.data import registry
     from genlab.models.registry import get_model
     from genlab.train import engine
@@ -45,7 +48,8 @@ def train_judge(data: str, epochs: int | None = None, device: str = "auto", over
         raise GenlabError(f"a judge for {data} already exists in {target}; pass --overwrite to retrain it")
     train_size = registry.status(data).get("splits", {}).get("train", 60_000)
     spec = get_model("cnn")
-    config = spec.make_config(data=data, epochs=epochs or judge_epochs(train_size), device=device)
+    config = spec.make_config(data=data, epochs=epochs or judge_epochs(train_size), device=device,
+                              batch_size=batch_size)
     return engine.train(spec, config, out=target, overwrite=True, progress=progress)
 
 
@@ -107,6 +111,28 @@ def load_judge(data: str, device: str = "auto") -> Judge:
     if not hasattr(loaded.family, "score"):
         raise GenlabError(f"{path} is a '{loaded.config.model}' run, not a classifier; a judge must be one")
     return Judge(loaded)
+
+
+def resolve_judge(choice: str, data: str, classes: tuple[str, ...] | None = None,
+                  device="auto") -> tuple[Judge | None, str]:
+    """The judge a run asked for, and how to describe it in a summary.
+
+    `choice` is 'auto' (the stored judge of dataset `data`, or none when there is
+    none yet), 'none', or a classifier run folder. A judge whose classes differ
+    from `classes` (those of the data being judged) is refused.
+    """
+    if choice == "none":
+        return None, "none (--judge none)"
+    if choice == "auto":
+        if not (judge_path(data) / "summary.json").exists():  # absent, or still training
+            return None, f"none found; run genlab judge train --data {data}"
+        judge = load_judge(data, device=str(device))
+    else:
+        judge = load_judge(choice, device=str(device))
+    if classes is not None and tuple(judge.classes) != tuple(classes):
+        raise GenlabError(f"the judge {judge.loaded.run.path} was trained on {judge.data}, whose classes differ "
+                          f"from those of {data}; give a judge trained on {data}")
+    return judge, str(judge.loaded.run.path)
 
 
 def sample_quality(judge: Judge, images) -> dict:

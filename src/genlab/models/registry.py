@@ -16,6 +16,7 @@ FAMILY_MODULES = (
     "genlab.models.autoencoders",
     "genlab.models.vae",
     "genlab.models.echo",
+    "genlab.models.gan",
 )
 
 

@@ -1,0 +1,399 @@
+"""GANs: an MLP GAN, a DCGAN-style convolutional GAN, conditional GANs and WGAN-GP.
+
+One family whose training step updates two players. The model is a ModuleDict
+of a generator G (latent -> image in (0, 1)) and a discriminator D (image ->
+logit, or an unbounded critic score for Wasserstein training), each with its
+own Adam optimiser. One engine step is one *iteration*: `d_steps` discriminator
+updates (`n_critic` for wasserstein-gp) on disjoint slices of the engine's real
+batch, then `g_steps` generator updates, so an epoch passes every training image
+through the discriminator once.
+
+Every epoch writes a grid of samples from fixed noise; at the end the run's
+judge (a stored classifier) labels 1,000 samples, which gives the class
+histogram and entropy (mode coverage) and, for conditional models, the fraction
+of samples that show the class they were asked for.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from genlab.config import TrainConfig, check_range, option
+from genlab.data.datasets import Split
+from genlab.errors import GenlabError
+from genlab.models.base import Family, ModelSpec, make_optimizer
+from genlab.models.gan_losses import (LOSSES, discriminator_loss, generator_loss, gradient_penalty,
+                                      path_speed_penalty)
+from genlab.models.gan_networks import (ConvDiscriminator, ConvGenerator, MLPDiscriminator, MLPGenerator,
+                                        init_weights)
+
+JUDGED_SAMPLES = 1000  # samples the judge labels for the summary
+GRID_SAMPLES = 64  # fixed-noise samples drawn every epoch (unconditional models)
+GRID_PER_CLASS = 8  # fixed-noise samples per class row (conditional models)
+EVAL_ROWS = 1000  # held-out images the discriminator scores at each evaluation
+ACTIVATION_CHOICES = ("relu", "leaky-relu")
+
+
+@dataclass(frozen=True)
+class GANConfig(TrainConfig):
+    """Options of every GAN. The model name sets the architecture presets."""
+
+    lr: float = option(2e-4, "unused by GANs: see --lr-d and --lr-g", cli=False)
+    epochs: int = option(20, "passes of the training images through the discriminator")
+    batch_size: int = option(128, "real images per iteration, split evenly among its discriminator updates")
+    z_dim: int = option(100, "dimension of the Gaussian noise z fed to the generator")
+    generator: str = option("mlp", "generator architecture", choices=("mlp", "conv"))
+    g_hidden: tuple[int, ...] = option((256, 256, 256), "mlp generator: hidden widths, comma-separated")
+    g_activation: str = option("relu", "mlp generator: hidden activation", choices=ACTIVATION_CHOICES)
+    g_batchnorm: bool = option(True, "mlp generator: batch norm between its layers")
+    g_channels: tuple[int, ...] = option((64, 32, 16), "conv generator: feature maps at 7x7, 14x14, 28x28")
+    g_fc: int = option(256, "conv generator: width of the fully connected layer before the 7x7 map (0: none)")
+    discriminator: str = option("mlp", "discriminator architecture", choices=("mlp", "conv"))
+    d_hidden: tuple[int, ...] = option((256, 256), "mlp discriminator: hidden widths, comma-separated")
+    d_activation: str = option("relu", "mlp discriminator: hidden activation", choices=ACTIVATION_CHOICES)
+    d_norm: str = option("batch", "discriminator normalisation (wasserstein-gp needs layer or none)",
+                         choices=("batch", "layer", "none"))
+    d_dropout: float = option(0.3, "mlp discriminator: dropout on its input")
+    d_batch_std: bool = option(True, "give the discriminator the minibatch standard deviation of its last "
+                                     "features (counters mode collapse; not with wasserstein-gp)")
+    d_channels: tuple[int, ...] = option((32, 64), "conv discriminator: filters at 14x14 and 7x7")
+    conditional: bool = option(False, "condition both players on the class label", cli=False)
+    label_dim: int = option(10, "conditional models: size of the learned label embedding")
+    loss: str = option("non-saturating", "adversarial objective", choices=LOSSES)
+    lr_d: float = option(2e-4, "discriminator learning rate (Adam)")
+    lr_g: float = option(2e-4, "generator learning rate (Adam)")
+    beta1: float = option(0.5, "Adam beta1 of both players")
+    beta2: float = option(0.999, "Adam beta2 of both players")
+    d_steps: int = option(1, "discriminator updates per iteration (binary losses)")
+    g_steps: int = option(1, "generator updates per iteration")
+    n_critic: int = option(5, "critic updates per iteration with --loss wasserstein-gp")
+    gp_lambda: float = option(10.0, "weight of the gradient penalty (wasserstein-gp)")
+    path_reg: float = option(0.0, "weight of the path-speed regulariser on G (0: off), which makes decoded "
+                                  "latent paths short; see docs/gan.md")
+    judge: str = option("auto", "classifier that labels samples for the summary: a run folder, auto (the "
+                                "stored judge of --data) or none")
+
+    def __post_init__(self):
+        super().__post_init__()
+        for name in ("z_dim", "label_dim", "d_steps", "g_steps", "n_critic"):
+            check_range(self, name, low=1)
+        check_range(self, "g_fc", low=0)
+        for name in ("lr_d", "lr_g"):
+            check_range(self, name, low=0, low_open=True)
+        for name in ("beta1", "beta2", "d_dropout"):
+            check_range(self, name, low=0, high=1, high_open=True)
+        check_range(self, "gp_lambda", low=0)
+        check_range(self, "path_reg", low=0)
+        for name, count in (("g_hidden", None), ("d_hidden", None), ("g_channels", 3), ("d_channels", 2)):
+            widths = getattr(self, name)
+            if (count is not None and len(widths) != count) or not widths or min(widths) < 1:
+                what = f"{count} positive widths" if count else "positive widths"
+                raise GenlabError(f"--{name.replace('_', '-')} must be {what}, got {','.join(map(str, widths))}")
+        if self.loss == "wasserstein-gp" and self.d_norm == "batch":
+            raise GenlabError("--loss wasserstein-gp needs a per-sample critic: batch norm mixes the samples "
+                              "the gradient penalty treats one by one; use --d-norm layer or none")
+        if self.loss == "wasserstein-gp" and self.d_batch_std:
+            raise GenlabError("--loss wasserstein-gp needs a per-sample critic: the minibatch standard deviation "
+                              "couples the samples; add --no-d-batch-std")
+        if self.loss == "wasserstein-gp" and self.d_steps != 1:
+            raise GenlabError("with --loss wasserstein-gp the critic updates are set by --n-critic, not --d-steps")
+        if self.batch_size < self.discriminator_steps:
+            raise GenlabError(f"--batch-size {self.batch_size} cannot be split among {self.discriminator_steps} "
+                              "discriminator updates; raise it")
+
+    @property
+    def discriminator_steps(self) -> int:
+        """Discriminator (critic) updates per iteration."""
+        return self.n_critic if self.loss == "wasserstein-gp" else self.d_steps
+
+
+@dataclass(frozen=True)
+class ConditionalGANConfig(GANConfig):
+    conditional: bool = option(True, "condition both players on the class label", cli=False)
+
+
+class GANFamily(Family):
+    """Trains a generator against a discriminator; samples, decodes latents, and is judged."""
+
+    config_cls = GANConfig
+    headline = ("sample_mean_confidence", "sample_class_entropy")
+
+    def __init__(self, config, data, device):
+        super().__init__(config, data, device)
+        if data.kind != "image":
+            raise GenlabError(f"GANs here generate images; {data.name} is tabular, give an image dataset")
+
+    # -- networks ------------------------------------------------------------------
+    def build(self) -> nn.Module:
+        c, shape = self.config, self.data.input_shape
+        classes = self.data.num_classes if c.conditional else 0
+        if c.generator == "conv":
+            generator = ConvGenerator(c.z_dim, c.g_channels, c.g_fc, classes, c.label_dim, shape)
+        else:
+            generator = MLPGenerator(c.z_dim, c.g_hidden, c.g_activation, c.g_batchnorm, classes, c.label_dim,
+                                     shape)
+        if c.discriminator == "conv":
+            discriminator = ConvDiscriminator(c.d_channels, c.d_norm, classes, c.label_dim, shape, c.d_batch_std)
+        else:
+            discriminator = MLPDiscriminator(c.d_hidden, c.d_activation, c.d_norm, c.d_dropout, classes,
+                                             c.label_dim, shape, c.d_batch_std)
+        # The DCGAN initialisation suits the convolutional players; MLPs keep PyTorch's default,
+        # under which an MLP discriminator starts learning many steps sooner.
+        for player, arch in ((generator, c.generator), (discriminator, c.discriminator)):
+            if arch == "conv":
+                init_weights(player)
+        return nn.ModuleDict({"generator": generator, "discriminator": discriminator})
+
+    def optimizers(self, model):
+        c = self.config
+        betas = (c.beta1, c.beta2)
+        return {"generator": make_optimizer(c, model["generator"].parameters(), lr=c.lr_g, betas=betas),
+                "discriminator": make_optimizer(c, model["discriminator"].parameters(), lr=c.lr_d, betas=betas)}
+
+    # -- one iteration -----------------------------------------------------------------
+    def train_step(self, model, x, y, optimizers, step):
+        """`discriminator_steps` D updates on disjoint slices of the batch, then `g_steps` G updates.
+
+        The fakes of the last D update are made with the generator's graph kept,
+        so the first G update reuses them instead of running G again.
+        """
+        c = self.config
+        G, D = model["generator"], model["discriminator"]
+        wasserstein = c.loss == "wasserstein-gp"
+        slices = list(zip(x.chunk(c.discriminator_steps), y.chunk(c.discriminator_steps)))
+        for index, (real, labels) in enumerate(slices):
+            labels = labels if c.conditional else None
+            last = index == len(slices) - 1
+            z = torch.randn(len(real), c.z_dim, device=x.device)
+            with torch.set_grad_enabled(last):
+                fake = G(z, labels)
+            real_out, fake_out = self.discriminate(D, real, fake.detach(), labels)
+            d_loss = discriminator_loss(c.loss, real_out, fake_out)
+            d_real, d_fake = real_out.detach(), fake_out.detach()
+            if wasserstein:
+                penalty = gradient_penalty(D, real, fake.detach(), labels)
+                d_loss = d_loss + c.gp_lambda * penalty
+            optimizers["discriminator"].zero_grad(set_to_none=True)
+            d_loss.backward()
+            optimizers["discriminator"].step()
+
+        D.requires_grad_(False)  # G's updates need no gradients for D's weights
+        try:
+            for index in range(c.g_steps):
+                if index > 0:
+                    z = torch.randn(len(real), c.z_dim, device=x.device)
+                    fake = G(z, labels)
+                joint = c.d_norm == "batch"  # a batch-normed D must see the same mixture as in its own step
+                scores = self.discriminate(D, real, fake, labels)[1] if joint else D(fake, labels)
+                g_loss = generator_loss(c.loss, scores)
+                total = g_loss
+                if c.path_reg > 0:
+                    speed = path_speed_penalty(G, max(2, len(real) // 4), labels[: max(2, len(real) // 4)]
+                                               if labels is not None else None)
+                    total = total + c.path_reg * speed
+                optimizers["generator"].zero_grad(set_to_none=True)
+                total.backward()
+                optimizers["generator"].step()
+        finally:
+            D.requires_grad_(True)
+
+        values = {"d_loss": d_loss.detach(), "g_loss": g_loss.detach()}
+        if wasserstein:
+            values["wasserstein"] = d_real.mean() - d_fake.mean()
+            values["gradient_penalty"] = penalty.detach()
+        else:
+            values["d_real"] = torch.sigmoid(d_real).mean()
+            values["d_fake"] = torch.sigmoid(d_fake).mean()
+        if c.path_reg > 0:
+            values["path_speed"] = speed.detach()
+        return values
+
+    @staticmethod
+    def discriminate(D, real, fake, labels):
+        """D's outputs (real [B], fake [B']) from one joint batch.
+
+        With batch norm in D, separate real and fake batches would each be
+        standardised on their own, erasing the very differences in mean that D
+        should see (an MLP discriminator then stays near chance for many steps);
+        one joint batch gives both the same statistics."""
+        joint_labels = None if labels is None else torch.cat([labels, labels[: len(fake)]])
+        scores = D(torch.cat([real, fake]), joint_labels, parts=(len(real), len(fake)))
+        return scores[: len(real)], scores[len(real):]
+
+    # -- evaluation and artefacts ------------------------------------------------------------
+    def _seeded_noise(self, n: int, offset: int) -> torch.Tensor:
+        """Noise [n, z_dim] from a generator of its own: the same every call, training RNG untouched."""
+        generator = torch.Generator().manual_seed(self.config.seed * 7919 + offset)
+        return torch.randn(n, self.config.z_dim, generator=generator).to(self.device)
+
+    def balanced_labels(self, n: int) -> torch.Tensor:
+        """Labels [n] cycling through the classes: n/K of each (the first n % K classes get one more)."""
+        return torch.arange(n, device=self.device) % self.data.num_classes
+
+    @torch.no_grad()
+    def evaluate(self, model, split: Split) -> dict[str, float]:
+        """The discriminator's mean output on up to 1,000 held-out real images and as many fakes
+        (D(x) and D(G(z)); critic scores and their difference for wasserstein-gp)."""
+        c = self.config
+        G, D = model["generator"], model["discriminator"]
+        rows = slice(0, min(EVAL_ROWS, len(split)))
+        real, labels = split.inputs(rows), split.y[rows]
+        labels = labels if c.conditional else None
+        fake = G(self._seeded_noise(len(real), 3), labels)
+        real_out, fake_out = D(real, labels).float(), D(fake, labels).float()
+        if c.loss == "wasserstein-gp":
+            return {"critic_real": real_out.mean().item(), "critic_fake": fake_out.mean().item(),
+                    "wasserstein": (real_out.mean() - fake_out.mean()).item()}
+        return {"d_real": torch.sigmoid(real_out).mean().item(), "d_fake": torch.sigmoid(fake_out).mean().item()}
+
+    def fixed_grid(self, model) -> tuple[torch.Tensor, list[str] | None, int]:
+        """Samples from the run's fixed noise: (images, row labels or None, columns).
+
+        Conditional models: one row per class, GRID_PER_CLASS columns."""
+        G = model["generator"]
+        if self.config.conditional:
+            k = self.data.num_classes
+            labels = torch.arange(k, device=self.device).repeat_interleave(GRID_PER_CLASS)
+            z = self._seeded_noise(GRID_PER_CLASS, 1).repeat(k, 1)  # same noise in every row: style vs class
+            return G(z, labels), list(self.data.classes), GRID_PER_CLASS
+        return G(self._seeded_noise(GRID_SAMPLES, 1)), None, 8
+
+    def on_epoch_end(self, model, run, epoch: int) -> None:
+        from genlab.plots.gan import samples_figure
+
+        was_training = model.training
+        model.eval()
+        with torch.no_grad():
+            images, rows, columns = self.fixed_grid(model)
+        model.train(was_training)
+        title = f"{self.config.model} on {self.data.name}: samples after epoch {epoch}"
+        run.save_figure(samples_figure(images, columns, title, rows), f"epoch_{epoch:03d}.png", folder="samples")
+        record_progress(run, epoch, images[:: max(1, len(images) // 10)][:10])
+
+    def finish(self, model, run) -> dict[str, Any]:
+        from genlab.judge import resolve_judge, sample_quality
+        from genlab.plots.gan import (class_histogram_figure, loss_figure, progress_figure,
+                                      samples_figure)
+
+        c, name = self.config, f"{self.config.model} on {self.data.name}"
+        summary: dict[str, Any] = {}
+        events = run.read_metrics()
+        run.save_figure(loss_figure(events, c.loss, f"Training of {name}"), "loss.png")
+        images, rows, columns = self.fixed_grid(model)
+        run.save_figure(samples_figure(images, columns, f"{name}: samples from fixed noise", rows), "samples.png")
+        progress = read_progress(run)
+        if progress:
+            run.save_figure(progress_figure(progress, f"{name}: the same noise across epochs"), "progress.png")
+        last = next((e for e in reversed(events) if e.get("event") == "train"), {})
+        summary.update({f"final_{k}": last[k] for k in ("d_loss", "g_loss", "d_real", "d_fake", "wasserstein")
+                        if k in last})
+
+        judge, note = resolve_judge(c.judge, c.data, self.data.classes, self.device)
+        summary["judge"] = note
+        if judge is None:
+            return summary
+        summary["judge_test_accuracy"] = judge.test_accuracy
+        generator = torch.Generator().manual_seed(c.seed * 7919 + 2)
+        z = torch.randn(JUDGED_SAMPLES, c.z_dim, generator=generator).to(self.device)
+        labels = self.balanced_labels(JUDGED_SAMPLES) if c.conditional else None
+        samples = model["generator"](z, labels)
+        quality = sample_quality(judge, samples)
+        summary.update(quality)
+        accuracy = None
+        if c.conditional:
+            predicted = torch.as_tensor(judge.predict(samples), device=self.device)
+            hits = (predicted == labels).float()
+            accuracy = [hits[labels == k].mean().item() for k in range(self.data.num_classes)]
+            summary["conditional_accuracy"] = hits.mean().item()
+            summary["conditional_accuracy_per_class"] = accuracy
+        run.save_figure(class_histogram_figure(quality, self.data.classes, accuracy,
+                                               f"{name}: the judge's labels for {JUDGED_SAMPLES} samples"),
+                        "sample_classes.png")
+        return summary
+
+    # -- capabilities --------------------------------------------------------------------
+    def sample(self, model, n: int, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """New images [n, C, 28, 28] in (0, 1) from z ~ N(0, I) (the global RNG).
+
+        Conditional models draw `labels` [n] (int) or, when None, a balanced set
+        (see `balanced_labels`); unconditional models accept no labels."""
+        G = model["generator"]
+        if labels is not None:
+            if not self.config.conditional:
+                raise GenlabError(f"'{self.config.model}' is unconditional and cannot draw a given class; "
+                                  "train a cgan to sample by --label")
+            labels = torch.as_tensor(labels, device=self.device).long().reshape(-1)
+            k = self.data.num_classes
+            if len(labels) != n or labels.min() < 0 or labels.max() >= k:
+                bad = labels[(labels < 0) | (labels >= k)]
+                shown = bad[0].item() if len(bad) else f"{len(labels)} labels for {n} samples"
+                raise GenlabError(f"--label must be in [0, {k - 1}] for {self.data.name}, got {shown}")
+        elif self.config.conditional:
+            labels = self.balanced_labels(n)
+        out = []
+        for start in range(0, n, 1000):
+            count = min(1000, n - start)
+            z = torch.randn(count, self.config.z_dim, device=self.device)
+            out.append(G(z, None if labels is None else labels[start:start + count]))
+        return torch.cat(out)
+
+    def decode(self, model, latent: torch.Tensor) -> torch.Tensor:
+        """Images [B, C, 28, 28] from generator latents [B, latent_dim] (z, joined to the label
+        embedding for conditional models: see `latent`)."""
+        return model["generator"].decode(latent)
+
+    def latent(self, model, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """The generator latent [B, latent_dim] of noise z [B, z_dim] (and labels [B])."""
+        return model["generator"].latent(z, labels if self.config.conditional else None)
+
+    def latent_dim(self, model) -> int:
+        return model["generator"].latent_dim
+
+
+class ConditionalGANFamily(GANFamily):
+    config_cls = ConditionalGANConfig
+    headline = ("sample_class_entropy", "conditional_accuracy")
+
+
+# -- per-epoch progress strip -----------------------------------------------------------------
+PROGRESS_FILE = "progress.npz"
+
+
+def record_progress(run, epoch: int, images: torch.Tensor) -> None:
+    """Keep a few fixed-noise samples of every epoch (uint8) in samples/progress.npz."""
+    from genlab.train.runfolder import atomic_write_bytes
+
+    kept = read_progress(run)
+    kept[epoch] = (images.detach().float().clamp(0, 1).cpu().numpy() * 255).round().astype(np.uint8)
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **{f"epoch_{e:03d}": v for e, v in kept.items()})
+    atomic_write_bytes(run.samples / PROGRESS_FILE, buffer.getvalue())
+
+
+def read_progress(run) -> dict[int, np.ndarray]:
+    """{epoch: uint8 images [n, C, H, W]} recorded so far (empty when none)."""
+    path = run.path / "samples" / PROGRESS_FILE
+    if not path.exists():
+        return {}
+    with np.load(path) as stored:
+        return {int(key.split("_")[1]): stored[key] for key in sorted(stored.files)}
+
+
+MODELS = [
+    ModelSpec("gan", GANFamily, "MLP GAN: 4-layer batch-norm/ReLU generator, dropout + 3-layer discriminator"),
+    ModelSpec("gan-leaky", GANFamily, "MLP GAN with a [Linear -> LeakyReLU] x 4 generator (128-256-512-1024)",
+              {"g_hidden": (128, 256, 512, 1024), "g_activation": "leaky-relu", "g_batchnorm": False,
+               "d_activation": "leaky-relu"}),
+    ModelSpec("dcgan", GANFamily, "DCGAN-style: fully connected to 7x7, two stride-2 transposed convolutions; "
+                                  "convolutional discriminator", {"generator": "conv", "discriminator": "conv"}),
+    ModelSpec("cgan", ConditionalGANFamily, "conditional GAN: both players see the class label (sample by label)"),
+    ModelSpec("wgan-gp", GANFamily, "Wasserstein GAN with gradient penalty (critic without sigmoid, n_critic 5)",
+              {"loss": "wasserstein-gp", "d_norm": "layer", "d_dropout": 0.0, "d_batch_std": False,
+               "beta1": 0.5, "beta2": 0.9, "lr_d": 1e-4, "lr_g": 1e-4, "batch_size": 320}),
+]
