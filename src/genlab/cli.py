@@ -228,6 +228,9 @@ def report(inputs, out, title):
     click.echo(f"{result.runs} run(s), {result.sweeps} sweep(s), {result.figures} figure(s)")
     click.echo(f"report: {result.html}")
     click.echo(f"report: {result.pdf}")
+
+
+@cli.command()
 @click.argument("run", type=click.Path(path_type=Path))
 @click.option("-n", "n", type=int, default=64, show_default=True, help="number of images to draw")
 @click.option("--out", "-o", type=click.Path(path_type=Path), required=True,
@@ -270,6 +273,9 @@ def rate_distortion(folders, out):
     for point in points:
         click.echo(f"  {point.group:<24} {point.label:<12} rate {point.rate:9.3f}  distortion {point.distortion:9.3f}")
     click.echo(f"figure: {path}")
+
+
+@cli.command()
 @click.argument("run", type=click.Path(path_type=Path))
 @click.option("--images", default="0:8", show_default=True,
               help="which targets: START:STOP or comma-separated indices (test set, or generated samples)")
