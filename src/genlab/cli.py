@@ -319,6 +319,21 @@ def path(run, source, target, points, steps, restarts, invert_steps, lr, seed, d
         click.echo(f"  {name:<10} U {numbers['U']:10.2f} (refined {numbers['U_refined']:10.2f})  image length "
                    f"{numbers['image_length']:7.2f}  latent length {numbers['latent_length']:7.2f}")
     click.echo(f"figure: {figure}\nnumbers: {table}")
+@click.argument("name")
+@click.option("--quick", is_flag=True, help="fewer epochs and less data: a check of the whole pipeline in minutes")
+@click.option("--data", default=None, metavar="NAME", help="dataset to run on  [default: the suite's own]")
+@click.option("--out", "-o", type=click.Path(path_type=Path), default=None,
+              help="output folder; run again with the same one to reuse finished runs  "
+                   "[default: runs/suite-NAME, or runs/suite-NAME-quick]")
+@click.option("--quiet", "-q", is_flag=True, help="no progress bars (the steps are still listed)")
+def suite(name, quick, data, out, quiet):
+    """Run suite NAME end to end (classifiers, or all) and write its runs and its report (HTML and PDF)."""
+    from genlab.suites import run_named_suite
+
+    result = run_named_suite(name, out, quick=quick, data=data, progress=not quiet, log=click.echo)
+    click.echo(f"suite folder: {result.folder}")
+    click.echo(f"report: {result.html}")
+    click.echo(f"report: {result.pdf}")
 
 
 @cli.command()

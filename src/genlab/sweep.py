@@ -13,7 +13,7 @@ from typing import Any
 from genlab.config import parse_value
 from genlab.errors import GenlabError
 from genlab.models.registry import get_model
-from genlab.train.runfolder import RunFolder, atomic_write_bytes
+from genlab.train.runfolder import atomic_write_bytes
 
 
 @dataclass
@@ -21,6 +21,7 @@ class SweepResult:
     folder: Path
     rows: list[dict[str, Any]]
     markdown: str
+    actions: list[str]   # per row: "reused", "resumed" or "trained" (genlab.train.reuse.ensure_run)
 
 
 def parse_assignments(model: str, items: tuple[str, ...], multiple: bool) -> dict[str, list | Any]:
@@ -57,41 +58,48 @@ def run_sweep(model: str, grid: dict[str, list], fixed: dict[str, Any], out=None
     """Train every point of `grid` (with `fixed` settings) and tabulate the headline metrics.
 
     A point whose run folder already holds a finished run with the same config is
-    reused, so an interrupted sweep continues where it stopped.
+    reused, and an interrupted one is continued, so a stopped sweep goes on where it stopped.
     """
-    from genlab.train import engine
-
-    spec = get_model(model)
     if not grid:
         raise GenlabError("a sweep needs at least one --grid KEY=V1,V2")
-    folder = Path(out) if out else Path("runs") / f"sweep-{model}-{datetime.datetime.now():%Y%m%d-%H%M%S}"
     keys = list(grid)
-    settings = [dict(zip(keys, values)) for values in itertools.product(*grid.values())]
+    points = [dict(zip(keys, values)) for values in itertools.product(*grid.values())]
+    return run_points(model, points, fixed, out=out, overwrite=overwrite, progress=progress)
+
+
+def run_points(model: str, points: list[dict[str, Any]], fixed: dict[str, Any], out=None, overwrite: bool = False,
+               progress: bool = True, replace_other: bool = False) -> SweepResult:
+    """Train `model` once per setting in `points` (dicts with the same keys, each on top of `fixed`).
+
+    For comparisons that are not a full grid (sgd at 0.1 and adam at 0.001, not adam at 0.1). Writes
+    the same folder as `run_sweep`: one run folder per point, results.csv/.md/.json and results.png.
+    A run folder of another config is replaced only with `replace_other` (or `overwrite`).
+    """
+    from genlab.train.reuse import ensure_run
+
+    spec = get_model(model)
+    if not points:
+        raise GenlabError(f"a sweep of {model} needs at least one setting")
+    keys = list(points[0])
+    if any(list(point) != keys for point in points):
+        raise GenlabError(f"every setting of a sweep of {model} must name the same keys ({', '.join(keys)})")
+    folder = Path(out) if out else Path("runs") / f"sweep-{model}-{datetime.datetime.now():%Y%m%d-%H%M%S}"
     # Validate every point before training any, so a bad value fails before any work.
-    configs = [spec.make_config(**{**fixed, **setting}) for setting in settings]
-    rows = []
-    for setting, config in zip(settings, configs):
-        run_path = folder / setting_name(setting)
-        summary = _finished_summary(run_path, config)
-        if summary is None or overwrite:
-            summary = engine.train(spec, config, out=run_path, overwrite=True if summary else overwrite,
-                                   progress=progress).summary
-        row = {**{k: _cell(v) for k, v in setting.items()}, "seed": config.seed}
+    configs = [spec.make_config(**{**fixed, **point}) for point in points]
+    rows, actions = [], []
+    for point, config in zip(points, configs):
+        run_path = folder / setting_name(point)
+        summary, action = ensure_run(spec, config, run_path, retrain=overwrite, replace_other=replace_other,
+                                progress=progress)
+        row = {**{k: _cell(v) for k, v in point.items()}, "seed": config.seed}
         row.update({name: summary.get(name) for name in spec.family.headline if name in summary})
         row["seconds"] = summary.get("seconds")
         row["run"] = run_path.name
         rows.append(row)
+        actions.append(action)
     markdown = markdown_table(rows)
     _write_outputs(folder, model, keys, rows, markdown, spec.family.headline)
-    return SweepResult(folder, rows, markdown)
-
-
-def _finished_summary(run_path: Path, config) -> dict | None:
-    if not (run_path / "summary.json").exists():
-        return None
-    run = RunFolder.open(run_path)
-    saved = {k: v for k, v in run.read_config()["config"].items() if k != "data_fingerprint"}
-    return run.read_summary() if saved == config.to_dict() else None
+    return SweepResult(folder, rows, markdown, actions)
 
 
 def _cell(value):

@@ -59,3 +59,29 @@ def most_confused_pairs(matrix: np.ndarray, classes: tuple[str, ...], top: int =
         if off[i, j] > 0:
             pairs.append({"true": classes[i], "predicted": classes[j], "count": int(off[i, j])})
     return pairs
+
+
+def comparison_error_figure(runs: dict[str, list[dict]], title: str):
+    """Test error (solid) and training error (dotted, running mean per logging interval) against
+    optimisation steps, one colour per setting; `runs` maps a setting's label to its logged events."""
+    from matplotlib.lines import Line2D
+
+    figure, axis = plt.subplots(figsize=(7, 4.5))
+    colours = plt.get_cmap("tab10")
+    handles = []
+    for index, (label, events) in enumerate(runs.items()):
+        colour = colours(index % 10)
+        steps, values = metric_series(events, "eval", "error", "test")
+        axis.plot(steps, values, color=colour, marker="o" if len(steps) <= 30 else None, markersize=3)
+        steps, values = metric_series(events, "train", "error")
+        axis.plot(steps, values, color=colour, linestyle=":", linewidth=1)
+        handles.append(Line2D([], [], color=colour, label=label))
+    handles += [Line2D([], [], color="black", label="test error"),
+                Line2D([], [], color="black", linestyle=":", label="training error")]
+    axis.legend(handles=handles, fontsize=8, ncol=2)
+    axis.set_yscale("log")
+    axis.set_title(title)
+    axis.set_xlabel("iteration (optimisation steps)")
+    axis.set_ylabel("error rate (1 - accuracy), log scale")
+    axis.grid(alpha=0.3, which="both")
+    return figure

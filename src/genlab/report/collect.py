@@ -22,6 +22,7 @@ from genlab.report.captions import FigureFile, Series, describe, figure_files, n
 from genlab.train.runfolder import CONFIG, SUMMARY
 
 SWEEP_FILES = ("results.csv", "results.md")
+SUITE_FILE = "suite.json"  # what genlab.suites.run writes: a suite's steps, settings, results and inspections
 IGNORED_SETTINGS = ("model", "data_fingerprint")  # the model is in every heading; the fingerprint is a hash
 NO_DEFAULT = "(none: not a setting of this model)"
 
@@ -69,6 +70,15 @@ class Sweep:
     figures: list[FigureFile]
 
 
+@dataclass
+class SuiteFolder:
+    """A suite's folder: its suite.json (steps, settings, results table, choices, inspections)."""
+
+    path: Path
+    label: str
+    record: dict[str, Any]
+
+
 def discover(inputs: list[Path]) -> tuple[list[Path], list[Path]]:
     """(run folders, sweep folders) named by or found under `inputs`, each once, in input order."""
     if not inputs:
@@ -84,21 +94,37 @@ def discover(inputs: list[Path]) -> tuple[list[Path], list[Path]]:
             runs.setdefault(given.resolve(), given)
             continue
         found_runs, found_sweeps = [], []
+        step_order: dict[Path, dict[str, int]] = {}  # suite folder -> its steps' positions
         for folder, names, files in _walk(given):
+            if SUITE_FILE in files:
+                record = _read_json(folder / SUITE_FILE)
+                steps = (record.get("steps") if isinstance(record, dict) else None) or []
+                step_order[folder] = {str(step.get("name")): i for i, step in enumerate(steps)}
             if CONFIG in files:
                 found_runs.append(folder)
                 names.clear()  # a run folder holds no other runs
             if all(name in files for name in SWEEP_FILES):
                 found_sweeps.append(folder)
-        for folder in sorted(found_runs, key=lambda p: natural_key(str(p))):
+        for folder in sorted(found_runs, key=lambda p: _order_key(p, given, step_order)):
             runs.setdefault(folder.resolve(), folder)
-        for folder in sorted(found_sweeps, key=lambda p: natural_key(str(p))):
+        for folder in sorted(found_sweeps, key=lambda p: _order_key(p, given, step_order)):
             sweeps.setdefault(folder.resolve(), folder)
     if not runs and not sweeps:
         raise GenlabError(f"no run folders ({CONFIG}) or sweep folders (results.csv) under "
                           f"{', '.join(map(str, inputs))}; give the folders that 'genlab train' or "
                           "'genlab sweep' wrote")
     return list(runs.values()), list(sweeps.values())
+
+
+def _order_key(folder: Path, root: Path, step_order: dict[Path, dict[str, int]]) -> list:
+    """Sort key of a found folder: natural order of its path below `root`, except that the steps of a
+    suite (a folder with suite.json) keep the order in which the suite ran them."""
+    key, parent = [], root
+    for part in folder.relative_to(root).parts:
+        order = step_order.get(parent, {})
+        key.append((0, order[part], []) if part in order else (1, 0, natural_key(part)))
+        parent = parent / part
+    return key
 
 
 def _walk(root: Path):
@@ -205,3 +231,25 @@ def collect(inputs: list[Path]) -> tuple[list[Run], list[Sweep]]:
     labels = labels_for(run_paths + sweep_paths)
     runs = sorted((load_run(p, labels[p]) for p in run_paths), key=lambda r: r.family_rank)
     return runs, [load_sweep(p, labels[p]) for p in sweep_paths]
+
+
+def collect_suites(inputs: list[Path]) -> list[SuiteFolder]:
+    """Every suite folder (one with suite.json) named by or found under `inputs`, each once, in input order."""
+    found: dict[Path, Path] = {}
+    for given in map(Path, inputs):
+        if not given.is_dir():
+            continue
+        for folder, names, files in _walk(given):
+            if SUITE_FILE in files:
+                found.setdefault(folder.resolve(), folder)
+            if CONFIG in files:
+                names.clear()  # a run folder holds no suites
+    labels = labels_for(list(found.values()))
+    suites = []
+    for path in found.values():
+        record = _read_json(path / SUITE_FILE)
+        if not isinstance(record, dict) or "steps" not in record:
+            raise GenlabError(f"{path / SUITE_FILE} is not a genlab suite record (no 'steps'); "
+                              "leave that folder out of the report's inputs or run the suite again")
+        suites.append(SuiteFolder(path, labels[path], record))
+    return suites

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from genlab import __version__
-from genlab.report.collect import NO_DEFAULT, Run, Sweep
+from genlab.report.collect import NO_DEFAULT, Run, SuiteFolder, Sweep
 from genlab.report.numbers import (TRAINING_FACTS, entry_meaning, format_duration, format_entry, format_number,
                                    format_setting, format_value, is_scalar)
 
@@ -97,10 +97,17 @@ class _Builder:
 
 
 def build_document(runs: list[Run], sweeps: list[Sweep], inputs: list[Path], title: str | None = None,
-                   written: datetime.datetime | None = None) -> Document:
-    """The whole report: title page facts, cross-run comparisons, sweeps, then each run."""
+                   written: datetime.datetime | None = None, suites: list[SuiteFolder] = ()) -> Document:
+    """The whole report: title page facts, suites, cross-run comparisons, sweeps, then each run."""
     document = Document(title or default_title(runs, sweeps), title_facts(runs, sweeps, inputs, written))
     build = _Builder(document)
+    if suites:
+        document.facts.insert(0, ("Suites", "; ".join(
+            f"{s.record.get('suite', s.label)} ({s.record.get('mode', '?')} settings, "
+            f"{_count(len(s.record['steps']), 'step')})" for s in suites)))
+        build.heading("Suites", 1)
+        for suite in suites:
+            _suite(build, suite)
     families = _families(runs)
     compared = {name: members for name, members in families.items() if len(members) > 1}
     if compared:
@@ -231,6 +238,52 @@ def _sweep(build: _Builder, sweep: Sweep) -> None:
     for figure in sweep.figures:
         build.figure(figure.path, f"{figure.description} (sweep of {model} over "
                                   f"{', '.join(sweep.varied) or 'settings'}, folder {sweep.label}).")
+
+
+def _suite(build: _Builder, suite: SuiteFolder) -> None:
+    """A suite: what it runs and with which settings, one results row per run, its choices and inspections."""
+    record = suite.record
+    name = record.get("suite", suite.label)
+    build.heading(f"Suite {name}: {record.get('title', name)} ({record.get('mode', '?')} settings)", 2)
+    build.paragraph(f"{record.get('description', '')} Run with the {record.get('mode_text', '?')}; data: "
+                    f"{', '.join(record.get('data', [])) or '?'}; folder {suite.label}. Each training run also "
+                    "has its own section under Runs, with its figures and numbers.")
+    rows = []
+    for step in record["steps"]:
+        points = "; ".join(", ".join(f"{k}={format_setting(v)}" for k, v in point.items())
+                           for point in step.get("points", [])) or "-"
+        settings = ", ".join(f"{k}={format_setting(v)}" for k, v in step.get("settings", {}).items()
+                             if v is not None) or "-"
+        rows.append([step["name"], step.get("model", "-"), step.get("what", ""), settings, points])
+    build.table(f"the steps of suite {name}, in the order they ran, with the settings each was given (every other "
+                "setting at its model's default) and, for a comparison, the settings it compared",
+                ["step", "model", "what it does", "settings", "compared"], rows)
+    results = record.get("results") or {}
+    if results.get("rows"):
+        build.table(f"results of suite {name}: one row per setting, with the family's headline numbers; "
+                    "'selected' marks the setting each comparison chose by its validation number",
+                    results["columns"], [[_suite_cell(v) for v in row] for row in results["rows"]], key_columns=2)
+    for note in record.get("notes", []):
+        build.paragraph(note)
+    for inspection in record.get("inspections", []):
+        build.heading(f"{name}: {inspection['step']}", 3)
+        build.paragraph(f"{inspection.get('what', '')[:1].upper()}{inspection.get('what', '')[1:]}.")
+        for note in inspection.get("notes", []):
+            build.paragraph(note)
+        for table in inspection.get("tables", []):
+            build.table(f"{table['caption']} (suite {name}, step {inspection['step']})", table["columns"],
+                        [[_suite_cell(v) for v in row] for row in table["rows"]])
+        for figure in inspection.get("figures", []):
+            path = suite.path / figure["file"]
+            if path.is_file():
+                build.figure(path, f"{figure['caption']} (suite {name}, step {inspection['step']}).")
+            else:
+                build.paragraph(f"The figure {figure['file']} of this step is missing from folder {suite.label}; "
+                                f"run the suite again to redraw it.")
+
+
+def _suite_cell(value) -> str:
+    return "-" if value is None or value == "" else format_value(value)
 
 
 def _cell(text: str) -> str:

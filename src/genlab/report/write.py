@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from genlab.report.collect import collect
+from genlab.report.collect import collect, collect_suites
 from genlab.report.document import build_document
 from genlab.report.html import render_html
 from genlab.report.pdf import render_pdf
@@ -30,7 +30,7 @@ def write_report(inputs: list[str | Path], out: str | Path, title: str | None = 
     """
     paths = [Path(p) for p in inputs]
     runs, sweeps = collect(paths)
-    document = build_document(runs, sweeps, paths, title)
+    document = build_document(runs, sweeps, paths, title, suites=collect_suites(paths))
     out = Path(out)
     html_path, pdf_path = out / "report.html", out / "report.pdf"
     atomic_write_bytes(html_path, render_html(document).encode("utf-8"))

@@ -1,0 +1,243 @@
+"""Run a suite: each step into OUT/<suite>/<step>/, finished work reused, then suite.json and one report.
+
+A training run is reused when its folder holds a finished run of the same
+config and continued when it holds an interrupted one; an inspection is reused
+when its record (inspection.json) was written from the same inputs (the
+settings, summaries and choices of the runs it reads) and its figures are
+there. So a suite stopped half-way and started again with the same OUT picks
+up where it stopped, and a finished one only rewrites its report.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from genlab.errors import GenlabError
+from genlab.models.registry import get_model
+from genlab.suites.steps import (BestOf, ByMode, Inspect, InspectContext, Inspection, Outcome, RunOutcome, Sweep,
+                                 Train, best_run, resolve)
+from genlab.train.runfolder import SUMMARY, atomic_write_json
+
+SUITE_FILE = "suite.json"
+INSPECTION_FILE = "inspection.json"
+MODE_TEXT = {
+    "quick": "quick settings (--quick): fewer epochs and a subset of the training data, to check the whole "
+             "pipeline in minutes; its numbers are below what the full settings reach",
+    "full": "full settings: the epochs and data that give good results",
+}
+
+
+@dataclass(frozen=True)
+class Suite:
+    """A named topic run end to end. `build(datasets)` returns its steps for those datasets."""
+
+    name: str
+    title: str
+    description: str                      # what it runs, in a sentence or two
+    data: tuple[str, ...]                 # default datasets; `--data NAME` replaces them
+    build: Callable[[tuple[str, ...]], list]
+
+    def steps(self, data: tuple[str, ...] | None = None) -> list:
+        steps = self.build(tuple(data or self.data))
+        names = [step.name for step in steps]
+        duplicate = next((n for n in names if names.count(n) > 1), None)
+        if duplicate:
+            raise GenlabError(f"suite {self.name} has two steps named '{duplicate}'")
+        return steps
+
+
+@dataclass
+class SuiteResult:
+    folder: Path
+    html: Path
+    pdf: Path
+    outcomes: dict[str, dict[str, Outcome]]   # suite name -> step name -> outcome
+    seconds: float
+
+
+def run_suites(suites: list[Suite], out: Path, quick: bool = False, data: tuple[str, ...] | None = None,
+               progress: bool = True, log: Callable[[str], None] = print, title: str | None = None) -> SuiteResult:
+    """Run `suites` into `out/<suite>/` and write one report about them into `out/report.html` and `.pdf`."""
+    from genlab.report import write_report
+
+    mode = "quick" if quick else "full"
+    out = Path(out)
+    for suite in suites:  # every setting is checked before any training
+        validate(suite, mode, data)
+    started = time.perf_counter()
+    outcomes = {}
+    for suite in suites:
+        outcomes[suite.name] = run_suite(suite, out / suite.name, mode, data, progress, log)
+    seconds = time.perf_counter() - started
+    names = ", ".join(s.name for s in suites)
+    log(f"suite {names}: steps done in {seconds:.0f} s; writing the report")
+    report = write_report([out / s.name for s in suites], out,
+                          title=title or f"genlab suite {names} ({mode} settings)")
+    return SuiteResult(out, report.html, report.pdf, outcomes, seconds)
+
+
+def run_suite(suite: Suite, folder: Path, mode: str, data: tuple[str, ...] | None = None, progress: bool = True,
+              log: Callable[[str], None] = print) -> dict[str, Outcome]:
+    """Run (or reuse) every step of `suite` into `folder`; write `folder/suite.json`."""
+    steps = suite.steps(data)
+    outcomes: dict[str, Outcome] = {}
+    for index, step in enumerate(steps, 1):
+        log(f"[{suite.name} {index}/{len(steps)}] {step.name}: {step.what}")
+        started = time.perf_counter()
+        if isinstance(step, Train):
+            outcome = _train(step, folder / step.name, mode, outcomes, progress)
+        elif isinstance(step, Sweep):
+            outcome = _sweep(step, folder / step.name, mode, outcomes, progress)
+        else:
+            outcome = _inspect(step, folder, mode, outcomes, progress)
+        outcomes[step.name] = outcome
+        log(f"    {outcome.action} ({time.perf_counter() - started:.1f} s)")
+    atomic_write_json(folder / SUITE_FILE, suite_record(suite, folder, mode, tuple(data or suite.data), outcomes))
+    return outcomes
+
+
+def validate(suite: Suite, mode: str, data: tuple[str, ...] | None = None) -> None:
+    """Build every training config of `suite` (a choice made by an earlier sweep stands in as that
+    sweep's first point), so a bad setting fails with its one-line error before any work."""
+    firsts: dict[str, dict] = {}
+    for step in suite.steps(data):
+        if isinstance(step, Inspect):
+            continue
+        settings = _placeholders(step.settings, mode, firsts)
+        points = _placeholders(step.points, mode, firsts) if isinstance(step, Sweep) else [{}]
+        if not points:
+            raise GenlabError(f"suite {suite.name}: step {step.name} has no settings to run in {mode} mode")
+        spec = get_model(step.model)
+        for point in points:
+            spec.make_config(**{**settings, **point})
+        firsts[step.name] = points[0]
+
+
+def _placeholders(value: Any, mode: str, firsts: dict[str, dict]) -> Any:
+    if isinstance(value, ByMode):
+        return _placeholders(getattr(value, mode), mode, firsts)
+    if isinstance(value, BestOf):
+        missing = [s for s in value.steps if s not in firsts]
+        if missing:
+            raise GenlabError(f"a suite setting refers to the choice of step '{missing[0]}', which is not an "
+                              "earlier sweep; list it earlier")
+        return firsts[value.steps[0]][value.key]
+    if isinstance(value, dict):
+        return {k: _placeholders(v, mode, firsts) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_placeholders(v, mode, firsts) for v in value]
+    return value
+
+
+def _train(step: Train, folder: Path, mode: str, outcomes: dict[str, Outcome], progress: bool) -> Outcome:
+    from genlab.train.reuse import ensure_run
+
+    settings = resolve(step.settings, mode, outcomes)
+    spec = get_model(step.model)
+    summary, action = ensure_run(spec, spec.make_config(**settings), folder, replace_other=True, progress=progress)
+    run = RunOutcome(folder, step.model, {}, settings, summary, action)
+    return Outcome(step, folder, settings, runs=[run], action=f"run {action}")
+
+
+def _sweep(step: Sweep, folder: Path, mode: str, outcomes: dict[str, Outcome], progress: bool) -> Outcome:
+    from genlab.sweep import run_points
+
+    settings = resolve(step.settings, mode, outcomes)
+    points = resolve(step.points, mode, outcomes)
+    result = run_points(step.model, points, settings, out=folder, replace_other=True, progress=progress)
+    runs = []
+    for point, row, action in zip(points, result.rows, result.actions):
+        summary = json.loads((folder / row["run"] / SUMMARY).read_text())
+        runs.append(RunOutcome(folder / row["run"], step.model, point, {**settings, **point}, summary, action))
+    outcome = Outcome(step, folder, settings, runs=runs)
+    counts = {a: result.actions.count(a) for a in ("reused", "resumed", "trained") if a in result.actions}
+    outcome.action = f"{len(runs)} runs: " + ", ".join(f"{n} {a}" for a, n in counts.items())
+    if step.select:
+        outcome.best = best_run((step.name,), {**outcomes, step.name: outcome})
+    return outcome
+
+
+def _inspect(step: Inspect, suite_folder: Path, mode: str, outcomes: dict[str, Outcome], progress: bool) -> Outcome:
+    folder = suite_folder / step.name
+    settings = resolve(step.settings, mode, outcomes)
+    signature = _signature(step, suite_folder, mode, settings, outcomes)
+    record_path = folder / INSPECTION_FILE
+    outcome = Outcome(step, folder, settings)
+    if record_path.is_file():
+        record = json.loads(record_path.read_text())
+        previous = Inspection.from_dict(record)
+        if record.get("signature") == signature and all((folder / f).is_file() for f, _ in previous.figures):
+            outcome.inspection, outcome.action = previous, "reused"
+            return outcome
+        for name, _ in previous.figures:  # figures of the old inputs must not linger beside the new ones
+            (folder / name).unlink(missing_ok=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    inspection = step.function(InspectContext(folder, mode, settings, outcomes, progress))
+    atomic_write_json(record_path, {"signature": signature, **inspection.to_dict()})
+    outcome.inspection, outcome.action = inspection, "written"
+    return outcome
+
+
+def _signature(step: Inspect, suite_folder: Path, mode: str, settings: dict, outcomes: dict[str, Outcome]) -> str:
+    """A hash of everything an inspection reads: its settings and the runs (settings, summaries) of its inputs."""
+    inputs = []
+    for name in step.uses:
+        if name not in outcomes:
+            raise GenlabError(f"inspection {step.name} uses step '{name}', which does not run before it")
+        inputs += [[str(r.path.relative_to(suite_folder)), r.settings, r.summary] for r in outcomes[name].runs]
+    text = json.dumps({"step": step.name, "mode": mode, "settings": settings, "inputs": inputs},
+                      sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def suite_record(suite: Suite, folder: Path, mode: str, data: tuple[str, ...],
+                 outcomes: dict[str, Outcome]) -> dict[str, Any]:
+    """What the report says about a suite: its steps and settings, one results row per run, choices, inspections."""
+    steps, notes, inspections = [], [], []
+    for outcome in outcomes.values():
+        step = outcome.step
+        entry = {"name": step.name, "kind": type(step).__name__.lower(), "what": step.what,
+                 "settings": outcome.settings}
+        if isinstance(step, (Train, Sweep)):
+            entry["model"] = step.model
+        if isinstance(step, Sweep):
+            entry["points"] = [run.point for run in outcome.runs]
+            entry["select"] = step.select
+        steps.append(entry)
+        if outcome.best is not None:
+            chosen = ", ".join(f"{k}={_show(v)}" for k, v in outcome.best.point.items())
+            notes.append(f"{step.name}: the best setting by {step.select} is {chosen} "
+                         f"({step.select} {outcome.best.summary[step.select]:.4f}).")
+        if outcome.inspection is not None:
+            inspections.append({"step": step.name, "what": step.what, **outcome.inspection.to_dict(),
+                                "figures": [{"file": f"{step.name}/{f}", "caption": c}
+                                            for f, c in outcome.inspection.figures]})
+    return {"suite": suite.name, "title": suite.title, "description": suite.description, "mode": mode,
+            "mode_text": MODE_TEXT[mode], "data": list(data), "steps": steps,
+            "results": results_table(outcomes), "notes": notes, "inspections": inspections}
+
+
+def results_table(outcomes: dict[str, Outcome]) -> dict[str, Any]:
+    """One row per training run: step, the setting it varied (its folder is step/setting), model, the
+    family's headline numbers, training time, and whether its comparison selected it."""
+    runs = [(o, r) for o in outcomes.values() for r in o.runs]
+    headline: list[str] = []
+    for _, run in runs:
+        headline += [k for k in get_model(run.model).family.headline if k not in headline]
+    columns = ["step", "setting", "model", *headline, "seconds", "selected"]
+    rows = []
+    for outcome, run in runs:
+        setting = ", ".join(f"{k}={_show(v)}" for k, v in run.point.items()) or "-"
+        selected = "yes" if outcome.best is run else ""
+        rows.append([outcome.step.name, setting, run.model, *[run.summary.get(k) for k in headline],
+                     run.summary.get("seconds"), selected])
+    return {"columns": columns, "rows": rows}
+
+
+def _show(value: Any) -> str:
+    return ",".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)

@@ -1,0 +1,197 @@
+"""What a suite is made of: a declarative list of steps, and values that depend on the mode or on earlier steps.
+
+A step is one of
+  Train    one training run                      -> OUT/<suite>/<step>/ is its run folder
+  Sweep    one run per setting, plus a table      -> OUT/<suite>/<step>/<setting>/ and results.*
+  Inspect  a function that reads earlier runs and writes figures, tables and notes
+                                                  -> OUT/<suite>/<step>/*.png and inspection.json
+Any setting (or a sweep's list of points) may be written `ByMode(quick=..., full=...)`, or
+`BestOf(step, key)`: the value of `key` in the setting a sweep chose by its selection entry
+(a validation number, never a test one), so a later step can build on an earlier choice.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from genlab.errors import GenlabError
+
+MODES = ("quick", "full")
+
+
+@dataclass(frozen=True)
+class ByMode:
+    """A value that differs between `--quick` and the full settings."""
+
+    quick: Any
+    full: Any
+
+
+@dataclass(frozen=True)
+class BestOf:
+    """The value of setting `key` in the best point of the sweep(s) `steps`, by their selection entry.
+
+    Several sweeps of the same model with the same selection entry (linear and sigmoid first, then
+    four other activations) are compared as one: the best of all their points wins, the first on a tie.
+    """
+
+    steps: tuple[str, ...]
+    key: str
+
+    def __init__(self, steps: str | tuple[str, ...], key: str):
+        object.__setattr__(self, "steps", (steps,) if isinstance(steps, str) else tuple(steps))
+        object.__setattr__(self, "key", key)
+
+
+@dataclass(frozen=True)
+class Train:
+    """One training run of `model` with `settings` (its model's defaults for the rest)."""
+
+    name: str
+    model: str
+    what: str                                   # one sentence: what this run is for
+    settings: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """One run of `model` per point; `select` names the summary entry (higher is better) by which
+    the best point is chosen for later steps. Selection must use validation numbers: choosing by
+    test accuracy would make the reported test accuracy an optimistic, selected number."""
+
+    name: str
+    model: str
+    what: str
+    points: Any                                 # list of dicts with the same keys (or ByMode of two lists)
+    settings: dict[str, Any] = field(default_factory=dict)
+    select: str | None = None
+
+    def __post_init__(self):
+        if self.select and not self.select.startswith("val_"):
+            raise GenlabError(f"suite step {self.name} selects by '{self.select}'; select by a validation "
+                              "entry (val_...), never a test one")
+
+
+@dataclass
+class Inspection:
+    """What an inspection step wrote: figures (file, what it shows), tables and notes."""
+
+    figures: list[tuple[str, str]] = field(default_factory=list)      # (file name in the step folder, caption)
+    tables: list[dict[str, Any]] = field(default_factory=list)        # {"caption", "columns", "rows"}
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"figures": [{"file": f, "caption": c} for f, c in self.figures], "tables": self.tables,
+                "notes": self.notes}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Inspection":
+        return cls([(f["file"], f["caption"]) for f in data.get("figures", [])], list(data.get("tables", [])),
+                   list(data.get("notes", [])))
+
+
+@dataclass(frozen=True)
+class Inspect:
+    """A function of the finished runs of the steps in `uses`, writing into its own folder."""
+
+    name: str
+    what: str
+    function: Callable[["InspectContext"], Inspection]
+    uses: tuple[str, ...] = ()
+    settings: dict[str, Any] = field(default_factory=dict)   # its own parameters (ByMode allowed)
+
+
+Step = Train | Sweep | Inspect
+
+
+@dataclass
+class RunOutcome:
+    """One finished training run of a suite."""
+
+    path: Path
+    model: str
+    point: dict[str, Any]          # the setting that varied within its sweep ({} for a Train step)
+    settings: dict[str, Any]       # every setting the suite gave it
+    summary: dict[str, Any]
+    action: str                    # reused, resumed or trained
+
+
+@dataclass
+class Outcome:
+    """What one step produced."""
+
+    step: Step
+    folder: Path
+    settings: dict[str, Any]       # the step's settings as resolved (mode and earlier choices applied)
+    runs: list[RunOutcome] = field(default_factory=list)
+    best: RunOutcome | None = None
+    inspection: Inspection | None = None
+    action: str = ""
+
+
+@dataclass
+class InspectContext:
+    """What an inspection function gets: its folder, the mode, its settings and the earlier outcomes."""
+
+    folder: Path
+    mode: str
+    settings: dict[str, Any]
+    outcomes: dict[str, Outcome]
+    progress: bool = True
+
+    def runs(self, step: str) -> list[RunOutcome]:
+        return self.outcomes[step].runs
+
+    def save_figure(self, figure, name: str) -> str:
+        """Save a matplotlib figure as `name` in the step folder (atomically) and close it; returns the name."""
+        import os
+
+        from genlab.plots.common import plt
+
+        self.folder.mkdir(parents=True, exist_ok=True)
+        tmp = self.folder / f".{Path(name).stem}.tmp.png"
+        figure.savefig(tmp, dpi=110, bbox_inches="tight")
+        os.replace(tmp, self.folder / name)
+        plt.close(figure)
+        return name
+
+
+def grid(**values: list) -> list[dict[str, Any]]:
+    """The points of a full grid: grid(a=[1, 2], b=[3]) -> [{a: 1, b: 3}, {a: 2, b: 3}]."""
+    keys = list(values)
+    return [dict(zip(keys, combo)) for combo in itertools.product(*values.values())]
+
+
+def resolve(value: Any, mode: str, outcomes: dict[str, Outcome]) -> Any:
+    """`value` with every ByMode and BestOf inside it replaced by what it stands for."""
+    if isinstance(value, ByMode):
+        return resolve(getattr(value, mode), mode, outcomes)
+    if isinstance(value, BestOf):
+        return best_run(value.steps, outcomes).point[value.key]
+    if isinstance(value, dict):
+        return {k: resolve(v, mode, outcomes) for k, v in value.items()}
+    if isinstance(value, list):
+        return [resolve(v, mode, outcomes) for v in value]
+    return value
+
+
+def best_run(steps: tuple[str, ...], outcomes: dict[str, Outcome]) -> RunOutcome:
+    """The run with the highest selection entry among the runs of sweeps `steps` (first on a tie)."""
+    candidates: list[tuple[float, RunOutcome]] = []
+    for name in steps:
+        outcome = outcomes.get(name)
+        if outcome is None or not isinstance(outcome.step, Sweep) or not outcome.step.select:
+            raise GenlabError(f"a suite setting refers to the choice of step '{name}', which is not an earlier "
+                              "sweep with select=...; list it earlier")
+        entry = outcome.step.select
+        for run in outcome.runs:
+            value = run.summary.get(entry)
+            if value is None:
+                raise GenlabError(f"run {run.path} has no '{entry}' in its summary to select by; "
+                                  "give the sweep a validation split (val_fraction > 0)")
+            candidates.append((value, run))
+    best = max(value for value, _ in candidates)
+    return next(run for value, run in candidates if value == best)
