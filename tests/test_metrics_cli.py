@@ -113,6 +113,7 @@ def test_a_missing_judge_is_a_one_line_error_that_says_how_to_train_one(tmp_path
     (["uniform:three", "normal:3"], "malformed distribution 'uniform:three'"),
     (["nothing-here.npy", "normal:3"], "cannot read sample set 'nothing-here.npy'"),
     (["uniform:3", "normal:3", "--k", "0"], "--k must be in [1, inf], got 0"),
+    (["uniform:3", "normal:3", "-n", "0"], "-n must be at least 1, got 0"),
 ])
 def test_bad_input_is_one_line_and_exit_code_2(args, message, capsys):
     code, out, err = run_cli(["compare", *args], capsys)

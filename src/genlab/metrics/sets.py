@@ -125,6 +125,8 @@ def _dataset_slice(spec: str, match: re.Match) -> tuple[np.ndarray, str]:
 def load_set(spec: str, n: int | None = None, seed: int = 0, device: str = "auto", name: str = "A") -> SampleSet:
     """Read the sample set `spec` (see the module docstring). `n` is the size of synthetic and
     generated sets (default 1,000) and keeps the first n rows of files and slices."""
+    if n is not None and n < 1:
+        raise GenlabError(f"-n must be at least 1, got {n}")
     head = spec.split(":", 1)[0]
     if head in ("uniform", "normal") and not Path(spec).exists():
         distribution = parse_distribution(spec)
