@@ -319,6 +319,9 @@ def path(run, source, target, points, steps, restarts, invert_steps, lr, seed, d
         click.echo(f"  {name:<10} U {numbers['U']:10.2f} (refined {numbers['U_refined']:10.2f})  image length "
                    f"{numbers['image_length']:7.2f}  latent length {numbers['latent_length']:7.2f}")
     click.echo(f"figure: {figure}\nnumbers: {table}")
+
+
+@cli.command()
 @click.argument("name")
 @click.option("--quick", is_flag=True, help="fewer epochs and less data: a check of the whole pipeline in minutes")
 @click.option("--data", default=None, metavar="NAME", help="dataset to run on  [default: the suite's own]")
