@@ -18,6 +18,10 @@ from genlab.suites.run import Suite, SuiteResult, run_suites
 
 SUITE_MODULES = (
     "genlab.suites.classifiers",
+    "genlab.suites.autoencoders",
+    "genlab.suites.vae",
+    "genlab.suites.gan",
+    "genlab.suites.divergences",
 )
 
 

@@ -19,7 +19,7 @@ from typing import Any, Callable
 
 from genlab.errors import GenlabError
 from genlab.models.registry import get_model
-from genlab.suites.steps import (BestOf, ByMode, Inspect, InspectContext, Inspection, Outcome, RunOutcome, Sweep,
+from genlab.suites.steps import (BestOf, ByMode, FolderOf, Inspect, InspectContext, Inspection, Outcome, RunOutcome, Sweep,
                                  Train, best_run, resolve)
 from genlab.train.runfolder import SUMMARY, atomic_write_json
 
@@ -41,6 +41,8 @@ class Suite:
     description: str                      # what it runs, in a sentence or two
     data: tuple[str, ...]                 # default datasets; `--data NAME` replaces them
     build: Callable[[tuple[str, ...]], list]
+    # (name, what they are) of its settings when they are not the usual quick / full ones (the demo's)
+    settings_note: tuple[str, str] | None = None
 
     def steps(self, data: tuple[str, ...] | None = None) -> list:
         steps = self.build(tuple(data or self.data))
@@ -107,6 +109,12 @@ def validate(suite: Suite, mode: str, data: tuple[str, ...] | None = None) -> No
     firsts: dict[str, dict] = {}
     for step in suite.steps(data):
         if isinstance(step, Inspect):
+            missing = [name for name in step.uses if name not in firsts]
+            if missing:
+                raise GenlabError(f"suite {suite.name}: inspection {step.name} uses step '{missing[0]}', which "
+                                  "does not run before it")
+            _placeholders(step.settings, mode, firsts)
+            firsts[step.name] = {}
             continue
         settings = _placeholders(step.settings, mode, firsts)
         points = _placeholders(step.points, mode, firsts) if isinstance(step, Sweep) else [{}]
@@ -122,11 +130,16 @@ def _placeholders(value: Any, mode: str, firsts: dict[str, dict]) -> Any:
     if isinstance(value, ByMode):
         return _placeholders(getattr(value, mode), mode, firsts)
     if isinstance(value, BestOf):
-        missing = [s for s in value.steps if s not in firsts]
+        missing = [s for s in value.steps if value.key not in firsts.get(s, {})]
         if missing:
-            raise GenlabError(f"a suite setting refers to the choice of step '{missing[0]}', which is not an "
-                              "earlier sweep; list it earlier")
+            raise GenlabError(f"a suite setting refers to the choice of '{value.key}' by step '{missing[0]}', "
+                              f"which is not an earlier sweep over {value.key}; list it earlier")
         return firsts[value.steps[0]][value.key]
+    if isinstance(value, FolderOf):
+        if value.step not in firsts:
+            raise GenlabError(f"a suite setting refers to the folder of step '{value.step}', which does not run "
+                              "before it; list it earlier")
+        return f"<folder of step {value.step}>"
     if isinstance(value, dict):
         return {k: _placeholders(v, mode, firsts) for k, v in value.items()}
     if isinstance(value, list):
@@ -217,8 +230,9 @@ def suite_record(suite: Suite, folder: Path, mode: str, data: tuple[str, ...],
             inspections.append({"step": step.name, "what": step.what, **outcome.inspection.to_dict(),
                                 "figures": [{"file": f"{step.name}/{f}", "caption": c}
                                             for f, c in outcome.inspection.figures]})
-    return {"suite": suite.name, "title": suite.title, "description": suite.description, "mode": mode,
-            "mode_text": MODE_TEXT[mode], "data": list(data), "steps": steps,
+    label, text = suite.settings_note or (mode, MODE_TEXT[mode])
+    return {"suite": suite.name, "title": suite.title, "description": suite.description, "mode": label,
+            "mode_text": text, "data": list(data), "steps": steps,
             "results": results_table(outcomes), "notes": notes, "inspections": inspections}
 
 

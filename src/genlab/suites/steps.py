@@ -5,9 +5,10 @@ A step is one of
   Sweep    one run per setting, plus a table      -> OUT/<suite>/<step>/<setting>/ and results.*
   Inspect  a function that reads earlier runs and writes figures, tables and notes
                                                   -> OUT/<suite>/<step>/*.png and inspection.json
-Any setting (or a sweep's list of points) may be written `ByMode(quick=..., full=...)`, or
+Any setting (or a sweep's list of points) may be written `ByMode(quick=..., full=...)`,
 `BestOf(step, key)`: the value of `key` in the setting a sweep chose by its selection entry
-(a validation number, never a test one), so a later step can build on an earlier choice.
+(a validation number, never a test one), so a later step can build on an earlier choice, or
+`FolderOf(step)`: the absolute path of an earlier step's folder (a run used as a judge, say).
 """
 
 from __future__ import annotations
@@ -44,6 +45,13 @@ class BestOf:
     def __init__(self, steps: str | tuple[str, ...], key: str):
         object.__setattr__(self, "steps", (steps,) if isinstance(steps, str) else tuple(steps))
         object.__setattr__(self, "key", key)
+
+
+@dataclass(frozen=True)
+class FolderOf:
+    """The absolute path (a string) of the folder of earlier step `step`, e.g. a classifier run as a judge."""
+
+    step: str
 
 
 @dataclass(frozen=True)
@@ -145,6 +153,16 @@ class InspectContext:
     def runs(self, step: str) -> list[RunOutcome]:
         return self.outcomes[step].runs
 
+    def adopt(self, path: Path) -> str:
+        """Move a file that a command wrote elsewhere (e.g. into a run folder) into the step folder;
+        returns its name there. Inspections keep their output in their own folder, so a run folder
+        stays as its training left it."""
+        import os
+
+        self.folder.mkdir(parents=True, exist_ok=True)
+        os.replace(path, self.folder / Path(path).name)
+        return Path(path).name
+
     def save_figure(self, figure, name: str) -> str:
         """Save a matplotlib figure as `name` in the step folder (atomically) and close it; returns the name."""
         import os
@@ -171,6 +189,11 @@ def resolve(value: Any, mode: str, outcomes: dict[str, Outcome]) -> Any:
         return resolve(getattr(value, mode), mode, outcomes)
     if isinstance(value, BestOf):
         return best_run(value.steps, outcomes).point[value.key]
+    if isinstance(value, FolderOf):
+        if value.step not in outcomes:
+            raise GenlabError(f"a suite setting refers to the folder of step '{value.step}', which has not run; "
+                              "list it earlier")
+        return str(outcomes[value.step].folder.resolve())
     if isinstance(value, dict):
         return {k: resolve(v, mode, outcomes) for k, v in value.items()}
     if isinstance(value, list):

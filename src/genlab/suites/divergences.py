@@ -1,0 +1,104 @@
+"""The divergences suite: the distances-between-sample-sets experiment (genlab experiment divergences), with
+the judge, GAN and VAE it needs trained by the suite itself.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+from genlab.suites.gan import GAN, judge_step, vae_step
+from genlab.suites.run import Suite
+from genlab.suites.steps import ByMode, Inspect, InspectContext, Inspection, Train
+
+FIGURES = {
+    "uniform_vs_normal": "every metric between {n} points of the uniform distribution on [0, 1]^3 and {n} of a "
+                         "normal N(0, v I) in 3-D, against the variance v (exact KL and FD drawn where known)",
+    "uniform_vs_normal_seconds": "the run time of each metric on the uniform-against-normal sets",
+    "seconds": "the run time of each metric on the image sets, by feature space",
+}
+
+
+def build(data: tuple[str, ...]) -> list:
+    on = {"data": data[0]}
+    return [
+        judge_step(data[0]),
+        Train("gan", "gan", "the MLP GAN whose samples are compared with real images", {**on, **GAN}),
+        vae_step(data[0]),
+        Inspect("divergences", "KL (kNN and histogram), exact, sliced and Sinkhorn earth mover's distance, MMD with "
+                "a permutation test, Frechet distance, KID and precision / recall / density / coverage: uniform "
+                f"against normal sets, and {data[0]} test images against other test images, GAN samples and VAE "
+                "samples, in pixels, PCA-50 and judge features, each timed",
+                divergences, uses=("judge", "gan", "vae"),
+                settings={"n": ByMode(quick=500, full=1000), "variances": ByMode(quick=[1, 4, 16],
+                                                                                 full=[1, 2, 4, 8, 16]),
+                          "permutations": ByMode(quick=50, full=200)}),
+    ]
+
+
+def divergences(context: InspectContext) -> Inspection:
+    """`genlab experiment divergences` into the step folder; its figures, tables and notes for the report."""
+    from genlab.experiments.divergences import run_divergences
+    from genlab.metrics.compare import MetricSettings
+
+    settings = context.settings
+    data = context.runs("gan")[0].settings["data"]
+    run_divergences(context.folder, variances=tuple(settings["variances"]), n=settings["n"], data=data,
+                    gan=str(context.runs("gan")[0].path), vae=str(context.runs("vae")[0].path),
+                    settings=MetricSettings(permutations=settings["permutations"]),
+                    judge=str(context.runs("judge")[0].path), progress=context.progress)
+    record = json.loads((context.folder / "divergences.json").read_text())
+    n = record["n"]
+    inspection = Inspection(notes=list(record.get("notes", [])))
+    variances = list(record["uniform_vs_normal"])
+    first = record["uniform_vs_normal"][variances[0]]["rows"]
+    inspection.tables.append({
+        "caption": f"every metric between {n} uniform points in [0, 1]^3 (A) and {n} normal points N(0, v I) (B), "
+                   "for each variance v (KL in nats)",
+        "columns": ["metric", "direction", *[f"v = {v}" for v in variances]],
+        "rows": [[row["metric"], row["direction"],
+                  *[_value(_find(record["uniform_vs_normal"][v]["rows"], row)) for v in variances]]
+                 for row in first]})
+    for space, comparisons in record["real"].items():
+        labels = list(comparisons)
+        reference = comparisons[labels[0]]["rows"]
+        inspection.tables.append({
+            "caption": f"{data}: {n} test images (A) against {n} other test images and {n} samples of the GAN and "
+                       f"of the VAE (B), in {space} features",
+            "columns": ["metric", "direction", *labels],
+            "rows": [[row["metric"], row["direction"], *[_value(_find(comparisons[label]["rows"], row))
+                                                         for label in labels]] for row in reference]})
+    for path in sorted((context.folder / "figures").glob("*.png")):
+        stem = path.stem
+        if stem.startswith(f"{data}_") and stem != f"{data}_seconds":
+            caption = f"each metric for {data} test images against other test images, GAN and VAE samples " \
+                      f"({stem[len(data) + 1:]} features)"
+        else:
+            key = "seconds" if stem == f"{data}_seconds" else stem
+            caption = FIGURES.get(key, stem.replace("_", " ")).format(n=n)
+        inspection.figures.append((f"figures/{path.name}", caption))
+    return inspection
+
+
+def _find(rows: list[dict], like: dict) -> dict:
+    return next((r for r in rows if r["metric"] == like["metric"] and r["direction"] == like["direction"]), {})
+
+
+def _value(row: dict):
+    """A JSON metric value: numbers as they are, 'inf'/'nan' strings as text, absent as None."""
+    value = row.get("value")
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    return value
+
+
+SUITE = Suite(
+    name="divergences",
+    title="Distances between sample sets",
+    description="The metrics experiment: KL, earth mover's distance, MMD, Frechet distance, KID and "
+                "precision/recall between uniform and normal sets of known distance, and between real test images "
+                "and other test images, GAN samples and VAE samples, each metric timed; the judge, GAN and VAE "
+                "are trained first.",
+    data=("mnist",),
+    build=build,
+)

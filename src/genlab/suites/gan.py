@@ -1,0 +1,197 @@
+"""The GAN suite: four GANs with their samples across epochs, the judge's view of their samples, learning-rate
+and step-ratio experiments, inversion with restarts, optimised against straight latent paths, GAN against VAE.
+
+The judge is a CNN classifier trained by the suite itself (its first step), so a suite's numbers never depend
+on a judge stored elsewhere.
+"""
+
+from __future__ import annotations
+
+import math
+
+from genlab.suites.common import compare
+from genlab.suites.run import Suite
+from genlab.suites.steps import ByMode, FolderOf, Inspect, InspectContext, Inspection, Sweep, Train
+
+GAN = {"limit": ByMode(quick=5000, full=None), "epochs": ByMode(quick=3, full=None), "judge": FolderOf("judge")}
+MODELS = ("gan", "dcgan", "cgan", "wgan-gp")
+JUDGED = 1000  # samples of each model the judge labels (what the GAN family's summary uses too)
+
+
+def judge_step(data: str) -> Train:
+    """A CNN classifier on `data` whose labels of generated images are the suite's measure of sample quality."""
+    return Train("judge", "cnn", f"the judge: genlab's CNN classifier trained on {data}; it labels generated "
+                 "images, and its class histogram, entropy and confidence score them",
+                 {"data": data, "limit": ByMode(quick=3000, full=None), "epochs": ByMode(quick=2, full=None),
+                  "batch_size": ByMode(quick=64, full=256)})
+
+
+def vae_step(data: str) -> Train:
+    """The MLP VAE, trained for as many epochs as the GANs, to set beside them."""
+    return Train("vae", "vae", f"a VAE on {data} (784-200-20) trained as long as the GANs, to set beside them",
+                 {"data": data, "limit": GAN["limit"], "epochs": GAN["epochs"],
+                  "iwae_k": ByMode(quick=100, full=1000), "iwae_images": ByMode(quick=500, full=1000)})
+
+
+def build(data: tuple[str, ...]) -> list:
+    on = {"data": data[0]}
+    return [
+        judge_step(data[0]),
+        Train("gan", "gan", "the MLP GAN: a 4-layer batch-norm/ReLU generator from 100-D Gaussian noise and a "
+              "3-layer discriminator with input dropout, non-saturating loss, Adam at 2e-4 for both players",
+              {**on, **GAN}),
+        Train("dcgan", "dcgan", "the DCGAN-style GAN: fully connected to 7x7, two stride-2 transposed convolutions "
+              "to 28x28; a convolutional discriminator", {**on, **GAN, "limit": ByMode(quick=2000, full=None)}),
+        Train("cgan", "cgan", "the conditional GAN: both players see the class label, so each row of its sample "
+              "grid is one class", {**on, **GAN}),
+        Train("wgan-gp", "wgan-gp", "the Wasserstein GAN with gradient penalty: a critic without sigmoid, five "
+              "critic updates per generator update", {**on, **GAN}),
+        Sweep("learning-rates", "gan", "the MLP GAN with different learning rates for the discriminator and the "
+              "generator (the gan step has 2e-4 for both)",
+              ByMode(quick=[{"lr_d": 1e-3, "lr_g": 2e-4}, {"lr_d": 2e-4, "lr_g": 1e-3}],
+                     full=[{"lr_d": 1e-3, "lr_g": 2e-4}, {"lr_d": 2e-4, "lr_g": 1e-3},
+                           {"lr_d": 2e-3, "lr_g": 2e-4}, {"lr_d": 2e-4, "lr_g": 2e-3}]), {**on, **GAN}),
+        Sweep("step-ratios", "gan", "the MLP GAN with several generator updates per discriminator update and the "
+              "reverse (the gan step has one of each)",
+              ByMode(quick=[{"d_steps": 1, "g_steps": 3}, {"d_steps": 3, "g_steps": 1}],
+                     full=[{"d_steps": 1, "g_steps": 2}, {"d_steps": 1, "g_steps": 5},
+                           {"d_steps": 2, "g_steps": 1}, {"d_steps": 5, "g_steps": 1}]), {**on, **GAN}),
+        vae_step(data[0]),
+        Inspect("judge-scores", "what the judge says of every GAN's samples: the class histograms side by side, "
+                "and each run's entropy and confidence", judge_scores,
+                uses=(*MODELS, "learning-rates", "step-ratios")),
+        Inspect("inversion", "GAN inversion: for test images and for the GAN's own samples, the latent whose "
+                "image is closest, from several random starts", inversion, uses=("gan",),
+                settings={"restarts": ByMode(quick=3, full=5), "steps": ByMode(quick=150, full=500)}),
+        Inspect("latent-paths", "the latent path between two test images that minimises an energy, against the "
+                "straight line between their inverted codes", latent_paths, uses=("gan",),
+                settings={"steps": ByMode(quick=100, full=300), "restarts": ByMode(quick=2, full=4),
+                          "invert_steps": ByMode(quick=150, full=500)}),
+        Inspect("gan-vs-vae", "the MLP GAN, the DCGAN and the VAE side by side: samples, curves, and the judge's "
+                "scores of each one's samples", gan_vs_vae, uses=("judge", "gan", "dcgan", "vae")),
+    ]
+
+
+def judge_scores(context: InspectContext) -> Inspection:
+    from genlab.data import registry
+    from genlab.plots.suites import class_frequencies_figure
+
+    runs = [(name, context.runs(name)[0]) for name in MODELS]
+    runs += [(f"{step}: {', '.join(f'{k}={v:g}' for k, v in run.point.items())}", run)
+             for step in ("learning-rates", "step-ratios") for run in context.runs(step)]
+    data = runs[0][1].settings["data"]
+    classes = tuple(registry.get_info(data).classes)  # GANs train on named image datasets only
+    histograms = {name: run.summary["sample_class_histogram"] for name, run in runs[:len(MODELS)]
+                  if "sample_class_histogram" in run.summary}
+    inspection = Inspection()
+    if histograms:
+        name = context.save_figure(class_frequencies_figure(
+            histograms, classes, f"The judge's labels of {JUDGED} samples of each GAN"), "class_frequencies.png")
+        inspection.figures.append((name, f"the fraction of {JUDGED} samples of each GAN that the judge put in "
+                                         "each class; the dashed line is what drawing every class equally often "
+                                         "gives"))
+    rows = [[name, _plain(run.summary.get("sample_class_entropy")), run.summary.get("sample_mean_confidence"),
+             run.summary.get("conditional_accuracy"),
+             " ".join(str(c) for c in run.summary.get("sample_class_histogram", [])) or None] for name, run in runs]
+    inspection.tables.append({
+        "caption": f"the judge's view of {JUDGED} samples of each GAN run: the entropy of the labels it gives "
+                   f"(ln {len(classes)} = {math.log(len(classes)):.3f} nats when every class is equally common, lower "
+                   "when some are missing: mode collapse), its mean confidence (higher: more recognisable "
+                   "images), for the conditional GAN the fraction labelled as the class asked for, and the "
+                   "counts per class",
+        "columns": ["run", "entropy (nats)", "mean confidence", "conditional accuracy", "samples per class"],
+        "rows": rows})
+    return inspection
+
+
+def inversion(context: InspectContext) -> Inspection:
+    from genlab.latent.invert import invert_run
+
+    run = context.runs("gan")[0]
+    settings = context.settings
+    inspection = Inspection()
+    rows = []
+    for generated in (False, True):
+        report, figure, table = invert_run(run.path, "0:8", restarts=settings["restarts"], steps=settings["steps"],
+                                           generated=generated)
+        what = "the GAN's own samples (an exact answer exists)" if generated else "test images"
+        inspection.figures.append((context.adopt(figure),
+                                   f"inverting {what} through the MLP GAN: each target, the image of the best "
+                                   f"of {settings['restarts']} restarts and of the others, with their losses "
+                                   "(squared error summed over pixels)"))
+        context.adopt(table)
+        rows.append([what, report["median_best_loss"], report["mean_best_loss"],
+                     f"{report['targets_with_unique_minimiser']} of {len(report['targets'])}"])
+    inspection.tables.append({
+        "caption": f"GAN inversion of 8 targets with {settings['restarts']} random starts of "
+                   f"{settings['steps']} Adam steps each: the best loss (squared error summed over pixels) and "
+                   "for how many targets the restarts that reach it agree on one latent",
+        "columns": ["targets", "median best loss", "mean best loss", "targets with one minimiser"], "rows": rows})
+    return inspection
+
+
+def latent_paths(context: InspectContext) -> Inspection:
+    from genlab.latent.paths import path_run
+
+    run = context.runs("gan")[0]
+    settings = context.settings
+    report, figure, table = path_run(run.path, 3, 2, points=8, steps=settings["steps"],
+                                     restarts=settings["restarts"], invert_steps=settings["invert_steps"])
+    context.adopt(table)
+    rows = [[name, report[name]["U"], report[name]["U_refined"], report[name]["image_length"],
+             report[name]["latent_length"]] for name in ("straight", "optimised")]
+    return Inspection(
+        figures=[(context.adopt(figure), f"latent paths from test image {report['from']} to {report['to']} through "
+                                         "the MLP GAN: the images along the straight path and along the optimised "
+                                         "one, both paths projected on a plane, and the energy during the "
+                                         "optimisation")],
+        tables=[{"caption": "energy U (the integral over the path's latent arc length of ||G(z) - x_A||^2 + "
+                            "||G(z) - x_B||^2) of the straight and the optimised path, on its nodes and on a "
+                            "finer subdivision, and each path's length in image space and in latent space",
+                 "columns": ["path", "U", "U (refined)", "image-space length", "latent length"], "rows": rows}],
+        notes=[f"The optimised path has {report['U_ratio_optimised_to_straight']:.2f} times the energy of the "
+               "straight one."])
+
+
+def gan_vs_vae(context: InspectContext) -> Inspection:
+    """compare-runs of the GANs and the VAE, and the judge's scores of each one's samples."""
+    import torch
+
+    from genlab.judge import resolve_judge, sample_quality
+    from genlab.train.engine import load_run
+
+    runs = [(name, context.runs(name)[0]) for name in ("gan", "dcgan", "vae")]
+    inspection = Inspection(figures=[compare(context, [run for _, run in runs], "compare",
+                                             "the MLP GAN, the DCGAN and the VAE side by side: training curves, "
+                                             "samples from each, and the judge's class histograms")])
+    judge_folder = str(context.runs("judge")[0].path)
+    rows = []
+    for name, run in runs:
+        loaded = load_run(run.path)
+        judge, _ = resolve_judge(judge_folder, run.settings["data"], loaded.family.data.classes)
+        with torch.random.fork_rng():
+            torch.manual_seed(0)
+            quality = sample_quality(judge, loaded.family.sample(loaded.model, JUDGED))
+        rows.append([name, _plain(quality["sample_class_entropy"]), quality["sample_mean_confidence"]])
+    inspection.tables.append({
+        "caption": f"the same judge on {JUDGED} new samples of each model (drawn here with seed 0): entropy of "
+                   "its labels (nats) and its mean confidence",
+        "columns": ["model", "entropy (nats)", "mean confidence"], "rows": rows})
+    return inspection
+
+
+def _plain(value):
+    """-0.0 (the entropy of a single class, as computed) written as 0."""
+    return value + 0.0 if isinstance(value, float) else value
+
+
+SUITE = Suite(
+    name="gan",
+    title="Generative adversarial networks",
+    description="The MLP GAN, a DCGAN-style GAN, a conditional GAN and a WGAN-GP with their samples across epochs; "
+                "a judge (a CNN classifier) labelling their samples; the MLP GAN with other learning rates and "
+                "step ratios; inversion with restarts; optimised against straight latent paths; and the GANs "
+                "beside a VAE.",
+    data=("mnist",),
+    build=build,
+)
