@@ -73,6 +73,7 @@ class StochasticAEConfig(TrainConfig):
     recon: str = option("bce", "reconstruction term: bce (Bernoulli, summed over pixels) or mse "
                         "(Gaussian with variance 1/2)", choices=("bce", "mse"))
     beta: float = option(1.0, "weight of the rate term (beta = 1 is the ELBO; 0 drops the rate)")
+    lr: float = option(3e-3, "learning rate")
 
     def __post_init__(self):
         super().__post_init__()
