@@ -12,8 +12,8 @@ from helpers import assert_user_error
 from genlab.errors import GenlabError
 from genlab.suites import all_suites
 from genlab.suites.run import Suite, run_suites, validate
-from genlab.suites.steps import (BestOf, ByMode, FolderOf, Inspect, InspectContext, Inspection, Outcome, RunOutcome, Sweep,
-                                 Train, best_run, grid)
+from genlab.suites.steps import (BestOf, ByMode, FolderOf, Inspect, InspectContext, Inspection, Outcome,
+                                 RunOutcome, Sweep, Train, best_run, grid)
 from genlab.train.runfolder import RunFolder
 
 TINY = {"data": "mnist-sample", "limit": 600, "epochs": ByMode(quick=1, full=2), "batch_size": 64}

@@ -22,8 +22,8 @@ from typing import Any, Callable
 
 from genlab.errors import GenlabError
 from genlab.models.registry import get_model
-from genlab.suites.steps import (BestOf, ByMode, FolderOf, Inspect, InspectContext, Inspection, Outcome, RunOutcome, Sweep,
-                                 Train, best_run, resolve)
+from genlab.suites.steps import (BestOf, ByMode, FolderOf, Inspect, InspectContext, Inspection, Outcome,
+                                 RunOutcome, Sweep, Train, best_run, resolve)
 from genlab.train.runfolder import SUMMARY, atomic_write_json
 
 SUITE_FILE = "suite.json"
@@ -102,7 +102,7 @@ def run_suite(suite: Suite, folder: Path, mode: str, data: tuple[str, ...] | Non
             outcome = _inspect(step, folder, mode, outcomes, progress)
         outcomes[step.name] = outcome
         log(f"    {outcome.action} ({time.perf_counter() - started:.1f} s)")
-    atomic_write_json(folder / SUITE_FILE, suite_record(suite, folder, mode, tuple(data or suite.data), outcomes))
+    atomic_write_json(folder / SUITE_FILE, suite_record(suite, mode, tuple(data or suite.data), outcomes))
     return outcomes
 
 
@@ -253,8 +253,7 @@ def _signature(step: Inspect, suite_folder: Path, mode: str, settings: dict, out
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def suite_record(suite: Suite, folder: Path, mode: str, data: tuple[str, ...],
-                 outcomes: dict[str, Outcome]) -> dict[str, Any]:
+def suite_record(suite: Suite, mode: str, data: tuple[str, ...], outcomes: dict[str, Outcome]) -> dict[str, Any]:
     """What the report says about a suite: its steps and settings, one results row per run, choices, inspections."""
     steps, notes, inspections = [], [], []
     for outcome in outcomes.values():
