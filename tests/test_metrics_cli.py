@@ -72,19 +72,29 @@ def test_dataset_slices_in_a_pca_space(capsys, monkeypatch):
     assert "mnist test[0:150] (150 images)" in out and "pca:10" in out
 
 
-def test_the_judge_space_uses_a_classifier_run(tmp_path, capsys):
+@pytest.fixture(scope="module")
+def classifier(tmp_path_factory):
+    """A small classifier run: a judge for the judge space, and a run without a sample step."""
     from genlab.models.registry import get_model
     from genlab.train import engine
 
     spec = get_model("mlp")
     config = spec.make_config(data="mnist-sample", epochs=1, hidden=(32,), device="cpu", val_fraction=0.0)
-    classifier = engine.train(spec, config, out=tmp_path / "judge", progress=False).run.path
+    return engine.train(spec, config, out=tmp_path_factory.mktemp("runs") / "mlp", progress=False).run.path
+
+
+def test_the_judge_space_uses_a_classifier_run(tmp_path, capsys, classifier):
     images = load_set("mnist-sample:test[0:100]").data
     np.save(tmp_path / "real.npy", images)
     np.save(tmp_path / "noise.npy", np.random.default_rng(0).uniform(size=images.shape).astype(np.float32))
     out = run_ok(["compare", str(tmp_path / "real.npy"), str(tmp_path / "noise.npy"), "-m", "fd,prdc",
                   "--judge", str(classifier)], capsys)
     assert f"judge({classifier})" in out
+
+def test_a_run_without_samples_or_a_sample_step_is_a_one_line_error(capsys, classifier):
+    code, _, err = run_cli(["compare", str(classifier), "normal:784", "-m", "emd"], capsys)
+    assert code == 2 and "'mlp' runs have no sample step, which 'compare' needs" in err
+
 
 def test_a_missing_judge_is_a_one_line_error_that_says_how_to_train_one(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("GENLAB_CACHE", str(tmp_path / "cache"))
@@ -103,6 +113,7 @@ def test_a_missing_judge_is_a_one_line_error_that_says_how_to_train_one(tmp_path
     (["uniform:three", "normal:3"], "malformed distribution 'uniform:three'"),
     (["nothing-here.npy", "normal:3"], "cannot read sample set 'nothing-here.npy'"),
     (["uniform:3", "normal:3", "--k", "0"], "--k must be in [1, inf], got 0"),
+    (["uniform:3", "normal:3", "-n", "0"], "-n must be at least 1, got 0"),
 ])
 def test_bad_input_is_one_line_and_exit_code_2(args, message, capsys):
     code, out, err = run_cli(["compare", *args], capsys)

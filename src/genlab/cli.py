@@ -496,7 +496,8 @@ def experiment():
 
 
 @experiment.command("divergences")
-@click.option("--out", "-o", type=click.Path(path_type=Path), default=Path("results/divergences"), show_default=True)
+@click.option("--out", "-o", type=click.Path(path_type=Path), default=Path("results/divergences"), show_default=True,
+              help="folder for divergences.json, divergences.md and figures/")
 @click.option("--gan", default=None, help="GAN samples to compare with MNIST: a run folder or a .npz/.npy file")
 @click.option("--vae", default=None, help="VAE samples to compare with MNIST: a run folder or a .npz/.npy file")
 @click.option("--data", default="mnist", show_default=True, help="the real image dataset")

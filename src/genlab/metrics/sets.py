@@ -70,7 +70,7 @@ def _first(data: np.ndarray, n: int | None, spec: str) -> np.ndarray:
     return data[:n]
 
 
-def _read_file(path: Path, spec: str) -> np.ndarray:
+def _read_file(path: Path) -> np.ndarray:
     try:
         loaded = np.load(path, allow_pickle=False)
     except (ValueError, OSError) as error:
@@ -96,7 +96,7 @@ def _run_samples(path: Path, n: int | None, seed: int, device: str) -> tuple[np.
 
     stored = path / "samples.npz"
     if stored.is_file():
-        return _read_file(stored, str(stored)), f"{stored}"
+        return _read_file(stored), f"{stored}"
     loaded = load_run(path, device=device)
     require(loaded.family, "sample", "compare")
     count = n or DEFAULT_SIZE
@@ -125,6 +125,8 @@ def _dataset_slice(spec: str, match: re.Match) -> tuple[np.ndarray, str]:
 def load_set(spec: str, n: int | None = None, seed: int = 0, device: str = "auto", name: str = "A") -> SampleSet:
     """Read the sample set `spec` (see the module docstring). `n` is the size of synthetic and
     generated sets (default 1,000) and keeps the first n rows of files and slices."""
+    if n is not None and n < 1:
+        raise GenlabError(f"-n must be at least 1, got {n}")
     head = spec.split(":", 1)[0]
     if head in ("uniform", "normal") and not Path(spec).exists():
         distribution = parse_distribution(spec)
@@ -135,7 +137,7 @@ def load_set(spec: str, n: int | None = None, seed: int = 0, device: str = "auto
         return result
     path = Path(spec)
     if path.is_file():
-        data = _first(_read_file(path, spec), n, spec)
+        data = _first(_read_file(path), n, spec)
         return from_array(data, spec, f"{path} ({len(data)} samples)", name)
     if path.is_dir():
         if not (path / "config.json").is_file():
@@ -149,7 +151,7 @@ def load_set(spec: str, n: int | None = None, seed: int = 0, device: str = "auto
         inside = Path(folder) / member
         if not inside.is_file():
             raise GenlabError(f"no file {member} in run folder {folder}")
-        data = _first(_read_file(inside, spec), n, spec)
+        data = _first(_read_file(inside), n, spec)
         return from_array(data, spec, f"{inside} ({len(data)} samples)", name)
     from genlab.data import registry
 

@@ -119,7 +119,10 @@ class Featurizer:
             if not item.images:
                 raise GenlabError(f"--space judge needs 28x28 images with values in [0, 1]; {item.spec} has "
                                   f"{item.dim} values per sample; use --space pixels or pca:K")
-        judge = load_judge(self.judge_source, device=self.device)
+        try:
+            judge = load_judge(self.judge_source, device=self.device)
+        except GenlabError as error:
+            raise GenlabError(f"{error}; or choose another space (--space pixels or pca:K)") from None
         shape = (-1, 1, 28, 28)
         info = {"judge": str(self.judge_source), "judge_test_accuracy": judge.test_accuracy}
         return judge.features(self.a.data.reshape(shape)), judge.features(self.b.data.reshape(shape)), info

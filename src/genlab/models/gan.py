@@ -46,20 +46,20 @@ class GANConfig(TrainConfig):
 
     lr: float = option(2e-4, "unused by GANs: see --lr-d and --lr-g", cli=False)
     epochs: int = option(20, "passes of the training images through the discriminator")
-    batch_size: int = option(128, "real images per iteration, split evenly among its discriminator updates")
+    batch_size: int = option(64, "real images per iteration, split evenly among its discriminator updates")
     z_dim: int = option(100, "dimension of the Gaussian noise z fed to the generator")
     generator: str = option("mlp", "generator architecture", choices=("mlp", "conv"))
-    g_hidden: tuple[int, ...] = option((256, 256, 256), "mlp generator: hidden widths, comma-separated")
-    g_activation: str = option("relu", "mlp generator: hidden activation", choices=ACTIVATION_CHOICES)
+    g_hidden: tuple[int, ...] = option((256, 512, 1024), "mlp generator: hidden widths, comma-separated")
+    g_activation: str = option("leaky-relu", "mlp generator: hidden activation", choices=ACTIVATION_CHOICES)
     g_batchnorm: bool = option(True, "mlp generator: batch norm between its layers")
     g_channels: tuple[int, ...] = option((64, 32, 16), "conv generator: feature maps at 7x7, 14x14, 28x28")
     g_fc: int = option(256, "conv generator: width of the fully connected layer before the 7x7 map (0: none)")
     discriminator: str = option("mlp", "discriminator architecture", choices=("mlp", "conv"))
     d_hidden: tuple[int, ...] = option((256, 256), "mlp discriminator: hidden widths, comma-separated")
-    d_activation: str = option("relu", "mlp discriminator: hidden activation", choices=ACTIVATION_CHOICES)
+    d_activation: str = option("leaky-relu", "mlp discriminator: hidden activation", choices=ACTIVATION_CHOICES)
     d_norm: str = option("batch", "discriminator normalisation (wasserstein-gp needs layer or none)",
                          choices=("batch", "layer", "none"))
-    d_dropout: float = option(0.3, "mlp discriminator: dropout on its input")
+    d_dropout: float = option(0.5, "mlp discriminator: dropout on its input")
     d_batch_std: bool = option(True, "give the discriminator the minibatch standard deviation of its last "
                                      "features (counters mode collapse; not with wasserstein-gp)")
     d_channels: tuple[int, ...] = option((32, 64), "conv discriminator: filters at 14x14 and 7x7")
@@ -193,9 +193,9 @@ class GANFamily(Family):
                 scores = self.discriminate(D, real, fake, labels)[1] if joint else D(fake, labels)
                 g_loss = generator_loss(c.loss, scores)
                 total = g_loss
-                if c.path_reg > 0:
-                    speed = path_speed_penalty(G, max(2, len(real) // 4), labels[: max(2, len(real) // 4)]
-                                               if labels is not None else None)
+                if c.path_reg > 0:  # on a quarter of the batch: a regulariser needs no more
+                    count = max(2, len(real) // 4)
+                    speed = path_speed_penalty(G, count, None if labels is None else labels[:count])
                     total = total + c.path_reg * speed
                 optimizers["generator"].zero_grad(set_to_none=True)
                 total.backward()
@@ -386,14 +386,15 @@ def read_progress(run) -> dict[int, np.ndarray]:
 
 
 MODELS = [
-    ModelSpec("gan", GANFamily, "MLP GAN: 4-layer batch-norm/ReLU generator, dropout + 3-layer discriminator"),
+    ModelSpec("gan", GANFamily, "MLP GAN: 4-layer batch-norm generator, dropout + 3-layer batch-norm discriminator"),
     ModelSpec("gan-leaky", GANFamily, "MLP GAN with a [Linear -> LeakyReLU] x 4 generator (128-256-512-1024)",
               {"g_hidden": (128, 256, 512, 1024), "g_activation": "leaky-relu", "g_batchnorm": False,
                "d_activation": "leaky-relu"}),
     ModelSpec("dcgan", GANFamily, "DCGAN-style: fully connected to 7x7, two stride-2 transposed convolutions; "
                                   "convolutional discriminator", {"generator": "conv", "discriminator": "conv"}),
-    ModelSpec("cgan", ConditionalGANFamily, "conditional GAN: both players see the class label (sample by label)"),
+    ModelSpec("cgan", ConditionalGANFamily, "conditional GAN: both players see the class label (sample by label)",
+              {"label_dim": 50}),
     ModelSpec("wgan-gp", GANFamily, "Wasserstein GAN with gradient penalty (critic without sigmoid, n_critic 5)",
               {"loss": "wasserstein-gp", "d_norm": "layer", "d_dropout": 0.0, "d_batch_std": False,
-               "beta1": 0.5, "beta2": 0.9, "lr_d": 1e-4, "lr_g": 1e-4, "batch_size": 320}),
+               "beta1": 0.5, "beta2": 0.9, "batch_size": 160}),
 ]

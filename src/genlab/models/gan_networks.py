@@ -123,19 +123,29 @@ class ConvGenerator(Generator):
         self.body = nn.Sequential(*layers)
 
 
-def minibatch_std(features: torch.Tensor, parts: tuple[int, ...] | None) -> torch.Tensor:
+def minibatch_std(features: torch.Tensor, parts: tuple[int, ...] | None = None,
+                  labels: torch.Tensor | None = None) -> torch.Tensor:
     """One extra feature per example [B, 1]: the standard deviation of `features` [B, ...] across
-    the examples of its part of the batch, averaged over features.
+    the examples of its group, averaged over features (minibatch standard deviation, Karras et
+    al. 2018). A generator that collapses makes it small for its samples, which D can then see.
 
-    `parts` are the sizes of consecutive parts that must not be mixed (real and
-    generated images sharing one batch); None: the whole batch is one part. A
-    collapsed generator makes this small for its part, which the discriminator
-    can then see (minibatch standard deviation, Karras et al. 2018).
+    Groups never mix the consecutive `parts` of a batch (real and generated images
+    sharing one batch; None: one part) and, given `labels` [B], split by class too,
+    so that a conditional generator that ignores its noise within a class shows.
+    The 1e-8 under the square root keeps the gradient finite when a group is constant.
     """
     flat = features.flatten(1)
-    values = [part.std(dim=0, unbiased=False).mean().expand(len(part))
-              for part in flat.split(list(parts or (len(flat),)))]
-    return torch.cat(values).unsqueeze(1)
+    sizes = torch.tensor(parts if parts else (len(flat),), device=flat.device)
+    groups = torch.repeat_interleave(torch.arange(len(sizes), device=flat.device), sizes)
+    if labels is not None:
+        groups = groups * (int(labels.max()) + 1) + labels
+    _, member = torch.unique(groups, return_inverse=True)
+    count = torch.zeros(int(member.max()) + 1, device=flat.device, dtype=flat.dtype).index_add_(
+        0, member, torch.ones_like(flat[:, 0]))[:, None]
+    mean = torch.zeros(len(count), flat.shape[1], device=flat.device, dtype=flat.dtype).index_add_(
+        0, member, flat) / count
+    variance = torch.zeros_like(mean).index_add_(0, member, (flat - mean[member]).pow(2)) / count
+    return (variance + 1e-8).sqrt().mean(1)[member].unsqueeze(1)
 
 
 class Discriminator(nn.Module):
@@ -173,7 +183,7 @@ class MLPDiscriminator(Discriminator):
             h = torch.cat([h, self.embed(labels)], dim=1)
         h = self.body(h)
         if self.batch_std:
-            h = torch.cat([h, minibatch_std(h, parts)], dim=1)
+            h = torch.cat([h, minibatch_std(h, parts, labels)], dim=1)
         return self.head(h).squeeze(1)
 
 
@@ -202,5 +212,5 @@ class ConvDiscriminator(Discriminator):
             images = torch.cat([images, plane], dim=1)
         h = self.body(images)
         if self.batch_std:
-            h = torch.cat([h, minibatch_std(h, parts)], dim=1)
+            h = torch.cat([h, minibatch_std(h, parts, labels)], dim=1)
         return self.head(h).squeeze(1)

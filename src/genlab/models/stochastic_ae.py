@@ -73,6 +73,7 @@ class StochasticAEConfig(TrainConfig):
     recon: str = option("bce", "reconstruction term: bce (Bernoulli, summed over pixels) or mse "
                         "(Gaussian with variance 1/2)", choices=("bce", "mse"))
     beta: float = option(1.0, "weight of the rate term (beta = 1 is the ELBO; 0 drops the rate)")
+    lr: float = option(3e-3, "learning rate")
 
     def __post_init__(self):
         super().__post_init__()
@@ -187,54 +188,60 @@ class StochasticAEFamily(Family):
         return {}
 
     def finish(self, model, run) -> dict[str, Any]:
-        from genlab.latent.embed import encode_split, embedding_figure, knn_accuracy
+        """Numbers (summary.json entries) and every figure of a finished run."""
+        devices = [self.device] if self.device.type == "cuda" else []
+        # Seeded noise: re-running `genlab evaluate` gives the same numbers and figures.
+        with torch.random.fork_rng(devices=devices):
+            torch.manual_seed(self.config.seed + 2)
+            summary, test_codes = self.summary(model, run)
+            self.draw_figures(model, run, test_codes)
+        return summary
+
+    def summary(self, model, run) -> tuple[dict[str, Any], np.ndarray]:
+        """(summary entries, posterior means of the whole test split [N, p])."""
+        from genlab.latent.embed import encode_split, knn_accuracy
+
+        data = self.data
+        summary: dict[str, Any] = {f"test_{k}": v for k, v in self.evaluate(model, data.test).items()}
+        summary.update({f"train_{k}": v for k, v in self.evaluate(model, data.train).items() if k in ("loss", "elbo")})
+        if data.val is not None:
+            summary.update({f"val_{k}": v for k, v in self.evaluate(model, data.val).items() if k in ("loss", "elbo")})
+        test_codes = encode_split(self, model, data.test)
+        summary["active_units"] = int((test_codes.var(axis=0) > 0.01).sum())
+        train_codes = encode_split(self, model, data.train, limit=5000)
+        summary["latent_knn_accuracy"] = knn_accuracy(train_codes, data.train.y[:len(train_codes)].cpu().numpy(),
+                                                      test_codes[:5000], data.test.y[:5000].cpu().numpy())
+        summary.update(self.summary_extras(model, run))
+        return summary, test_codes
+
+    def draw_figures(self, model, run, test_codes: np.ndarray) -> None:
+        """Per-epoch reconstructions, existing/reconstructed/new, embedding, curves, traversal (and manifold)."""
+        from genlab.latent.embed import embedding_figure
         from genlab.latent.traverse import traversal_figure
         from genlab.plots import vae as plots
 
         data, config = self.data, self.config
         name = f"{config.model} on {data.name}"
-        devices = [self.device] if self.device.type == "cuda" else []
-        # Seeded noise: re-running `genlab evaluate` gives the same numbers and figures.
-        with torch.random.fork_rng(devices=devices):
-            torch.manual_seed(config.seed + 2)
-            test = self.evaluate(model, data.test)
-            summary: dict[str, Any] = {f"test_{k}": v for k, v in test.items()}
-            train = self.evaluate(model, data.train)
-            summary.update({f"train_{k}": v for k, v in train.items() if k in ("loss", "elbo")})
-            if data.val is not None:
-                summary.update({f"val_{k}": v for k, v in self.evaluate(model, data.val).items()
-                                if k in ("loss", "elbo")})
-
-            test_codes = encode_split(self, model, data.test, limit=5000)
-            train_codes = encode_split(self, model, data.train, limit=5000)
-            test_labels = data.test.y[:len(test_codes)].cpu().numpy()
-            variances = encode_split(self, model, data.test).var(axis=0)
-            summary["active_units"] = int((variances > 0.01).sum())
-            summary["latent_knn_accuracy"] = knn_accuracy(train_codes, data.train.y[:len(train_codes)].cpu().numpy(),
-                                                          test_codes, test_labels)
-            summary.update(self.summary_extras(model, run))
-
-            for path in sorted(run.samples.glob("reconstructions_epoch_*.npy")):
-                epoch = int(path.stem.rsplit("_", 1)[1])
-                inputs = self.data.test.inputs(self.reconstruction_rows().to(self.device))
-                run.save_figure(plots.reconstructions_figure(inputs, np.load(path),
-                                                             f"Reconstructions after epoch {epoch}: {name}"),
-                                f"reconstructions_epoch_{epoch:03d}.png")
-            shown = data.test.inputs(slice(0, 16))
-            run.save_figure(plots.existing_reconstructed_new_figure(
-                shown, self.reconstruct(model, shown), self.sample(model, 16),
-                f"Existing, reconstructed and new images: {name}"), "existing_reconstructed_new.png")
-            run.save_figure(embedding_figure(test_codes, test_labels, data.classes,
-                                             f"Posterior means on the {data.name} test split: {config.model}"),
-                            "embedding.png")
-            run.save_figure(plots.loss_curves_figure(run.read_metrics(), self.rate_name,
-                                                     f"Training curves: {name}"), "loss.png")
-            run.save_figure(traversal_figure(self, model, shown[:1], f"Latent traversal of the first test image: {name}"), "traversal.png")
-            if config.latent_dim == 2:
-                run.save_figure(plots.manifold_figure(lambda z: self.decode(model, z), *self.manifold_grid(model),
-                                                      f"Decoder outputs over the latent plane: {name}"),
-                                "manifold.png")
-        return summary
+        inputs = data.test.inputs(self.reconstruction_rows().to(self.device))
+        for path in sorted(run.samples.glob("reconstructions_epoch_*.npy")):
+            epoch = int(path.stem.rsplit("_", 1)[1])
+            run.save_figure(plots.reconstructions_figure(inputs, np.load(path),
+                                                         f"Reconstructions after epoch {epoch}: {name}"),
+                            f"reconstructions_epoch_{epoch:03d}.png")
+        shown = data.test.inputs(slice(0, 16))
+        run.save_figure(plots.existing_reconstructed_new_figure(
+            shown, self.reconstruct(model, shown), self.sample(model, 16),
+            f"Existing, reconstructed and new images: {name}"), "existing_reconstructed_new.png")
+        run.save_figure(embedding_figure(test_codes[:5000], data.test.y[:5000].cpu().numpy(), data.classes,
+                                         f"Posterior means on the {data.name} test split: {config.model}"),
+                        "embedding.png")
+        run.save_figure(plots.loss_curves_figure(run.read_metrics(), self.rate_name, f"Training curves: {name}"),
+                        "loss.png")
+        run.save_figure(traversal_figure(self, model, shown[:1], f"Latent traversal of the first test image: {name}"),
+                        "traversal.png")
+        if config.latent_dim == 2:
+            run.save_figure(plots.manifold_figure(lambda z: self.decode(model, z), *self.manifold_grid(model),
+                                                  f"Decoder outputs over the latent plane: {name}"), "manifold.png")
 
     def manifold_grid(self, model, size: int = 20) -> tuple[torch.Tensor, torch.Tensor]:
         """Latent values of the manifold figure along z1 and z2 ([size] each): quantiles 0.03..0.97 of N(0, 1)."""

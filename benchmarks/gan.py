@@ -1,0 +1,228 @@
+"""GAN benchmark: every GAN model on MNIST-5k and Fashion-MNIST, judged; and genlab's dcgan
+against a reference DCGAN loop in the canonical PyTorch idiom (map-style Dataset +
+DataLoader, separate real and fake batches, BCE on D's outputs) with the same networks.
+
+    GENLAB_DATA=../shared/datasets python benchmarks/gan.py                 # every job, then the report
+    GENLAB_DATA=../shared/datasets python benchmarks/gan.py --job mnist:dcgan  # one job
+    python benchmarks/gan.py --report                                        # merge the jobs' results
+
+Jobs are independent (one JSON each under benchmarks/results/gan/), so they can
+run side by side; running genlab's dcgan and the reference loop at the same time
+makes their per-epoch times comparable on a shared machine. Needs the stored
+judges (`genlab judge train --data mnist` and `--data fashion-mnist`; a job trains
+a missing one first). benchmarks/results/gan.json is what docs/benchmarks.md quotes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from genlab import __version__
+from genlab.data.datasets import load_dataset
+from genlab.judge import judge_path, load_judge, sample_quality, train_judge
+from genlab.models.registry import get_model
+from genlab.train import engine
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results" / "gan.json"
+RUNS = HERE / ".runs"
+
+# Epochs per (dataset, model): 1,400-2,100 iterations of the MLP GANs and ~600-850 of the
+# DCGANs, about 25 minutes of one uncontended CPU core in all; Fashion-MNIST (54k training
+# images, 12x MNIST-5k) gets fewer, longer epochs.
+PLAN = {
+    "mnist": {"gan": 30, "dcgan": 8, "cgan": 30, "wgan-gp": 30},
+    "fashion-mnist": {"gan": 3, "dcgan": 1, "cgan": 3, "wgan-gp": 3},
+}
+
+
+def judge_for(data: str) -> dict:
+    """Make sure the stored judge of `data` exists; returns its path, test accuracy and training time."""
+    info = {"path": str(judge_path(data))}
+    if not (judge_path(data) / "summary.json").exists():
+        started = time.perf_counter()
+        train_judge(data, progress=False)
+        info["trained_now_seconds"] = round(time.perf_counter() - started, 1)
+    info["test_accuracy"] = load_judge(data, device="cpu").test_accuracy
+    return info
+
+
+def epoch_seconds(run_path: Path) -> list[float]:
+    """Per-epoch wall time of a genlab run, from the cumulative seconds logged at every epoch."""
+    events = [json.loads(line) for line in (run_path / "metrics.jsonl").read_text().splitlines()]
+    cumulative = [e["seconds"] for e in events if e.get("event") == "epoch"]
+    return [round(b - a, 3) for a, b in zip([0.0] + cumulative[:-1], cumulative)]
+
+
+def run_genlab(model: str, data: str, epochs: int) -> dict:
+    spec = get_model(model)
+    config = spec.make_config(data=data, epochs=epochs, device="cpu")
+    result = engine.train(spec, config, out=RUNS / f"{model}-{data}", overwrite=True, progress=False)
+    summary = result.summary
+    keep = ("seconds", "sample_class_entropy", "sample_mean_confidence", "conditional_accuracy",
+            "sample_class_histogram", "judge")
+    return {"model": model, "data": data, "epochs": epochs, "batch_size": config.batch_size,
+            "epoch_seconds": epoch_seconds(result.run.path),
+            **{k: summary[k] for k in keep if k in summary}}
+
+
+class ImageDataset(torch.utils.data.Dataset):
+    """The canonical map-style dataset: one (float image [1, 28, 28] in [0, 1], label) per index,
+    converted on access as torchvision's ToTensor does."""
+
+    def __init__(self, images: torch.Tensor, labels: torch.Tensor):
+        self.images, self.labels = images, labels
+
+    def __len__(self):
+        return len(self.labels)
+
+    def __getitem__(self, index):
+        return self.images[index].float().div(255.0), self.labels[index]
+
+
+def reference_dcgan(data: str, epochs: int, seed: int = 0) -> dict:
+    """The PyTorch-examples DCGAN loop around genlab's dcgan networks and settings."""
+    from genlab.plots.gan import samples_figure
+    from genlab.plots.common import plt
+
+    spec = get_model("dcgan")
+    config = spec.make_config(data=data, epochs=epochs, device="cpu", seed=seed)
+    bundle = load_dataset(data, val_fraction=config.val_fraction, seed=seed, device="cpu")
+    torch.manual_seed(seed)
+    family = spec.family(config, bundle, torch.device("cpu"))
+    model = family.build()
+    netG, netD = model["generator"], model["discriminator"]
+    optD = torch.optim.Adam(netD.parameters(), lr=config.lr_d, betas=(config.beta1, config.beta2))
+    optG = torch.optim.Adam(netG.parameters(), lr=config.lr_g, betas=(config.beta1, config.beta2))
+    loader = torch.utils.data.DataLoader(ImageDataset(bundle.train.x, bundle.train.y),
+                                         batch_size=config.batch_size, shuffle=True)
+    fixed_noise = torch.randn(64, config.z_dim)
+    out = RUNS / f"reference-dcgan-{data}"
+    out.mkdir(parents=True, exist_ok=True)
+    seconds = []
+    for epoch in range(epochs):
+        started = time.perf_counter()
+        for real, _ in loader:
+            b = real.size(0)
+            ones, zeros = torch.ones(b), torch.zeros(b)
+            netD.zero_grad()
+            errD_real = F.binary_cross_entropy_with_logits(netD(real), ones)
+            errD_real.backward()
+            fake = netG(torch.randn(b, config.z_dim))
+            errD_fake = F.binary_cross_entropy_with_logits(netD(fake.detach()), zeros)
+            errD_fake.backward()
+            optD.step()
+            netG.zero_grad()
+            errG = F.binary_cross_entropy_with_logits(netD(fake), ones)
+            errG.backward()
+            optG.step()
+        netG.eval()
+        with torch.no_grad():
+            figure = samples_figure(netG(fixed_noise), 8, f"reference DCGAN loop on {data}: epoch {epoch + 1}")
+        figure.savefig(out / f"epoch_{epoch + 1:03d}.png", dpi=110, bbox_inches="tight")
+        plt.close(figure)
+        netG.train()
+        seconds.append(round(time.perf_counter() - started, 3))
+    netG.eval()
+    judge = load_judge(data, device="cpu")
+    with torch.no_grad():
+        samples = netG(torch.randn(1000, config.z_dim, generator=torch.Generator().manual_seed(seed + 2)))
+    return {"model": "reference dcgan (DataLoader)", "data": data, "epochs": epochs,
+            "batch_size": config.batch_size, "epoch_seconds": seconds, "seconds": round(sum(seconds), 3),
+            **sample_quality(judge, samples)}
+
+
+JOBS_DIR = HERE / "results" / "gan"
+
+
+def environment() -> dict:
+    return {"machine": {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
+                        "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads()},
+            "versions": {"genlab": __version__, "torch": torch.__version__, "numpy": np.__version__,
+                         "python": platform.python_version()},
+            "date": datetime.date.today().isoformat()}
+
+
+def run_job(job: str) -> dict:
+    """One 'data:model' job (model 'reference-dcgan' for the canonical loop); writes its JSON."""
+    data, model = job.split(":")
+    epochs = PLAN[data]["dcgan" if model == "reference-dcgan" else model]
+    load_before = os.getloadavg()
+    judge = judge_for(data)
+    row = reference_dcgan(data, epochs) if model == "reference-dcgan" else run_genlab(model, data, epochs)
+    row.update(environment(), judge=judge, load_average={"start": load_before, "end": os.getloadavg()},
+               median_epoch_seconds=statistics.median(row["epoch_seconds"]))
+    JOBS_DIR.mkdir(parents=True, exist_ok=True)
+    (JOBS_DIR / f"{data}-{model}.json").write_text(json.dumps(row, indent=2) + "\n")
+    print(json.dumps({k: v for k, v in row.items() if k in ("model", "data", "epochs", "seconds",
+                                                           "median_epoch_seconds", "sample_class_entropy",
+                                                           "conditional_accuracy")}), flush=True)
+    return row
+
+
+def all_jobs() -> list[str]:
+    jobs = []
+    for data, models in PLAN.items():
+        for model in models:
+            jobs.append(f"{data}:{model}")
+            if model == "dcgan":
+                jobs.append(f"{data}:reference-dcgan")
+    return jobs
+
+
+def report() -> dict:
+    """Merge the jobs' JSON files into benchmarks/results/gan.json (with targets checked)."""
+    rows = [json.loads((JOBS_DIR / f"{job.replace(':', '-')}.json").read_text())
+            for job in all_jobs() if (JOBS_DIR / f"{job.replace(':', '-')}.json").exists()]
+    first = rows[0]
+    results = {"machine": first["machine"], "versions": first["versions"], "date": first["date"],
+               "plan_epochs": PLAN, "judges": {r["data"]: r["judge"] for r in rows}, "runs": []}
+    for row in rows:
+        entry = {k: v for k, v in row.items() if k not in ("machine", "versions", "date", "judge")}
+        entry["entropy_target_met"] = row.get("sample_class_entropy", 0) >= 2.2
+        if "conditional_accuracy" in row:
+            entry["conditional_accuracy_target_met"] = row["conditional_accuracy"] >= 0.9
+        results["runs"].append(entry)
+    for data in PLAN:
+        ours = next((r for r in rows if r["data"] == data and r["model"] == "dcgan"), None)
+        theirs = next((r for r in rows if r["data"] == data and r["model"].startswith("reference")), None)
+        if ours and theirs:
+            results.setdefault("dcgan_vs_reference", {})[data] = {
+                "genlab_median_epoch_seconds": ours["median_epoch_seconds"],
+                "reference_median_epoch_seconds": theirs["median_epoch_seconds"],
+                "speedup": theirs["median_epoch_seconds"] / ours["median_epoch_seconds"]}
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"wrote {RESULTS} ({len(rows)} jobs)")
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--job", help="run one job, DATA:MODEL (MODEL may be reference-dcgan)")
+    parser.add_argument("--report", action="store_true", help="only merge the jobs' results")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch threads; 1 is fastest on a machine whose cores are shared")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    if args.job:
+        run_job(args.job)
+    elif not args.report:
+        for job in all_jobs():
+            run_job(job)
+    if not args.job:
+        report()
+
+
+if __name__ == "__main__":
+    main()
