@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from safetensors.torch import load_file, save_file
 
 from genlab import __version__
 from genlab.data.datasets import load_dataset
@@ -135,12 +136,41 @@ def reference_dcgan(data: str, epochs: int, seed: int = 0) -> dict:
         netG.train()
         seconds.append(round(time.perf_counter() - started, 3))
     netG.eval()
-    judge = load_judge(data, device="cpu")
-    with torch.no_grad():
-        samples = netG(torch.randn(1000, config.z_dim, generator=torch.Generator().manual_seed(seed + 2)))
+    save_file({k: v.contiguous() for k, v in netG.state_dict().items()}, str(out / "generator.safetensors"))
     return {"model": "reference dcgan (DataLoader)", "data": data, "epochs": epochs,
             "batch_size": config.batch_size, "epoch_seconds": seconds, "seconds": round(sum(seconds), 3),
-            **sample_quality(judge, samples)}
+            **judge_reference(data, seed)}
+
+
+def judge_reference(data: str, seed: int = 0) -> dict:
+    """The judge's view of 1,000 samples of the reference loop's saved generator."""
+    spec = get_model("dcgan")
+    config = spec.make_config(data=data, device="cpu", seed=seed)
+    bundle = load_dataset(data, val_fraction=config.val_fraction, seed=seed, device="cpu")
+    netG = spec.family(config, bundle, torch.device("cpu")).build()["generator"]
+    netG.load_state_dict(load_file(str(RUNS / f"reference-dcgan-{data}" / "generator.safetensors")))
+    netG.eval()
+    with torch.no_grad():
+        samples = netG(torch.randn(1000, config.z_dim, generator=torch.Generator().manual_seed(seed + 2)))
+    return sample_quality(load_judge(data, device="cpu"), samples)
+
+
+def rescore(job: str) -> None:
+    """Judge a finished job's samples again with the judge stored now (after a judge is retrained)."""
+    from genlab.train.engine import evaluate_run
+
+    data, model = job.split(":")
+    path = JOBS_DIR / f"{data}-{model}.json"
+    row = json.loads(path.read_text())
+    if model == "reference-dcgan":
+        row.update(judge_reference(data))
+    else:
+        summary = evaluate_run(RUNS / f"{model}-{data}", device="cpu")
+        row.update({k: summary[k] for k in ("sample_class_entropy", "sample_mean_confidence",
+                                            "conditional_accuracy", "sample_class_histogram") if k in summary})
+    row["judge"] = judge_for(data)
+    path.write_text(json.dumps(row, indent=2) + "\n")
+    print(f"rescored {job}: entropy {row['sample_class_entropy']:.3f}", flush=True)
 
 
 JOBS_DIR = HERE / "results" / "gan"
@@ -211,11 +241,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--job", help="run one job, DATA:MODEL (MODEL may be reference-dcgan)")
     parser.add_argument("--report", action="store_true", help="only merge the jobs' results")
+    parser.add_argument("--rescore", action="store_true",
+                        help="judge every finished job's samples again with the stored judges, then report")
     parser.add_argument("--threads", type=int, default=1,
                         help="torch threads; 1 is fastest on a machine whose cores are shared")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    if args.job:
+    if args.rescore:
+        for job in all_jobs():
+            if (JOBS_DIR / f"{job.replace(':', '-')}.json").exists():
+                rescore(job)
+    elif args.job:
         run_job(args.job)
     elif not args.report:
         for job in all_jobs():

@@ -12,8 +12,8 @@ from helpers import assert_user_error
 from genlab.errors import GenlabError
 from genlab.suites import all_suites
 from genlab.suites.run import Suite, run_suites, validate
-from genlab.suites.steps import (BestOf, ByMode, Inspect, InspectContext, Inspection, Outcome, RunOutcome, Sweep,
-                                 Train, best_run, grid)
+from genlab.suites.steps import (BestOf, ByMode, FolderOf, Inspect, InspectContext, Inspection, Outcome,
+                                 RunOutcome, Sweep, Train, best_run, grid)
 from genlab.train.runfolder import RunFolder
 
 TINY = {"data": "mnist-sample", "limit": 600, "epochs": ByMode(quick=1, full=2), "batch_size": 64}
@@ -121,6 +121,29 @@ def test_an_interrupted_run_is_continued_from_its_checkpoint(tmp_path):
     summary, action = ensure_run(spec, longer, tmp_path / "run", progress=False)
     assert action == "resumed" and summary["epochs"] == 2
     assert ensure_run(spec, longer, tmp_path / "run", progress=False)[1] == "reused"
+
+
+def test_a_run_judged_by_a_retrained_judge_is_re_evaluated_not_retrained(tmp_path):
+    import os
+
+    def build(data):
+        on = {"data": data[0], "limit": 300, "epochs": 1}
+        return [Train("judge", "cnn", "", {**on, "batch_size": 64}),
+                Train("gan", "gan", "", {**on, "judge": FolderOf("judge")})]
+
+    suite = Suite("judged", "Judged", "", ("mnist-sample",), build)
+    first = run_suites([suite], tmp_path, quick=True, progress=False, log=lambda line: None)
+    gan = first.outcomes["judged"]["gan"].runs[0]
+    assert gan.summary["judge"] == str((tmp_path / "judged" / "judge").resolve())
+    weights = (gan.path / "weights.safetensors").stat().st_mtime
+    summary = gan.path / "summary.json"
+    # As if the judge had been retrained after the GAN finished.
+    later = summary.stat().st_mtime + 10
+    os.utime(tmp_path / "judged" / "judge" / "summary.json", (later, later))
+    again = run_suites([suite], tmp_path, quick=True, progress=False, log=lambda line: None)
+    assert [r.action for r in again.outcomes["judged"]["gan"].runs] == ["re-evaluated"]
+    assert (gan.path / "weights.safetensors").stat().st_mtime == weights  # not retrained
+    assert summary.stat().st_mtime > later - 10
 
 
 def outcome(name: str, values: list[tuple[float, float]], select: str = "val_accuracy") -> Outcome:

@@ -330,7 +330,8 @@ def path(run, source, target, points, steps, restarts, invert_steps, lr, seed, d
                    "[default: runs/suite-NAME, or runs/suite-NAME-quick]")
 @click.option("--quiet", "-q", is_flag=True, help="no progress bars (the steps are still listed)")
 def suite(name, quick, data, out, quiet):
-    """Run suite NAME end to end (classifiers, or all) and write its runs and its report (HTML and PDF)."""
+    """Run suite NAME end to end and write its runs and its report (HTML and PDF): classifiers,
+    autoencoders, vae, gan, divergences, or all of them into one report (see docs/guide.md)."""
     from genlab.suites import run_named_suite
 
     result = run_named_suite(name, out, quick=quick, data=data, progress=not quiet, log=click.echo)
@@ -440,7 +441,7 @@ def demo(out, quiet):
     """A short offline tour on the embedded mnist-sample, ending in a report (HTML and PDF)."""
     from genlab.demo import run_demo
 
-    result = run_demo(out, progress=not quiet)
+    result = run_demo(out, progress=not quiet, log=click.echo)
     click.echo(f"report: {result.html}")
     click.echo(f"report: {result.pdf}")
 

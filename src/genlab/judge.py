@@ -28,8 +28,9 @@ def judge_path(data: str) -> Path:
 
 
 def judge_epochs(train_size: int) -> int:
-    """About 180k examples seen in all (3 epochs of 60k, 15 of 12k or fewer images)."""
-    return max(3, min(15, math.ceil(180_000 / train_size)))
+    """About 300k examples seen in all (5 epochs of 60k, 15 of 20k or fewer images): with 3
+    epochs (180k) the Fashion-MNIST judge stopped at 91.8% test accuracy."""
+    return max(3, min(15, math.ceil(300_000 / train_size)))
 
 
 def train_judge(data: str, epochs: int | None = None, device: str = "auto", overwrite: bool = False,

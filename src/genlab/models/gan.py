@@ -36,7 +36,7 @@ from genlab.models.gan_networks import (ConvDiscriminator, ConvGenerator, MLPDis
 JUDGED_SAMPLES = 1000  # samples the judge labels for the summary
 GRID_SAMPLES = 64  # fixed-noise samples drawn every epoch (unconditional models)
 GRID_PER_CLASS = 8  # fixed-noise samples per class row (conditional models)
-EVAL_ROWS = 1000  # held-out images the discriminator scores at each evaluation
+EVAL_ROWS = 500  # held-out images (and as many fakes) the discriminator scores at each evaluation
 ACTIVATION_CHOICES = ("relu", "leaky-relu")
 
 
@@ -65,6 +65,8 @@ class GANConfig(TrainConfig):
     d_channels: tuple[int, ...] = option((32, 64), "conv discriminator: filters at 14x14 and 7x7")
     conditional: bool = option(False, "condition both players on the class label", cli=False)
     label_dim: int = option(10, "conditional models: size of the learned label embedding")
+    d_projection: bool = option(True, "conditional models: the discriminator also adds <embedding(y), features> "
+                                      "to its logit (projection discriminator)")
     loss: str = option("non-saturating", "adversarial objective", choices=LOSSES)
     lr_d: float = option(2e-4, "discriminator learning rate (Adam)")
     lr_g: float = option(2e-4, "generator learning rate (Adam)")
@@ -139,10 +141,11 @@ class GANFamily(Family):
             generator = MLPGenerator(c.z_dim, c.g_hidden, c.g_activation, c.g_batchnorm, classes, c.label_dim,
                                      shape)
         if c.discriminator == "conv":
-            discriminator = ConvDiscriminator(c.d_channels, c.d_norm, classes, c.label_dim, shape, c.d_batch_std)
+            discriminator = ConvDiscriminator(c.d_channels, c.d_norm, classes, c.label_dim, shape, c.d_batch_std,
+                                              c.d_projection)
         else:
             discriminator = MLPDiscriminator(c.d_hidden, c.d_activation, c.d_norm, c.d_dropout, classes,
-                                             c.label_dim, shape, c.d_batch_std)
+                                             c.label_dim, shape, c.d_batch_std, c.d_projection)
         # The DCGAN initialisation suits the convolutional players; MLPs keep PyTorch's default,
         # under which an MLP discriminator starts learning many steps sooner.
         for player, arch in ((generator, c.generator), (discriminator, c.discriminator)):
@@ -238,7 +241,7 @@ class GANFamily(Family):
 
     @torch.no_grad()
     def evaluate(self, model, split: Split) -> dict[str, float]:
-        """The discriminator's mean output on up to 1,000 held-out real images and as many fakes
+        """The discriminator's mean output on up to EVAL_ROWS held-out real images and as many fakes
         (D(x) and D(G(z)); critic scores and their difference for wasserstein-gp)."""
         c = self.config
         G, D = model["generator"], model["discriminator"]

@@ -149,12 +149,27 @@ def minibatch_std(features: torch.Tensor, parts: tuple[int, ...] | None = None,
 
 
 class Discriminator(nn.Module):
-    """Image (and label) -> one logit per image [B]."""
+    """Image (and label) -> one logit per image [B].
 
-    def __init__(self, num_classes: int, label_dim: int, batch_std: bool):
+    A conditional discriminator with `projection` also adds <p(y), h> to the logit,
+    h being its last hidden features and p a second label embedding (the projection
+    discriminator of Miyato & Koyama 2018): the label then acts on the verdict
+    directly, not only through the input, which makes the generator follow it sooner.
+    """
+
+    def __init__(self, num_classes: int, label_dim: int, batch_std: bool, projection: bool = False,
+                 features: int = 0):
         super().__init__()
         self.embed = nn.Embedding(num_classes, label_dim) if num_classes else None
         self.batch_std = batch_std
+        self.project = nn.Embedding(num_classes, features) if num_classes and projection else None
+
+    def verdict(self, h: torch.Tensor, labels: torch.Tensor | None, parts) -> torch.Tensor:
+        """The logit [B] from last hidden features h [B, F] (minibatch feature and projection added)."""
+        projected = (self.project(labels) * h).sum(1) if self.project is not None else 0.0
+        if self.batch_std:
+            h = torch.cat([h, minibatch_std(h, parts, labels)], dim=1)
+        return self.head(h).squeeze(1) + projected
 
     @property
     def conditional(self) -> bool:
@@ -166,8 +181,9 @@ class MLPDiscriminator(Discriminator):
     with normalisation and the activation between neighbouring layers."""
 
     def __init__(self, hidden: tuple[int, ...], act: str, norm: str, dropout: float,
-                 num_classes: int = 0, label_dim: int = 10, image_shape=(1, 28, 28), batch_std: bool = False):
-        super().__init__(num_classes, label_dim, batch_std)
+                 num_classes: int = 0, label_dim: int = 10, image_shape=(1, 28, 28), batch_std: bool = False,
+                 projection: bool = False):
+        super().__init__(num_classes, label_dim, batch_std, projection, hidden[-1])
         self.dropout = nn.Dropout(dropout)
         widths = (math.prod(image_shape) + (label_dim if num_classes else 0), *hidden)
         layers: list[nn.Module] = []
@@ -181,10 +197,7 @@ class MLPDiscriminator(Discriminator):
         h = self.dropout(images.flatten(1))
         if self.embed is not None:
             h = torch.cat([h, self.embed(labels)], dim=1)
-        h = self.body(h)
-        if self.batch_std:
-            h = torch.cat([h, minibatch_std(h, parts, labels)], dim=1)
-        return self.head(h).squeeze(1)
+        return self.verdict(self.body(h), labels, parts)
 
 
 class ConvDiscriminator(Discriminator):
@@ -193,9 +206,10 @@ class ConvDiscriminator(Discriminator):
     reads the label embedding as an extra input channel (projected to 28x28)."""
 
     def __init__(self, channels: tuple[int, int], norm: str, num_classes: int = 0, label_dim: int = 10,
-                 image_shape=(1, 28, 28), batch_std: bool = False):
-        super().__init__(num_classes, label_dim, batch_std)
+                 image_shape=(1, 28, 28), batch_std: bool = False, projection: bool = False):
         c14, c7 = channels
+        features = c7 * (image_shape[1] // 4) * (image_shape[2] // 4)
+        super().__init__(num_classes, label_dim, batch_std, projection, features)
         in_channels = image_shape[0] + (1 if num_classes else 0)
         self.label_plane = nn.Linear(label_dim, math.prod(image_shape[1:])) if num_classes else None
         self.body = nn.Sequential(
@@ -203,14 +217,11 @@ class ConvDiscriminator(Discriminator):
             nn.Conv2d(c14, c7, 4, stride=2, padding=1), feature_norm(norm, c7, conv=True), activation("leaky-relu"),
             nn.Flatten(),
         )
-        self.head = nn.Linear(c7 * (image_shape[1] // 4) * (image_shape[2] // 4) + int(batch_std), 1)
+        self.head = nn.Linear(features + int(batch_std), 1)
 
     def forward(self, images: torch.Tensor, labels: torch.Tensor | None = None,
                 parts: tuple[int, ...] | None = None) -> torch.Tensor:
         if self.embed is not None:
             plane = self.label_plane(self.embed(labels)).view(-1, 1, *images.shape[2:])
             images = torch.cat([images, plane], dim=1)
-        h = self.body(images)
-        if self.batch_std:
-            h = torch.cat([h, minibatch_std(h, parts, labels)], dim=1)
-        return self.head(h).squeeze(1)
+        return self.verdict(self.body(images), labels, parts)

@@ -50,7 +50,7 @@ def divergences(context: InspectContext) -> Inspection:
     record = json.loads((context.folder / "divergences.json").read_text())
     n = record["n"]
     inspection = Inspection(notes=list(record.get("notes", [])))
-    variances = list(record["uniform_vs_normal"])
+    variances = sorted(record["uniform_vs_normal"], key=float)  # JSON keys come back sorted as text
     first = record["uniform_vs_normal"][variances[0]]["rows"]
     inspection.tables.append({
         "caption": f"every metric between {n} uniform points in [0, 1]^3 (A) and {n} normal points N(0, v I) (B), "

@@ -37,8 +37,8 @@ def build(data: tuple[str, ...]) -> list:
     on = {"data": data[0]}
     return [
         judge_step(data[0]),
-        Train("gan", "gan", "the MLP GAN: a 4-layer batch-norm/ReLU generator from 100-D Gaussian noise and a "
-              "3-layer discriminator with input dropout, non-saturating loss, Adam at 2e-4 for both players",
+        Train("gan", "gan", "the MLP GAN at its defaults: a batch-norm generator from 100-D Gaussian noise, a "
+              "discriminator with input dropout and the minibatch standard deviation, non-saturating loss",
               {**on, **GAN}),
         Train("dcgan", "dcgan", "the DCGAN-style GAN: fully connected to 7x7, two stride-2 transposed convolutions "
               "to 28x28; a convolutional discriminator", {**on, **GAN, "limit": ByMode(quick=2000, full=None)}),
@@ -46,8 +46,8 @@ def build(data: tuple[str, ...]) -> list:
               "grid is one class", {**on, **GAN}),
         Train("wgan-gp", "wgan-gp", "the Wasserstein GAN with gradient penalty: a critic without sigmoid, five "
               "critic updates per generator update", {**on, **GAN}),
-        Sweep("learning-rates", "gan", "the MLP GAN with different learning rates for the discriminator and the "
-              "generator (the gan step has 2e-4 for both)",
+        Sweep("learning-rates", "gan", "the MLP GAN with other learning rates for the discriminator and the "
+              "generator than its defaults (the gan step)",
               ByMode(quick=[{"lr_d": 1e-3, "lr_g": 2e-4}, {"lr_d": 2e-4, "lr_g": 1e-3}],
                      full=[{"lr_d": 1e-3, "lr_g": 2e-4}, {"lr_d": 2e-4, "lr_g": 1e-3},
                            {"lr_d": 2e-3, "lr_g": 2e-4}, {"lr_d": 2e-4, "lr_g": 2e-3}]), {**on, **GAN}),

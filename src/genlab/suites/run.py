@@ -1,7 +1,10 @@
 """Run a suite: each step into OUT/<suite>/<step>/, finished work reused, then suite.json and one report.
 
 A training run is reused when its folder holds a finished run of the same
-config and continued when it holds an interrupted one; an inspection is reused
+config and continued when it holds an interrupted one; a reused run whose
+settings point at another step's run (a judge) that has been retrained since
+is re-evaluated from its weights (its summary and figures redrawn, as
+`genlab evaluate` does), not retrained; an inspection is reused
 when its record (inspection.json) was written from the same inputs (the
 settings, summaries and choices of the runs it reads) and its figures are
 there. So a suite stopped half-way and started again with the same OUT picks
@@ -19,8 +22,8 @@ from typing import Any, Callable
 
 from genlab.errors import GenlabError
 from genlab.models.registry import get_model
-from genlab.suites.steps import (BestOf, ByMode, FolderOf, Inspect, InspectContext, Inspection, Outcome, RunOutcome, Sweep,
-                                 Train, best_run, resolve)
+from genlab.suites.steps import (BestOf, ByMode, FolderOf, Inspect, InspectContext, Inspection, Outcome,
+                                 RunOutcome, Sweep, Train, best_run, resolve)
 from genlab.train.runfolder import SUMMARY, atomic_write_json
 
 SUITE_FILE = "suite.json"
@@ -99,7 +102,7 @@ def run_suite(suite: Suite, folder: Path, mode: str, data: tuple[str, ...] | Non
             outcome = _inspect(step, folder, mode, outcomes, progress)
         outcomes[step.name] = outcome
         log(f"    {outcome.action} ({time.perf_counter() - started:.1f} s)")
-    atomic_write_json(folder / SUITE_FILE, suite_record(suite, folder, mode, tuple(data or suite.data), outcomes))
+    atomic_write_json(folder / SUITE_FILE, suite_record(suite, mode, tuple(data or suite.data), outcomes))
     return outcomes
 
 
@@ -153,6 +156,8 @@ def _train(step: Train, folder: Path, mode: str, outcomes: dict[str, Outcome], p
     settings = resolve(step.settings, mode, outcomes)
     spec = get_model(step.model)
     summary, action = ensure_run(spec, spec.make_config(**settings), folder, replace_other=True, progress=progress)
+    if action == "reused" and _stale(folder, step.settings, outcomes):
+        summary, action = _reevaluate(folder), "re-evaluated"
     run = RunOutcome(folder, step.model, {}, settings, summary, action)
     return Outcome(step, folder, settings, runs=[run], action=f"run {action}")
 
@@ -163,16 +168,56 @@ def _sweep(step: Sweep, folder: Path, mode: str, outcomes: dict[str, Outcome], p
     settings = resolve(step.settings, mode, outcomes)
     points = resolve(step.points, mode, outcomes)
     result = run_points(step.model, points, settings, out=folder, replace_other=True, progress=progress)
+    actions = list(result.actions)
+    stale = [i for i, (row, action) in enumerate(zip(result.rows, actions))
+             if action == "reused" and _stale(folder / row["run"], step.settings, outcomes)]
+    if stale:
+        for index in stale:
+            _reevaluate(folder / result.rows[index]["run"])
+            actions[index] = "re-evaluated"
+        # Every point is finished now: this only rewrites the sweep's table from the fresh summaries.
+        result = run_points(step.model, points, settings, out=folder, replace_other=True, progress=progress)
     runs = []
-    for point, row, action in zip(points, result.rows, result.actions):
+    for point, row, action in zip(points, result.rows, actions):
         summary = json.loads((folder / row["run"] / SUMMARY).read_text())
         runs.append(RunOutcome(folder / row["run"], step.model, point, {**settings, **point}, summary, action))
     outcome = Outcome(step, folder, settings, runs=runs)
-    counts = {a: result.actions.count(a) for a in ("reused", "resumed", "trained") if a in result.actions}
+    counts = {a: actions.count(a) for a in ("reused", "re-evaluated", "resumed", "trained") if a in actions}
     outcome.action = f"{len(runs)} runs: " + ", ".join(f"{n} {a}" for a, n in counts.items())
     if step.select:
         outcome.best = best_run((step.name,), {**outcomes, step.name: outcome})
     return outcome
+
+
+def _folder_references(value: Any) -> list[str]:
+    """The steps named by FolderOf anywhere in a step's (unresolved) settings."""
+    if isinstance(value, FolderOf):
+        return [value.step]
+    if isinstance(value, ByMode):
+        return _folder_references(value.quick) + _folder_references(value.full)
+    if isinstance(value, dict):
+        return [name for v in value.values() for name in _folder_references(v)]
+    if isinstance(value, list):
+        return [name for v in value for name in _folder_references(v)]
+    return []
+
+
+def _stale(run_path: Path, settings: dict, outcomes: dict[str, Outcome]) -> bool:
+    """Whether a reused run's summary predates a run its settings point to (a judge retrained since):
+    its config is unchanged, the path in it is the same, but what that path holds is newer."""
+    summary = run_path / SUMMARY
+    for name in _folder_references(settings):
+        referenced = outcomes[name].folder / SUMMARY
+        if referenced.is_file() and referenced.stat().st_mtime > summary.stat().st_mtime:
+            return True
+    return False
+
+
+def _reevaluate(run_path: Path) -> dict[str, Any]:
+    """Recompute a finished run's summary and figures from its weights (genlab evaluate)."""
+    from genlab.train.engine import evaluate_run
+
+    return evaluate_run(run_path)
 
 
 def _inspect(step: Inspect, suite_folder: Path, mode: str, outcomes: dict[str, Outcome], progress: bool) -> Outcome:
@@ -208,8 +253,7 @@ def _signature(step: Inspect, suite_folder: Path, mode: str, settings: dict, out
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def suite_record(suite: Suite, folder: Path, mode: str, data: tuple[str, ...],
-                 outcomes: dict[str, Outcome]) -> dict[str, Any]:
+def suite_record(suite: Suite, mode: str, data: tuple[str, ...], outcomes: dict[str, Outcome]) -> dict[str, Any]:
     """What the report says about a suite: its steps and settings, one results row per run, choices, inspections."""
     steps, notes, inspections = [], [], []
     for outcome in outcomes.values():
