@@ -8,7 +8,8 @@ import pytest
 import torch
 from PIL import Image
 
-from genlab.cli import main
+from helpers import run_cli
+
 from genlab.latent.interpolate import lerp, slerp
 from genlab.latent.pca_linear import compare_pca_linear_ae
 from genlab.models.autoencoders import ConvAutoencoder, MLPAutoencoder
@@ -16,15 +17,6 @@ from genlab.models.registry import get_model
 from genlab.train import engine
 
 
-def run_cli(args, capsys):
-    """(exit code, stdout, stderr) of `genlab ARGS`."""
-    try:
-        main(args)
-        code = 0
-    except SystemExit as done:
-        code = done.code
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 def train(model, out, **settings):

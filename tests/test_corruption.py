@@ -4,21 +4,13 @@ import numpy as np
 import pytest
 import torch
 
-from genlab.cli import main
+from helpers import run_cli
+
 from genlab.data.corruption import Corruption, parse_noise
 from genlab.data.toy2d import sample_toy
 from genlab.errors import GenlabError
 
 
-def run_cli(args, capsys):
-    """(exit code, stdout, stderr) of `genlab ARGS`."""
-    try:
-        main(args)
-        code = 0
-    except SystemExit as done:
-        code = done.code
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 @pytest.mark.parametrize("text, expected", [

@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from genlab.cli import main
+from helpers import run_cli
+
 from genlab.data.datasets import load_dataset
 from genlab.errors import GenlabError
 
@@ -17,15 +18,6 @@ PBMC = DATA / "pbmc68k-reduced" / "pbmc68k_reduced.h5ad"
 needs_pbmc = pytest.mark.skipif(not PBMC.is_file(), reason=f"{PBMC} not found")
 
 
-def run_cli(args, capsys):
-    """(exit code, stdout, stderr) of `genlab ARGS`."""
-    try:
-        main(args)
-        code = 0
-    except SystemExit as done:
-        code = done.code
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 def blobs(n_per_class=60, classes=3, features=5, seed=0):
