@@ -17,8 +17,6 @@ from genlab.models.registry import get_model
 from genlab.train import engine
 
 
-
-
 def train(model, out, **settings):
     spec = get_model(model)
     return engine.train(spec, spec.make_config(data="mnist-sample", **settings), out=out, progress=False)

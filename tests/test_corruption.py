@@ -11,8 +11,6 @@ from genlab.data.toy2d import sample_toy
 from genlab.errors import GenlabError
 
 
-
-
 @pytest.mark.parametrize("text, expected", [
     ("gaussian:0.3", Corruption("gaussian", 0.3)),
     ("Gaussian:1e-1", Corruption("gaussian", 0.1)),

@@ -18,8 +18,6 @@ PBMC = DATA / "pbmc68k-reduced" / "pbmc68k_reduced.h5ad"
 needs_pbmc = pytest.mark.skipif(not PBMC.is_file(), reason=f"{PBMC} not found")
 
 
-
-
 def blobs(n_per_class=60, classes=3, features=5, seed=0):
     """Well-separated Gaussian blobs with per-feature offsets and scales far from standard."""
     rng = np.random.default_rng(seed)
