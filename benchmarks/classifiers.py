@@ -282,8 +282,10 @@ def markdown(results: dict) -> str:
         f"Machine: {machine_['cpu']}, {machine_['threads']} threads, {machine_['gpu']}; Python "
         f"{machine_['python']}, torch {machine_['torch']}, genlab {machine_['genlab']}; {machine_['date']}. "
         f"1-minute load average {machine_['load_average_1min']} at the start and "
-        f"{machine_.get('load_average_1min_at_end', 'n/a')} at the end: other jobs shared the 2 cores, so "
-        "absolute seconds are inflated and noisy; the ratios compare runs made in the same conditions.",
+        f"{machine_.get('load_average_1min_at_end', 'n/a')} at the end"
+        + (" (the benchmark's own 2 threads: nothing else ran)." if machine_["load_average_1min"] < 1 else
+           ": other jobs shared the 2 cores, so absolute seconds are inflated and noisy; the ratios compare "
+           "runs made in the same conditions."),
         "",
         "| measurement | reference loop | genlab | genlab / reference |",
         "| --- | --- | --- | --- |",
