@@ -13,6 +13,7 @@ from genlab.cli import main
 from genlab.data.datasets import load_dataset
 from genlab.errors import GenlabError
 from genlab.models.gan_losses import discriminator_loss, generator_loss, gradient_penalty, path_speed_penalty
+from genlab.models.gan_networks import minibatch_std
 from genlab.models.registry import get_model
 from genlab.train import engine
 from gan_support import mnist_sample_judge, trained_cgan, trained_gan  # noqa: F401 (fixtures)
@@ -62,8 +63,6 @@ def test_gradient_penalty_uses_one_interpolation_per_sample():
 
 
 def test_minibatch_std_keeps_the_parts_of_a_joint_batch_and_the_classes_apart():
-    from genlab.models.gan_networks import minibatch_std
-
     varied = torch.tensor([[0.0, 2.0], [2.0, 0.0]])  # std 1 in both features
     collapsed = torch.ones(3, 2, requires_grad=True)  # a generator that always draws the same image
     feature = minibatch_std(torch.cat([varied, collapsed]), parts=(2, 3)).squeeze(1)
@@ -146,6 +145,18 @@ def test_every_architecture_maps_noise_to_images_and_images_to_one_score(name, e
     assert images.shape == (3, 1, 28, 28) and 0 < images.min() and images.max() < 1
     assert D(images, labels).shape == (3,)
     assert family.latent_dim(model) == family.config.z_dim + (family.config.label_dim if family.config.conditional else 0)
+
+
+def test_conditional_discriminator_projects_the_label_onto_its_features(bundle):
+    """logit = head([h, batch std]) + <p(y), h>, h the last hidden features of (image, label)."""
+    torch.manual_seed(0)
+    D = make_family("cgan", bundle).build()["discriminator"].eval()
+    images, labels = torch.rand(4, 1, 28, 28), torch.full((4,), 2)
+    with torch.no_grad():
+        h = D.body(torch.cat([images.flatten(1), D.embed(labels)], dim=1))
+        by_hand = D.head(torch.cat([h, minibatch_std(h, None, labels)], 1)).squeeze(1) + (D.project(labels) * h).sum(1)
+        assert torch.allclose(D(images, labels), by_hand, atol=1e-5)
+        assert not torch.allclose(D(images, labels), D(images, labels + 1))
 
 
 def test_leaky_preset_is_linear_leaky_relu_four_times(bundle):

@@ -60,6 +60,8 @@ class GANConfig(TrainConfig):
     d_norm: str = option("batch", "discriminator normalisation (wasserstein-gp needs layer or none)",
                          choices=("batch", "layer", "none"))
     d_dropout: float = option(0.5, "mlp discriminator: dropout on its input")
+    d_joint_batch: bool = option(True, "real and generated images go through the discriminator in one batch "
+                                       "(one set of batch-norm statistics); see docs/gan.md")
     d_batch_std: bool = option(True, "give the discriminator the minibatch standard deviation of its last "
                                      "features (counters mode collapse; not with wasserstein-gp)")
     d_channels: tuple[int, ...] = option((32, 64), "conv discriminator: filters at 14x14 and 7x7")
@@ -176,7 +178,7 @@ class GANFamily(Family):
             z = torch.randn(len(real), c.z_dim, device=x.device)
             with torch.set_grad_enabled(last):
                 fake = G(z, labels)
-            real_out, fake_out = self.discriminate(D, real, fake.detach(), labels)
+            real_out, fake_out = self.discriminate(D, real, fake.detach(), labels, c.d_joint_batch)
             d_loss = discriminator_loss(c.loss, real_out, fake_out)
             d_real, d_fake = real_out.detach(), fake_out.detach()
             if wasserstein:
@@ -192,8 +194,9 @@ class GANFamily(Family):
                 if index > 0:
                     z = torch.randn(len(real), c.z_dim, device=x.device)
                     fake = G(z, labels)
-                joint = c.d_norm == "batch"  # a batch-normed D must see the same mixture as in its own step
-                scores = self.discriminate(D, real, fake, labels)[1] if joint else D(fake, labels)
+                # a batch-normed D that saw a joint batch in its own step must see the same mixture here
+                joint = c.d_joint_batch and c.d_norm == "batch"
+                scores = self.discriminate(D, real, fake, labels, True)[1] if joint else D(fake, labels)
                 g_loss = generator_loss(c.loss, scores)
                 total = g_loss
                 if c.path_reg > 0:  # on a quarter of the batch: a regulariser needs no more
@@ -218,13 +221,15 @@ class GANFamily(Family):
         return values
 
     @staticmethod
-    def discriminate(D, real, fake, labels):
-        """D's outputs (real [B], fake [B']) from one joint batch.
+    def discriminate(D, real, fake, labels, joint: bool):
+        """D's outputs (real [B], fake [B']), from one joint batch or two separate ones.
 
-        With batch norm in D, separate real and fake batches would each be
-        standardised on their own, erasing the very differences in mean that D
-        should see (an MLP discriminator then stays near chance for many steps);
-        one joint batch gives both the same statistics."""
+        With batch norm in D, separate real and fake batches are each standardised
+        on their own, which erases the differences in mean that D should see (an MLP
+        discriminator then stays near chance for many steps); one joint batch gives
+        both the same statistics."""
+        if not joint:
+            return D(real, labels), D(fake, labels)
         joint_labels = None if labels is None else torch.cat([labels, labels[: len(fake)]])
         scores = D(torch.cat([real, fake]), joint_labels, parts=(len(real), len(fake)))
         return scores[: len(real)], scores[len(real):]
