@@ -25,7 +25,7 @@ test: install
 
 # Each benchmark writes benchmarks/results/NAME.json; their tables live in docs/benchmarks.md.
 benchmark: install
-	for script in benchmarks/*.py; do GENLAB_DATA=$(DATA) $(BIN)/python $$script || exit 1; done
+	for script in benchmarks/[!_]*.py; do GENLAB_DATA=$(DATA) $(BIN)/python $$script || exit 1; done
 
 clean:
 	rm -rf $(VENV) demo-output .pytest_cache

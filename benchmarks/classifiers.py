@@ -43,6 +43,8 @@ from torch import nn
 from torch.optim.lr_scheduler import StepLR
 from torch.utils.data import DataLoader, TensorDataset
 
+from _docs import DOCS, write_docs_section
+
 import genlab
 from genlab.data import registry
 from genlab.models.registry import get_model
@@ -50,7 +52,6 @@ from genlab.train.engine import train
 
 THREADS = 2
 RESULTS = Path(__file__).parent / "results" / "classifiers.json"
-DOCS = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
 REFERENCE_TARGET = 0.907
 GENLAB_TARGET = 0.91
 LOGREG_TARGET = 0.85
@@ -186,7 +187,7 @@ def main(argv=None) -> dict:
     args = parser.parse_args(argv)
     if args.docs_only:
         results = json.loads(RESULTS.read_text())
-        write_docs_section(DOCS, "Classifiers", markdown(results))
+        write_docs_section("Classifiers", markdown(results))
         return results
     torch.set_num_threads(THREADS)
     data = fashion_tensors()
@@ -242,26 +243,9 @@ def main(argv=None) -> dict:
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
     section = markdown(results)
-    write_docs_section(DOCS, "Classifiers", section)
+    write_docs_section("Classifiers", section)
     print(section)
     return results
-
-
-def write_docs_section(path: Path, title: str, body: str) -> None:
-    """Replace the `## title` section of `path` with `body` (creating the file or section if needed)."""
-    header = ("# Benchmarks\n\nTimed comparisons of genlab with reference implementations. Each section "
-              "is written by its script in `benchmarks/` (JSON under `benchmarks/results/`) and names the "
-              "machine, versions and date it was measured on.\n")
-    text = path.read_text() if path.exists() else header
-    section = f"## {title}\n\n{body.strip()}\n"
-    start = text.find(f"\n## {title}\n")
-    if start < 0:
-        text = text.rstrip("\n") + "\n\n" + section
-    else:
-        end = text.find("\n## ", start + 1)
-        text = text[:start + 1] + section + ("" if end < 0 else "\n" + text[end + 1:])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
 
 
 def markdown(results: dict) -> str:

@@ -30,6 +30,7 @@ import numpy as np
 import torch
 from threadpoolctl import threadpool_limits
 
+from _docs import DOCS, write_docs_section
 from genlab.metrics.emd import exact_emd, sliced_wasserstein
 from genlab.metrics.kl import knn_kl
 from genlab.metrics.mmd import gaussian_mmd
@@ -38,7 +39,6 @@ from genlab.metrics.timing import synchronize
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "metrics.json"
-DOCS = ROOT / "docs" / "benchmarks.md"
 THREADS = 2
 
 
@@ -149,7 +149,7 @@ def machine() -> dict:
 
 def markdown(record: dict) -> str:
     info = record["machine"]
-    lines = ["## Metrics", "",
+    lines = [
              f"`benchmarks/metrics.py`, {record['date']}: {info['platform']}, {info['cpu_count']} CPUs; "
              f"python {info['python']}, torch {info['torch']}, numpy {info['numpy']}, scipy {info['scipy']}, "
              f"POT {info['pot']}, OpenCV {info['opencv']}. Inputs: MNIST test digits (784-D, values in [0, 1]); "
@@ -185,19 +185,6 @@ def markdown(record: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_docs(section: str) -> None:
-    """Replace (or append) the '## Metrics' section of docs/benchmarks.md."""
-    text = DOCS.read_text() if DOCS.exists() else "# Benchmarks\n"
-    start = text.find("## Metrics")
-    if start >= 0:
-        end = text.find("\n## ", start + 1)
-        text = text[:start] + section + (text[end + 1:] if end >= 0 else "")
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    DOCS.parent.mkdir(parents=True, exist_ok=True)
-    DOCS.write_text(text)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, to check the script runs")
@@ -212,7 +199,7 @@ def main() -> None:
         return
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(record, indent=2) + "\n")
-    write_docs(markdown(record))
+    write_docs_section("Metrics", markdown(record))
     print(f"written {RESULTS} and {DOCS}")
 
 
