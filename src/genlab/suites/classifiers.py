@@ -59,8 +59,8 @@ def build(data: tuple[str, ...]) -> list:
               "max-pooling, then 128 units): its first-layer filters and test confusion matrix",
               {**on, "arch": "cnn-two-conv", **CNN, "epochs": ByMode(quick=2, full=8),
                "evals_per_epoch": ByMode(quick=1, full=2)}),
-        Train("cnn-fast", "cnn", "genlab's fast default CNN (three conv-batchnorm-relu-pool blocks of 32, 64 and "
-              "128 channels, one-cycle learning rate), for comparison",
+        Train("cnn-fast", "cnn", "genlab's fast default CNN (two 3x3 conv-pool-batchnorm-relu blocks of 16 and 32 "
+              "channels, a batch-normed hidden layer of 128 units), for comparison",
               {**on, **CNN, "epochs": ByMode(quick=2, full=5)}),
         Inspect("error-curves", "training and test error against optimisation steps for each comparison, one "
                 "colour per setting, and how many steps each setting needed", error_curves,
