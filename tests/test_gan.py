@@ -159,6 +159,33 @@ def test_conditional_discriminator_projects_the_label_onto_its_features(bundle):
         assert not torch.allclose(D(images, labels), D(images, labels + 1))
 
 
+@pytest.mark.parametrize("extra", [{}, {"discriminator": "conv"}])
+def test_auxiliary_classifier_names_classes_from_the_image_alone(extra, bundle):
+    """AC-GAN: D's class logits come from the image only (the label is not an input), and D learns
+    the classes of real images while G is pushed towards the class it was asked for."""
+    torch.manual_seed(0)
+    family = make_family("cgan", bundle, aux_weight=1.0, lr_d=1e-3, **extra)
+    model = family.build()
+    D = model["discriminator"]
+    assert D.embed is None and D.classify is not None
+    images, labels = torch.rand(4, 1, 28, 28), torch.tensor([0, 1, 2, 3])
+    D.eval()
+    with torch.no_grad():
+        logit, classes = D(images, labels, classes=True)
+        assert logit.shape == (4,) and classes.shape == (4, 10)
+        assert torch.equal(D(images, labels + 1, classes=True)[1], classes)  # the label does not reach them
+    D.train()
+    optimizers = family.optimizers(model)
+    d_aux = []
+    for step in range(40):
+        rows = torch.randint(0, len(bundle.train), (128,))
+        values = family.train_step(model, bundle.train.inputs(rows), bundle.train.y[rows], optimizers, step)
+        d_aux.append(values["d_aux"].item())
+        assert torch.isfinite(values["g_aux"])
+    assert d_aux[0] == pytest.approx(math.log(10), abs=0.4)  # an untrained classifier guesses
+    assert sum(d_aux[-5:]) / 5 < 0.5 * d_aux[0], d_aux
+
+
 def test_leaky_preset_is_linear_leaky_relu_four_times(bundle):
     layers = list(make_family("gan-leaky", bundle).build()["generator"].body)
     linears = [m for m in layers if isinstance(m, torch.nn.Linear)]
@@ -207,6 +234,9 @@ def test_summary_reports_the_judges_view_of_samples(trained_gan):
     assert 0 <= summary["sample_class_entropy"] <= math.log(10) + 1e-9
     assert 0.1 <= summary["sample_mean_confidence"] <= 1
     assert summary["judge"].endswith("mnist-sample")
+    # a briefly trained GAN draws varied images, though less varied than real ones
+    assert 0.2 < summary["sample_within_class_diversity"] < 1.5
+    assert len(summary["sample_within_class_diversity_per_class"]) == 10
 
 
 def test_summary_says_when_no_judge_exists(tmp_path, monkeypatch):
@@ -251,6 +281,7 @@ def test_an_unconditional_gan_refuses_labels(trained_gan, bundle):
     (["--g-channels", "64,32"], "--g-channels must be 3 positive widths"),
     (["--beta1", "1"], r"--beta1 must be in \[0, 1\)"),
     (["--loss", "hinge"], "--loss must be one of non-saturating, minimax, wasserstein-gp"),
+    (["--aux-weight", "1"], "only conditional models"),
 ])
 def test_bad_gan_options_fail_in_one_line(flags, message, capsys, tmp_path):
     with pytest.raises(SystemExit) as exit_info:

@@ -23,10 +23,12 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from genlab.config import TrainConfig, check_range, option
 from genlab.data.datasets import Split
 from genlab.errors import GenlabError
+from genlab.metrics.diversity import within_class_diversity
 from genlab.models.base import Family, ModelSpec, make_optimizer
 from genlab.models.gan_losses import (LOSSES, discriminator_loss, generator_loss, gradient_penalty,
                                       path_speed_penalty)
@@ -69,6 +71,9 @@ class GANConfig(TrainConfig):
     label_dim: int = option(10, "conditional models: size of the learned label embedding")
     d_projection: bool = option(True, "conditional models: the discriminator also adds <embedding(y), features> "
                                       "to its logit (projection discriminator)")
+    aux_weight: float = option(0.0, "conditional models: weight of an auxiliary classification loss (AC-GAN): D "
+                                    "learns to name the class of real images, G is rewarded when D names the "
+                                    "class it was asked for (0: off)")
     loss: str = option("non-saturating", "adversarial objective", choices=LOSSES)
     lr_d: float = option(2e-4, "discriminator learning rate (Adam)")
     lr_g: float = option(2e-4, "generator learning rate (Adam)")
@@ -94,6 +99,10 @@ class GANConfig(TrainConfig):
             check_range(self, name, low=0, high=1, high_open=True)
         check_range(self, "gp_lambda", low=0)
         check_range(self, "path_reg", low=0)
+        check_range(self, "aux_weight", low=0)
+        if self.aux_weight > 0 and not self.conditional:
+            raise GenlabError("--aux-weight trains D to name the class the generator was asked for; only "
+                              "conditional models (cgan) have one: use cgan or --aux-weight 0")
         for name, count in (("g_hidden", None), ("d_hidden", None), ("g_channels", 3), ("d_channels", 2)):
             widths = getattr(self, name)
             if (count is not None and len(widths) != count) or not widths or min(widths) < 1:
@@ -144,10 +153,10 @@ class GANFamily(Family):
                                      shape)
         if c.discriminator == "conv":
             discriminator = ConvDiscriminator(c.d_channels, c.d_norm, classes, c.label_dim, shape, c.d_batch_std,
-                                              c.d_projection)
+                                              c.d_projection, c.aux_weight > 0)
         else:
             discriminator = MLPDiscriminator(c.d_hidden, c.d_activation, c.d_norm, c.d_dropout, classes,
-                                             c.label_dim, shape, c.d_batch_std, c.d_projection)
+                                             c.label_dim, shape, c.d_batch_std, c.d_projection, c.aux_weight > 0)
         # The DCGAN initialisation suits the convolutional players; MLPs keep PyTorch's default,
         # under which an MLP discriminator starts learning many steps sooner.
         for player, arch in ((generator, c.generator), (discriminator, c.discriminator)):
@@ -171,6 +180,7 @@ class GANFamily(Family):
         c = self.config
         G, D = model["generator"], model["discriminator"]
         wasserstein = c.loss == "wasserstein-gp"
+        aux = c.aux_weight > 0
         slices = list(zip(x.chunk(c.discriminator_steps), y.chunk(c.discriminator_steps)))
         for index, (real, labels) in enumerate(slices):
             labels = labels if c.conditional else None
@@ -178,8 +188,12 @@ class GANFamily(Family):
             z = torch.randn(len(real), c.z_dim, device=x.device)
             with torch.set_grad_enabled(last):
                 fake = G(z, labels)
-            real_out, fake_out = self.discriminate(D, real, fake.detach(), labels, c.d_joint_batch)
+            real_out, fake_out, real_classes, _ = self.discriminate(D, real, fake.detach(), labels,
+                                                                    c.d_joint_batch, aux)
             d_loss = discriminator_loss(c.loss, real_out, fake_out)
+            if aux:  # D learns the classes from real images only, so it cannot learn the generator's mistakes
+                d_aux = F.cross_entropy(real_classes, labels)
+                d_loss = d_loss + c.aux_weight * d_aux
             d_real, d_fake = real_out.detach(), fake_out.detach()
             if wasserstein:
                 penalty = gradient_penalty(D, real, fake.detach(), labels)
@@ -196,9 +210,15 @@ class GANFamily(Family):
                     fake = G(z, labels)
                 # a batch-normed D that saw a joint batch in its own step must see the same mixture here
                 joint = c.d_joint_batch and c.d_norm == "batch"
-                scores = self.discriminate(D, real, fake, labels, True)[1] if joint else D(fake, labels)
+                if joint:
+                    _, scores, _, fake_classes = self.discriminate(D, real, fake, labels, True, aux)
+                else:
+                    scores, fake_classes = D(fake, labels, classes=True) if aux else (D(fake, labels), None)
                 g_loss = generator_loss(c.loss, scores)
                 total = g_loss
+                if aux:
+                    g_aux = F.cross_entropy(fake_classes, labels)
+                    total = total + c.aux_weight * g_aux
                 if c.path_reg > 0:  # on a quarter of the batch: a regulariser needs no more
                     count = max(2, len(real) // 4)
                     speed = path_speed_penalty(G, count, None if labels is None else labels[:count])
@@ -218,21 +238,34 @@ class GANFamily(Family):
             values["d_fake"] = torch.sigmoid(d_fake).mean()
         if c.path_reg > 0:
             values["path_speed"] = speed.detach()
+        if aux:
+            values["d_aux"], values["g_aux"] = d_aux.detach(), g_aux.detach()
         return values
 
     @staticmethod
-    def discriminate(D, real, fake, labels, joint: bool):
-        """D's outputs (real [B], fake [B']), from one joint batch or two separate ones.
+    def discriminate(D, real, fake, labels, joint: bool, classes: bool = False):
+        """D's outputs for real [B] and fake [B'] images, from one joint batch or two separate ones:
+        (real logits, fake logits, real class logits, fake class logits), the last two None
+        unless `classes` (the auxiliary classifier's logits).
 
         With batch norm in D, separate real and fake batches are each standardised
         on their own, which erases the differences in mean that D should see (an MLP
         discriminator then stays near chance for many steps); one joint batch gives
         both the same statistics."""
-        if not joint:
-            return D(real, labels), D(fake, labels)
-        joint_labels = None if labels is None else torch.cat([labels, labels[: len(fake)]])
-        scores = D(torch.cat([real, fake]), joint_labels, parts=(len(real), len(fake)))
-        return scores[: len(real)], scores[len(real):]
+        if joint:
+            joint_labels = None if labels is None else torch.cat([labels, labels[: len(fake)]])
+            out = D(torch.cat([real, fake]), joint_labels, parts=(len(real), len(fake)), classes=classes)
+            scores, class_logits = out if classes else (out, None)
+            split = len(real)
+            real_out, fake_out = scores[:split], scores[split:]
+            real_classes, fake_classes = (None, None) if class_logits is None else \
+                (class_logits[:split], class_logits[split:])
+            return real_out, fake_out, real_classes, fake_classes
+        if classes:
+            (real_out, real_classes), (fake_out, fake_classes) = (D(real, labels, classes=True),
+                                                                  D(fake, labels, classes=True))
+            return real_out, fake_out, real_classes, fake_classes
+        return D(real, labels), D(fake, labels), None, None
 
     # -- evaluation and artefacts ------------------------------------------------------------
     def _seeded_noise(self, n: int, offset: int) -> torch.Tensor:
@@ -314,12 +347,19 @@ class GANFamily(Family):
         quality = sample_quality(judge, samples)
         summary.update(quality)
         accuracy = None
+        predicted = torch.as_tensor(judge.predict(samples), device=self.device)
         if c.conditional:
-            predicted = torch.as_tensor(judge.predict(samples), device=self.device)
             hits = (predicted == labels).float()
             accuracy = [hits[labels == k].mean().item() for k in range(self.data.num_classes)]
             summary["conditional_accuracy"] = hits.mean().item()
             summary["conditional_accuracy_per_class"] = accuracy
+        # Classes as asked for (conditional) or as the judge sees them: is each class drawn in variety?
+        test = self.data.test
+        diversity, per_class = within_class_diversity(samples, labels if c.conditional else predicted,
+                                                      test.inputs(), test.y,
+                                                      self.data.num_classes)
+        summary["sample_within_class_diversity"] = diversity
+        summary["sample_within_class_diversity_per_class"] = per_class
         run.save_figure(class_histogram_figure(quality, self.data.classes, accuracy,
                                                f"{name}: the judge's labels for {JUDGED_SAMPLES} samples"),
                         "sample_classes.png")
@@ -399,7 +439,8 @@ MODELS = [
               {"g_hidden": (128, 256, 512, 1024), "g_activation": "leaky-relu", "g_batchnorm": False,
                "d_activation": "leaky-relu"}),
     ModelSpec("dcgan", GANFamily, "DCGAN-style: fully connected to 7x7, two stride-2 transposed convolutions; "
-                                  "convolutional discriminator", {"generator": "conv", "discriminator": "conv"}),
+                                  "convolutional discriminator",
+              {"generator": "conv", "discriminator": "conv", "d_joint_batch": False}),
     ModelSpec("cgan", ConditionalGANFamily, "conditional GAN: both players see the class label (sample by label)",
               {"label_dim": 50}),
     ModelSpec("wgan-gp", GANFamily, "Wasserstein GAN with gradient penalty (critic without sigmoid, n_critic 5)",

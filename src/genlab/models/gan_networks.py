@@ -3,7 +3,9 @@
 Every network here optionally takes class labels. A conditional generator
 embeds the label and joins the embedding to the noise; a conditional
 discriminator joins the embedding to its input (concatenated to the flattened
-image for an MLP, as one extra 28x28 input channel for a convolutional one).
+image for an MLP, as one extra 28x28 input channel for a convolutional one),
+unless it has an auxiliary classifier (AC-GAN), which must name the class from
+the image alone; the label then reaches D through the projection term only.
 
 A generator's input is its *latent*: the noise z [B, z_dim], joined for a
 conditional generator with the label embedding e(y) [B, label_dim]. The latent
@@ -158,22 +160,24 @@ class Discriminator(nn.Module):
     """
 
     def __init__(self, num_classes: int, label_dim: int, batch_std: bool, projection: bool = False,
-                 features: int = 0):
+                 features: int = 0, classifier: bool = False):
         super().__init__()
-        self.embed = nn.Embedding(num_classes, label_dim) if num_classes else None
+        # The auxiliary classifier of AC-GAN (Odena et al. 2017) names the class from the same features;
+        # it must not read the label off its input, so with it the label enters only the verdict.
+        self.embed = nn.Embedding(num_classes, label_dim) if num_classes and not classifier else None
         self.batch_std = batch_std
         self.project = nn.Embedding(num_classes, features) if num_classes and projection else None
+        self.classify = nn.Linear(features, num_classes) if num_classes and classifier else None
 
-    def verdict(self, h: torch.Tensor, labels: torch.Tensor | None, parts) -> torch.Tensor:
-        """The logit [B] from last hidden features h [B, F] (minibatch feature and projection added)."""
+    def verdict(self, h: torch.Tensor, labels: torch.Tensor | None, parts, classes: bool = False):
+        """The logit [B] from last hidden features h [B, F] (minibatch feature and projection added);
+        with `classes`, also the auxiliary classifier's class logits [B, K]."""
         projected = (self.project(labels) * h).sum(1) if self.project is not None else 0.0
+        class_logits = self.classify(h) if classes else None
         if self.batch_std:
             h = torch.cat([h, minibatch_std(h, parts, labels)], dim=1)
-        return self.head(h).squeeze(1) + projected
-
-    @property
-    def conditional(self) -> bool:
-        return self.embed is not None
+        logit = self.head(h).squeeze(1) + projected
+        return (logit, class_logits) if classes else logit
 
 
 class MLPDiscriminator(Discriminator):
@@ -182,10 +186,10 @@ class MLPDiscriminator(Discriminator):
 
     def __init__(self, hidden: tuple[int, ...], act: str, norm: str, dropout: float,
                  num_classes: int = 0, label_dim: int = 10, image_shape=(1, 28, 28), batch_std: bool = False,
-                 projection: bool = False):
-        super().__init__(num_classes, label_dim, batch_std, projection, hidden[-1])
+                 projection: bool = False, classifier: bool = False):
+        super().__init__(num_classes, label_dim, batch_std, projection, hidden[-1], classifier)
         self.dropout = nn.Dropout(dropout)
-        widths = (math.prod(image_shape) + (label_dim if num_classes else 0), *hidden)
+        widths = (math.prod(image_shape) + (label_dim if self.embed is not None else 0), *hidden)
         layers: list[nn.Module] = []
         for fan_in, fan_out in zip(widths[:-1], widths[1:]):
             layers += [nn.Linear(fan_in, fan_out), feature_norm(norm, fan_out), activation(act)]
@@ -193,11 +197,11 @@ class MLPDiscriminator(Discriminator):
         self.head = nn.Linear(widths[-1] + int(batch_std), 1)
 
     def forward(self, images: torch.Tensor, labels: torch.Tensor | None = None,
-                parts: tuple[int, ...] | None = None) -> torch.Tensor:
+                parts: tuple[int, ...] | None = None, classes: bool = False):
         h = self.dropout(images.flatten(1))
         if self.embed is not None:
             h = torch.cat([h, self.embed(labels)], dim=1)
-        return self.verdict(self.body(h), labels, parts)
+        return self.verdict(self.body(h), labels, parts, classes)
 
 
 class ConvDiscriminator(Discriminator):
@@ -206,12 +210,13 @@ class ConvDiscriminator(Discriminator):
     reads the label embedding as an extra input channel (projected to 28x28)."""
 
     def __init__(self, channels: tuple[int, int], norm: str, num_classes: int = 0, label_dim: int = 10,
-                 image_shape=(1, 28, 28), batch_std: bool = False, projection: bool = False):
+                 image_shape=(1, 28, 28), batch_std: bool = False, projection: bool = False,
+                 classifier: bool = False):
         c14, c7 = channels
         features = c7 * (image_shape[1] // 4) * (image_shape[2] // 4)
-        super().__init__(num_classes, label_dim, batch_std, projection, features)
-        in_channels = image_shape[0] + (1 if num_classes else 0)
-        self.label_plane = nn.Linear(label_dim, math.prod(image_shape[1:])) if num_classes else None
+        super().__init__(num_classes, label_dim, batch_std, projection, features, classifier)
+        in_channels = image_shape[0] + (1 if self.embed is not None else 0)
+        self.label_plane = nn.Linear(label_dim, math.prod(image_shape[1:])) if self.embed is not None else None
         self.body = nn.Sequential(
             nn.Conv2d(in_channels, c14, 4, stride=2, padding=1), activation("leaky-relu"),
             nn.Conv2d(c14, c7, 4, stride=2, padding=1), feature_norm(norm, c7, conv=True), activation("leaky-relu"),
@@ -220,8 +225,8 @@ class ConvDiscriminator(Discriminator):
         self.head = nn.Linear(features + int(batch_std), 1)
 
     def forward(self, images: torch.Tensor, labels: torch.Tensor | None = None,
-                parts: tuple[int, ...] | None = None) -> torch.Tensor:
+                parts: tuple[int, ...] | None = None, classes: bool = False):
         if self.embed is not None:
             plane = self.label_plane(self.embed(labels)).view(-1, 1, *images.shape[2:])
             images = torch.cat([images, plane], dim=1)
-        return self.verdict(self.body(images), labels, parts)
+        return self.verdict(self.body(images), labels, parts, classes)
