@@ -189,7 +189,7 @@ class GANFamily(Family):
             with torch.set_grad_enabled(last):
                 fake = G(z, labels)
             real_out, fake_out, real_classes, _ = self.discriminate(D, real, fake.detach(), labels,
-                                                                    c.d_joint_batch, aux)
+                                                                    c.d_joint_batch)
             d_loss = discriminator_loss(c.loss, real_out, fake_out)
             if aux:  # D learns the classes from real images only, so it cannot learn the generator's mistakes
                 d_aux = F.cross_entropy(real_classes, labels)
@@ -211,9 +211,9 @@ class GANFamily(Family):
                 # a batch-normed D that saw a joint batch in its own step must see the same mixture here
                 joint = c.d_joint_batch and c.d_norm == "batch"
                 if joint:
-                    _, scores, _, fake_classes = self.discriminate(D, real, fake, labels, True, aux)
+                    _, scores, _, fake_classes = self.discriminate(D, real, fake, labels, True)
                 else:
-                    scores, fake_classes = D(fake, labels, classes=True) if aux else (D(fake, labels), None)
+                    scores, fake_classes = D(fake, labels, classes=True)
                 g_loss = generator_loss(c.loss, scores)
                 total = g_loss
                 if aux:
@@ -243,29 +243,25 @@ class GANFamily(Family):
         return values
 
     @staticmethod
-    def discriminate(D, real, fake, labels, joint: bool, classes: bool = False):
+    def discriminate(D, real, fake, labels, joint: bool):
         """D's outputs for real [B] and fake [B'] images, from one joint batch or two separate ones:
         (real logits, fake logits, real class logits, fake class logits), the last two None
-        unless `classes` (the auxiliary classifier's logits).
+        unless D has an auxiliary classifier.
 
         With batch norm in D, separate real and fake batches are each standardised
         on their own, which erases the differences in mean that D should see (an MLP
         discriminator then stays near chance for many steps); one joint batch gives
         both the same statistics."""
-        if joint:
-            joint_labels = None if labels is None else torch.cat([labels, labels[: len(fake)]])
-            out = D(torch.cat([real, fake]), joint_labels, parts=(len(real), len(fake)), classes=classes)
-            scores, class_logits = out if classes else (out, None)
-            split = len(real)
-            real_out, fake_out = scores[:split], scores[split:]
-            real_classes, fake_classes = (None, None) if class_logits is None else \
-                (class_logits[:split], class_logits[split:])
-            return real_out, fake_out, real_classes, fake_classes
-        if classes:
+        if not joint:
             (real_out, real_classes), (fake_out, fake_classes) = (D(real, labels, classes=True),
                                                                   D(fake, labels, classes=True))
             return real_out, fake_out, real_classes, fake_classes
-        return D(real, labels), D(fake, labels), None, None
+        joint_labels = None if labels is None else torch.cat([labels, labels[: len(fake)]])
+        scores, class_logits = D(torch.cat([real, fake]), joint_labels, parts=(len(real), len(fake)), classes=True)
+        real_out, fake_out = scores.split([len(real), len(fake)])
+        real_classes, fake_classes = (None, None) if class_logits is None else \
+            class_logits.split([len(real), len(fake)])
+        return real_out, fake_out, real_classes, fake_classes
 
     # -- evaluation and artefacts ------------------------------------------------------------
     def _seeded_noise(self, n: int, offset: int) -> torch.Tensor:

@@ -171,9 +171,9 @@ class Discriminator(nn.Module):
 
     def verdict(self, h: torch.Tensor, labels: torch.Tensor | None, parts, classes: bool = False):
         """The logit [B] from last hidden features h [B, F] (minibatch feature and projection added);
-        with `classes`, also the auxiliary classifier's class logits [B, K]."""
+        with `classes`, the pair (logit, class logits [B, K] of the auxiliary classifier, or None)."""
         projected = (self.project(labels) * h).sum(1) if self.project is not None else 0.0
-        class_logits = self.classify(h) if classes else None
+        class_logits = self.classify(h) if classes and self.classify is not None else None
         if self.batch_std:
             h = torch.cat([h, minibatch_std(h, parts, labels)], dim=1)
         logit = self.head(h).squeeze(1) + projected
