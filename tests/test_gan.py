@@ -12,7 +12,8 @@ import torch.nn.functional as F
 from genlab.cli import main
 from genlab.data.datasets import load_dataset
 from genlab.errors import GenlabError
-from genlab.models.gan_losses import discriminator_loss, generator_loss, gradient_penalty, path_speed_penalty
+from genlab.models.gan_losses import (discriminator_loss, generator_loss, gradient_penalty, mode_seeking_penalty,
+                                      path_speed_penalty)
 from genlab.models.gan_networks import minibatch_std
 from genlab.models.registry import get_model
 from genlab.train import engine
@@ -102,6 +103,28 @@ def test_path_speed_of_a_linear_generator_is_exact():
     z = torch.randn(2, 6, 3)
     expected = ((z[1] - z[0]) @ generator.matrix).pow(2).mean()
     assert value.item() == pytest.approx(expected.item(), rel=1e-3)
+
+
+class ScaledNoise(torch.nn.Module):
+    """A 'generator' whose image is `scale` * z (or, with scale 0, the same image whatever z is)."""
+
+    z_dim = 8
+
+    def __init__(self, scale):
+        super().__init__()
+        self.scale = torch.nn.Parameter(torch.tensor(float(scale)))
+
+    def forward(self, z, labels=None):
+        return (self.scale * z + 0.5).view(-1, 1, 2, 4)
+
+
+def test_mode_seeking_penalty_is_the_inverse_image_to_noise_ratio():
+    """|G(z1) - G(z2)| / |z1 - z2| = 2 for G(z) = 2z, so the penalty is 1/2; a generator that
+    ignores its noise gets 1/eps."""
+    torch.manual_seed(0)
+    assert mode_seeking_penalty(ScaledNoise(2.0), 16).item() == pytest.approx(0.5, rel=1e-4)
+    assert mode_seeking_penalty(ScaledNoise(0.0), 16, torch.zeros(16, dtype=torch.long)).item() == \
+        pytest.approx(1e5, rel=1e-6)
 
 
 @pytest.fixture(scope="module")
@@ -201,6 +224,15 @@ def test_path_regulariser_is_logged_when_on(bundle):
     rows = torch.arange(64)
     values = family.train_step(model, bundle.train.inputs(rows), bundle.train.y[rows], family.optimizers(model), 0)
     assert torch.isfinite(values["path_speed"]) and values["path_speed"].item() > 0
+
+
+def test_mode_seeking_term_is_logged_when_on(bundle):
+    torch.manual_seed(0)
+    family = make_family("cgan", bundle, mode_seeking=0.1, g_hidden=(64, 64, 64))
+    model = family.build()
+    rows = torch.arange(64)
+    values = family.train_step(model, bundle.train.inputs(rows), bundle.train.y[rows], family.optimizers(model), 0)
+    assert torch.isfinite(values["mode_seeking"]) and values["mode_seeking"].item() > 0
 
 
 def test_wasserstein_step_logs_the_critic_estimate_and_penalty(bundle):

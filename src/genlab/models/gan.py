@@ -31,7 +31,7 @@ from genlab.errors import GenlabError
 from genlab.metrics.diversity import within_class_diversity
 from genlab.models.base import Family, ModelSpec, make_optimizer
 from genlab.models.gan_losses import (LOSSES, discriminator_loss, generator_loss, gradient_penalty,
-                                      path_speed_penalty)
+                                      mode_seeking_penalty, path_speed_penalty)
 from genlab.models.gan_networks import (ConvDiscriminator, ConvGenerator, MLPDiscriminator, MLPGenerator,
                                         init_weights)
 
@@ -85,6 +85,8 @@ class GANConfig(TrainConfig):
     gp_lambda: float = option(10.0, "weight of the gradient penalty (wasserstein-gp)")
     path_reg: float = option(0.0, "weight of the path-speed regulariser on G (0: off), which makes decoded "
                                   "latent paths short; see docs/gan.md")
+    mode_seeking: float = option(0.0, "weight of the mode-seeking term on G (0: off), which rewards distinct "
+                                      "images for distinct noise of the same class; see docs/gan.md")
     judge: str = option("auto", "classifier that labels samples for the summary: a run folder, auto (the "
                                 "stored judge of --data) or none")
 
@@ -99,6 +101,7 @@ class GANConfig(TrainConfig):
             check_range(self, name, low=0, high=1, high_open=True)
         check_range(self, "gp_lambda", low=0)
         check_range(self, "path_reg", low=0)
+        check_range(self, "mode_seeking", low=0)
         check_range(self, "aux_weight", low=0)
         if self.aux_weight > 0 and not self.conditional:
             raise GenlabError("--aux-weight trains D to name the class the generator was asked for; only "
@@ -223,6 +226,10 @@ class GANFamily(Family):
                     count = max(2, len(real) // 4)
                     speed = path_speed_penalty(G, count, None if labels is None else labels[:count])
                     total = total + c.path_reg * speed
+                if c.mode_seeking > 0:
+                    count = max(2, len(real) // 4)
+                    seeking = mode_seeking_penalty(G, count, None if labels is None else labels[:count])
+                    total = total + c.mode_seeking * seeking
                 optimizers["generator"].zero_grad(set_to_none=True)
                 total.backward()
                 optimizers["generator"].step()
@@ -238,6 +245,8 @@ class GANFamily(Family):
             values["d_fake"] = torch.sigmoid(d_fake).mean()
         if c.path_reg > 0:
             values["path_speed"] = speed.detach()
+        if c.mode_seeking > 0:
+            values["mode_seeking"] = seeking.detach()
         if aux:
             values["d_aux"], values["g_aux"] = d_aux.detach(), g_aux.detach()
         return values

@@ -75,3 +75,21 @@ def path_speed_penalty(generator, n: int, labels: torch.Tensor | None = None, de
     images = generator.decode(torch.cat([here, here + delta * (end - start)]))
     step = (images[n:] - images[:n]).flatten(1)
     return step.pow(2).mean() / delta ** 2
+
+
+def mode_seeking_penalty(generator, n: int, labels: torch.Tensor | None = None, eps: float = 1e-5) -> torch.Tensor:
+    """1 / (ratio + eps) for the mode-seeking ratio of Mao et al. (2019), MSGAN:
+    ratio = mean |G(z1, y) - G(z2, y)| / mean |z1 - z2| over n pairs of noises
+    drawn for the same labels `y` [n] (none for unconditional generators).
+
+    A generator that ignores its noise (one image per class) has a ratio near 0
+    and so a large penalty; minimising it pushes distinct noises to distinct
+    images. Both halves go through the generator in one batch, so batch norm
+    treats them alike.
+    """
+    device = next(generator.parameters()).device
+    z = torch.randn(2 * n, generator.z_dim, device=device)
+    images = generator(z, None if labels is None else torch.cat([labels, labels]))
+    image_gap = (images[:n] - images[n:]).abs().flatten(1).mean(1)
+    noise_gap = (z[:n] - z[n:]).abs().mean(1)
+    return 1.0 / ((image_gap / noise_gap).mean() + eps)

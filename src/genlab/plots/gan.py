@@ -17,6 +17,8 @@ def samples_figure(images, columns: int, title: str, row_labels: list[str] | Non
 def loss_figure(events: list[dict], loss: str, title: str):
     """Two panels against iterations: the players' losses, and what the discriminator says.
 
+    The left panel adds the regularisers that are on (path speed, the mode-seeking
+    penalty, the auxiliary classifier's loss on generated images).
     Binary losses: D(x) on training batches and held-out images, D(G(z)).
     wasserstein-gp: the critic's estimate E C(x) - E C(G(z)) of the Wasserstein
     distance (training and held-out) and the gradient penalty.
@@ -24,7 +26,9 @@ def loss_figure(events: list[dict], loss: str, title: str):
     figure, (left, right) = plt.subplots(1, 2, figsize=(12, 4.2))
     wasserstein = loss == "wasserstein-gp"
     for key, label in (("d_loss", "critic loss (with penalty)" if wasserstein else "discriminator loss"),
-                       ("g_loss", "generator loss"), ("path_speed", "path speed (regulariser)")):
+                       ("g_loss", "generator loss"), ("path_speed", "path speed (regulariser)"),
+                       ("mode_seeking", "mode-seeking penalty (unweighted)"),
+                       ("g_aux", "generator's class loss (auxiliary classifier)")):
         steps, values = metric_series(events, "train", key)
         if steps:
             left.plot(steps, values, label=label)
