@@ -447,7 +447,7 @@ MODELS = [
                                   "convolutional discriminator",
               {"generator": "conv", "discriminator": "conv", "d_joint_batch": False}),
     ModelSpec("cgan", ConditionalGANFamily, "conditional GAN: both players see the class label (sample by label)",
-              {"label_dim": 50}),
+              {"label_dim": 50, "aux_weight": 1.0, "mode_seeking": 0.1, "d_dropout": 0.2}),
     ModelSpec("wgan-gp", GANFamily, "Wasserstein GAN with gradient penalty (critic without sigmoid, n_critic 5)",
               {"loss": "wasserstein-gp", "d_norm": "layer", "d_dropout": 0.0, "d_batch_std": False,
                "beta1": 0.5, "beta2": 0.9, "batch_size": 160}),

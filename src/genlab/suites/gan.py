@@ -42,8 +42,9 @@ def build(data: tuple[str, ...]) -> list:
               {**on, **GAN}),
         Train("dcgan", "dcgan", "the DCGAN-style GAN: fully connected to 7x7, two stride-2 transposed convolutions "
               "to 28x28; a convolutional discriminator", {**on, **GAN, "limit": ByMode(quick=2000, full=None)}),
-        Train("cgan", "cgan", "the conditional GAN: both players see the class label, so each row of its sample "
-              "grid is one class", {**on, **GAN}),
+        Train("cgan", "cgan", "the conditional GAN: both players see the class label (the discriminator through "
+              "a projection term and an auxiliary classifier) and a mode-seeking term keeps each class varied; "
+              "each row of its sample grid is one class", {**on, **GAN}),
         Train("wgan-gp", "wgan-gp", "the Wasserstein GAN with gradient penalty: a critic without sigmoid, five "
               "critic updates per generator update", {**on, **GAN}),
         Sweep("learning-rates", "gan", "the MLP GAN with other learning rates for the discriminator and the "
