@@ -44,10 +44,11 @@ RUNS = HERE / ".runs"
 # Epochs per (dataset, model), from measured runs judged at the end. On MNIST-5k (4,500 training
 # images, 70 iterations of batch 64 per epoch) the MLP GAN drew 1s far too often after 2,100
 # iterations (2.08 nats) and every digit after 7,000 (2.26); the DCGAN reached 2.17 nats after
-# 2,100 and 2.23 after 3,500. Fashion-MNIST (54,000 images) gets fewer, longer epochs.
+# 2,100 and 2.23 after 3,500. Fashion-MNIST (54,000 images) gets fewer, longer epochs; its MLP GAN
+# had 1.99 nats after 10 epochs, 2.18 after 20 and 2.14 after 30 (it does not settle).
 PLAN = {
     "mnist": {"gan": 100, "dcgan": 50, "cgan": 100, "wgan-gp": 100},
-    "fashion-mnist": {"gan": 10, "dcgan": 5, "cgan": 10, "wgan-gp": 15},
+    "fashion-mnist": {"gan": 30, "dcgan": 5, "cgan": 10, "wgan-gp": 15},
 }
 
 
@@ -231,7 +232,7 @@ def report() -> dict:
     for row in rows:
         entry = {k: v for k, v in row.items() if k not in ("machine", "versions", "date", "judge")}
         entry["entropy_target_met"] = row.get("sample_class_entropy", 0) >= 2.2
-        if "conditional_accuracy" in row:
+        if "conditional_accuracy" in row and row["data"] == "mnist":  # the issue sets it for MNIST only
             entry["conditional_accuracy_target_met"] = row["conditional_accuracy"] >= 0.9
         results["runs"].append(entry)
     for data in PLAN:
@@ -281,7 +282,7 @@ def markdown(results: dict) -> str:
     ]
     for run in results["runs"]:
         met = ["entropy >= 2.2: " + ("met" if run["entropy_target_met"] else "**not met**")]
-        if "conditional_accuracy_target_met" in run and run["data"] == "mnist":
+        if "conditional_accuracy_target_met" in run:
             met.append("conditional >= 0.9: " + ("met" if run["conditional_accuracy_target_met"] else "**not met**"))
         conditional = f"{run['conditional_accuracy']:.3f}" if "conditional_accuracy" in run else "-"
         lines.append(
