@@ -235,6 +235,49 @@ def test_mode_seeking_term_is_logged_when_on(bundle):
     assert torch.isfinite(values["mode_seeking"]) and values["mode_seeking"].item() > 0
 
 
+def test_weight_average_moves_towards_the_generator_and_copies_its_statistics():
+    from genlab.models.gan import update_average
+
+    torch.manual_seed(0)
+    current = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.BatchNorm1d(2))
+    average = __import__("copy").deepcopy(current)
+    before = average[0].weight.clone()
+    with torch.no_grad():
+        current[0].weight.add_(1.0)
+        current[1].running_mean.fill_(5.0)
+    update_average(average, current, decay=0.5, step=1000)
+    assert torch.allclose(average[0].weight, before + 0.5)
+    assert torch.equal(average[1].running_mean, torch.full((2,), 5.0))
+    update_average(average, current, decay=0.999, step=0)  # warm-up: d = min(0.999, 1/10)
+    assert torch.allclose(average[0].weight, before + 0.5 + 0.9 * 0.5)
+
+
+def test_a_run_with_a_weight_average_draws_from_it(bundle):
+    torch.manual_seed(0)
+    family = make_family("gan", bundle, g_ema=0.9, g_hidden=(64, 64, 64))
+    model = family.build()
+    G, average = model["generator"], model["generator_ema"]
+    assert not any(p.requires_grad for p in average.parameters())
+    optimizers = family.optimizers(model)
+    for step in range(3):
+        rows = torch.arange(64) + 64 * step
+        family.train_step(model, bundle.train.inputs(rows), bundle.train.y[rows], optimizers, step)
+    assert family.presented_generator(model) is average
+    assert not torch.allclose(average.body[0].weight, G.body[0].weight)
+    model.eval()
+    latent = torch.randn(2, family.latent_dim(model))
+    assert torch.equal(family.decode(model, latent), average.decode(latent))
+
+
+def test_runs_saved_before_the_weight_average_load_as_they_were_trained():
+    from genlab.models.gan import GANConfig
+
+    saved = get_model("gan").make_config(data="mnist").to_dict()
+    assert saved["g_ema"] == 0.999  # new runs keep the average
+    del saved["g_ema"]  # a config.json written before the option existed
+    assert GANConfig.from_dict(saved).g_ema == 0.0
+
+
 def test_wasserstein_step_logs_the_critic_estimate_and_penalty(bundle):
     torch.manual_seed(0)
     family = make_family("wgan-gp", bundle)
@@ -312,6 +355,8 @@ def test_an_unconditional_gan_refuses_labels(trained_gan, bundle):
     (["--loss", "wasserstein-gp", "--d-norm", "layer", "--no-d-batch-std", "--d-steps", "2"], "set by --n-critic"),
     (["--g-channels", "64,32"], "--g-channels must be 3 positive widths"),
     (["--beta1", "1"], r"--beta1 must be in \[0, 1\)"),
+    (["--g-ema", "1"], r"--g-ema must be in \[0, 1\)"),
+    (["--mode-seeking", "-1"], "--mode-seeking must be"),
     (["--loss", "hinge"], "--loss must be one of non-saturating, minimax, wasserstein-gp"),
     (["--aux-weight", "1"], "only conditional models"),
 ])

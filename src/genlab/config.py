@@ -15,7 +15,7 @@ import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from genlab.errors import GenlabError
 
@@ -57,6 +57,10 @@ def flag_name(name: str) -> str:
 @dataclass(frozen=True)
 class TrainConfig:
     """What every training run needs, whatever the model family."""
+
+    # Options added after runs were saved without them, with the value that reproduces those runs
+    # (the behaviour before the option existed); a new default applies to new runs only.
+    before_added: ClassVar[dict[str, Any]] = {}
 
     model: str = option("", "model name (set by the command)", cli=False)
     data: str = option("mnist", "dataset name (see 'genlab data list') or a tabular file (.csv, .npy, .h5ad)")
@@ -113,8 +117,9 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]):
+        """The config saved as `values` (config.json); options it predates get `before_added`."""
         known = {f.name: f for f in dataclasses.fields(cls)}
-        kwargs = {}
+        kwargs = dict(cls.before_added)
         for name, value in values.items():
             if name in known:
                 kwargs[name] = tuple(value) if isinstance(value, list) else value

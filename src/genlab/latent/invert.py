@@ -186,7 +186,7 @@ def load_gan_run(run_path, device: str, command: str):
 def generated_targets(loaded, indices: list[int], seed: int) -> tuple[torch.Tensor, torch.Tensor | None,
                                                                        torch.Tensor]:
     """The GAN's own samples number `indices` of a seeded draw: (images, labels or None, true latents)."""
-    family, generator = loaded.family, frozen(loaded.model["generator"])
+    family, generator = loaded.family, frozen(loaded.family.presented_generator(loaded.model))
     rng = torch.Generator().manual_seed(seed + 104729)
     z = torch.randn(max(indices) + 1, generator.z_dim, generator=rng).to(family.device)[indices]
     labels = family.balanced_labels(max(indices) + 1)[indices] if loaded.config.conditional else None
@@ -225,7 +225,7 @@ def invert_run(run_path, images: str = "0:8", restarts: int = 5, steps: int = 50
         targets, labels, true_latents = generated_targets(loaded, indices, seed)
     else:
         targets, labels = test_targets(loaded, indices)
-    result = invert(loaded.model["generator"], targets, labels, restarts, steps, lr, seed)
+    result = invert(loaded.family.presented_generator(loaded.model), targets, labels, restarts, steps, lr, seed)
     result.true_latents = true_latents
     report = {"run": str(loaded.run.path), "model": loaded.config.model, "source": source, "indices": indices,
               "restarts": restarts, "steps": steps, "lr": lr, "seed": seed,

@@ -180,7 +180,7 @@ def path_run(run_path, source: int, target: int, points: int = 8, steps: int = 3
     loaded = load_gan_run(run_path, device, "path")
     size = len(loaded.family.data.test)
     indices = [parse_indices(str(i), size, flag)[0] for i, flag in ((source, "--from"), (target, "--to"))]
-    generator = loaded.model["generator"]
+    generator = loaded.family.presented_generator(loaded.model)
     images, labels = test_targets(loaded, indices)
     inversion = invert(generator, images, labels, restarts, invert_steps, seed=seed)
     za, zb = inversion.best_latents()

@@ -16,6 +16,7 @@ of samples that show the class they were asked for.
 
 from __future__ import annotations
 
+import copy
 import io
 from dataclasses import dataclass
 from typing import Any
@@ -46,6 +47,7 @@ ACTIVATION_CHOICES = ("relu", "leaky-relu")
 class GANConfig(TrainConfig):
     """Options of every GAN. The model name sets the architecture presets."""
 
+    before_added = {"g_ema": 0.0}  # runs saved before the weight average drew from the last weights
     lr: float = option(2e-4, "unused by GANs: see --lr-d and --lr-g", cli=False)
     epochs: int = option(20, "passes of the training images through the discriminator")
     batch_size: int = option(64, "real images per iteration, split evenly among its discriminator updates")
@@ -87,6 +89,9 @@ class GANConfig(TrainConfig):
                                   "latent paths short; see docs/gan.md")
     mode_seeking: float = option(0.0, "weight of the mode-seeking term on G (0: off), which rewards distinct "
                                       "images for distinct noise of the same class; see docs/gan.md")
+    g_ema: float = option(0.999, "decay of a moving average of the generator's weights that grids, samples, "
+                                 "the judge, inversion and paths use instead of the last weights (0: off); "
+                                 "see docs/gan.md")
     judge: str = option("auto", "classifier that labels samples for the summary: a run folder, auto (the "
                                 "stored judge of --data) or none")
 
@@ -102,6 +107,7 @@ class GANConfig(TrainConfig):
         check_range(self, "gp_lambda", low=0)
         check_range(self, "path_reg", low=0)
         check_range(self, "mode_seeking", low=0)
+        check_range(self, "g_ema", low=0, high=1, high_open=True)
         check_range(self, "aux_weight", low=0)
         if self.aux_weight > 0 and not self.conditional:
             raise GenlabError("--aux-weight trains D to name the class the generator was asked for; only "
@@ -165,7 +171,15 @@ class GANFamily(Family):
         for player, arch in ((generator, c.generator), (discriminator, c.discriminator)):
             if arch == "conv":
                 init_weights(player)
-        return nn.ModuleDict({"generator": generator, "discriminator": discriminator})
+        players = {"generator": generator, "discriminator": discriminator}
+        if c.g_ema > 0:  # a copy that follows the generator's weights slowly; never trained itself
+            players["generator_ema"] = copy.deepcopy(generator).requires_grad_(False)
+        return nn.ModuleDict(players)
+
+    @staticmethod
+    def presented_generator(model) -> nn.Module:
+        """The generator that draws the run's images: the weight average when the run keeps one."""
+        return model["generator_ema"] if "generator_ema" in model else model["generator"]
 
     def optimizers(self, model):
         c = self.config
@@ -235,6 +249,8 @@ class GANFamily(Family):
                 optimizers["generator"].step()
         finally:
             D.requires_grad_(True)
+        if c.g_ema > 0:
+            update_average(model["generator_ema"], G, c.g_ema, step)
 
         values = {"d_loss": d_loss.detach(), "g_loss": g_loss.detach()}
         if wasserstein:
@@ -302,7 +318,7 @@ class GANFamily(Family):
         """Samples from the run's fixed noise: (images, row labels or None, columns).
 
         Conditional models: one row per class, GRID_PER_CLASS columns."""
-        G = model["generator"]
+        G = self.presented_generator(model)
         if self.config.conditional:
             k = self.data.num_classes
             labels = torch.arange(k, device=self.device).repeat_interleave(GRID_PER_CLASS)
@@ -348,7 +364,7 @@ class GANFamily(Family):
         generator = torch.Generator().manual_seed(c.seed * 7919 + 2)
         z = torch.randn(JUDGED_SAMPLES, c.z_dim, generator=generator).to(self.device)
         labels = self.balanced_labels(JUDGED_SAMPLES) if c.conditional else None
-        samples = model["generator"](z, labels)
+        samples = self.presented_generator(model)(z, labels)
         quality = sample_quality(judge, samples)
         summary.update(quality)
         accuracy = None
@@ -376,7 +392,7 @@ class GANFamily(Family):
 
         Conditional models draw `labels` [n] (int) or, when None, a balanced set
         (see `balanced_labels`); unconditional models accept no labels."""
-        G = model["generator"]
+        G = self.presented_generator(model)
         if labels is not None:
             if not self.config.conditional:
                 raise GenlabError(f"'{self.config.model}' is unconditional and cannot draw a given class; "
@@ -399,19 +415,31 @@ class GANFamily(Family):
     def decode(self, model, latent: torch.Tensor) -> torch.Tensor:
         """Images [B, C, 28, 28] from generator latents [B, latent_dim] (z, joined to the label
         embedding for conditional models: see `latent`)."""
-        return model["generator"].decode(latent)
+        return self.presented_generator(model).decode(latent)
 
     def latent(self, model, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         """The generator latent [B, latent_dim] of noise z [B, z_dim] (and labels [B])."""
-        return model["generator"].latent(z, labels if self.config.conditional else None)
+        return self.presented_generator(model).latent(z, labels if self.config.conditional else None)
 
     def latent_dim(self, model) -> int:
-        return model["generator"].latent_dim
+        return self.presented_generator(model).latent_dim
 
 
 class ConditionalGANFamily(GANFamily):
     config_cls = ConditionalGANConfig
     headline = ("sample_class_entropy", "conditional_accuracy")
+
+
+@torch.no_grad()
+def update_average(average: nn.Module, current: nn.Module, decay: float, step: int) -> None:
+    """Move `average`'s weights towards `current`'s: w <- d w + (1 - d) w_current, with
+    d = min(decay, (1 + step) / (10 + step)) so the random initial weights fade out fast;
+    buffers (batch-norm statistics) are copied."""
+    d = min(decay, (1 + step) / (10 + step))
+    for mine, theirs in zip(average.parameters(), current.parameters()):
+        mine.lerp_(theirs, 1 - d)
+    for mine, theirs in zip(average.buffers(), current.buffers()):
+        mine.copy_(theirs)
 
 
 # -- per-epoch progress strip -----------------------------------------------------------------
