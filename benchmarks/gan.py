@@ -266,7 +266,9 @@ def markdown(results: dict) -> str:
         "near 0 for one image per class). The reference is the "
         "pytorch/examples DCGAN loop (map-style `Dataset` converting each image on access, a shuffling "
         "`DataLoader`, separate real and fake batches, BCE on D's outputs) around genlab's `dcgan` networks "
-        "and optimiser settings, so only the training loop differs.",
+        "and optimiser settings, so only the training loop differs, besides one thing: genlab draws the judged "
+        "samples from its moving average of the generator's weights (`--g-ema 0.999`, docs/gan.md), the "
+        "reference from the last weights, as the example does.",
         "",
         f"Machine: {machine['processor']}, {machine['cpu_count']} cores, {machine['torch_threads']} torch "
         f"thread per job (two jobs side by side, one per core); genlab {versions['genlab']}, torch "

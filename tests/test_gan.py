@@ -269,6 +269,19 @@ def test_a_run_with_a_weight_average_draws_from_it(bundle):
     assert torch.equal(family.decode(model, latent), average.decode(latent))
 
 
+def test_a_resumed_run_continues_the_weight_average_exactly(tmp_path):
+    from safetensors.torch import load_file
+
+    spec = get_model("gan")
+    small = {**FAST, "limit": 600, "g_hidden": (64, 64, 64), "d_hidden": (64, 64), "judge": "none"}
+    whole = engine.train(spec, spec.make_config(**small), out=tmp_path / "whole", progress=False)
+    engine.train(spec, spec.make_config(**{**small, "epochs": 1}), out=tmp_path / "cut", progress=False)
+    resumed = engine.resume(tmp_path / "cut", spec, epochs=2, progress=False)
+    a, b = (load_file(run.run.path / "weights.safetensors") for run in (whole, resumed))
+    assert any(key.startswith("generator_ema.") for key in a)
+    assert all(torch.equal(a[key], b[key]) for key in a)
+
+
 def test_runs_saved_before_the_weight_average_load_as_they_were_trained():
     from genlab.models.gan import GANConfig
 
