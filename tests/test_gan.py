@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 
@@ -240,7 +241,7 @@ def test_weight_average_moves_towards_the_generator_and_copies_its_statistics():
 
     torch.manual_seed(0)
     current = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.BatchNorm1d(2))
-    average = __import__("copy").deepcopy(current)
+    average = copy.deepcopy(current)
     before = average[0].weight.clone()
     with torch.no_grad():
         current[0].weight.add_(1.0)
