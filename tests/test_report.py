@@ -275,3 +275,57 @@ def test_pdf_first_pages_are_not_blank_and_text_matches_the_page(report, tmp_pat
         for heading in re.findall(r'<h2 id="[^"]+">([^<]+)</h2>', page):
             assert heading.replace("&#x27;", "'") in flat
         assert any(line.startswith("Contents") for line in text.splitlines())
+
+
+PDFTOTEXT = shutil.which("pdftotext")
+
+
+def pdf_pages(path: Path) -> list[list[str]]:
+    """The non-empty text lines of each page of a PDF, as pdftotext lays them out."""
+    text = subprocess.run([PDFTOTEXT, "-layout", str(path), "-"], capture_output=True, text=True, check=True,
+                          timeout=60).stdout
+    pages = text.split("\f")
+    if pages and not pages[-1].strip():
+        pages.pop()  # pdftotext ends every page with a form feed
+    return [[line.strip() for line in page.splitlines() if line.strip()] for page in pages]
+
+
+@pytest.mark.skipif(PDFTOTEXT is None, reason="pdftotext is not installed (apt-get install poppler-utils; .ci/run does)")
+def test_pdf_pages_are_numbered_as_the_viewer_counts_them_none_blank_heads_their_own(report, tmp_path):
+    """A report long enough for two contents pages (the real runs reported fifteen times over): the footer of
+    page i says 'page i of N' with N the page count, every page holds more than its head and footer, the
+    contents pages carry the report's title as their head, and no page's head names a section that starts
+    on a later page."""
+    from genlab.report.collect import collect
+    from genlab.report.document import build_document
+    from genlab.report.pdf import render_pdf
+
+    runs_folder, _, _ = report
+    runs, sweeps = collect([runs_folder])
+    document = build_document(runs * 15, sweeps * 5, [runs_folder], "Pagination test")
+    (tmp_path / "long.pdf").write_bytes(render_pdf(document))
+    pages = pdf_pages(tmp_path / "long.pdf")
+    info = subprocess.run(["pdfinfo", str(tmp_path / "long.pdf")], capture_output=True, text=True).stdout
+    assert len(pages) == int(re.search(r"Pages:\s+(\d+)", info).group(1))
+    contents = [i for i, lines in enumerate(pages, 1) if any(line == "Contents" for line in lines[:3])]
+    assert contents == [2]
+    for number, lines in enumerate(pages, 1):
+        assert lines[-1] == f"Pagination test | page {number} of {len(pages)}"
+        assert len(lines) >= (2 if number == 1 else 3), f"page {number} is blank: {lines}"
+    # The contents run over two pages (54 entries), both headed by the title, and name the right pages.
+    toc = [line for lines in pages[1:3] for line in lines[1:-1]]
+    assert pages[1][0] == pages[2][0] == "Pagination test" and any(line.startswith("Run 45:") for line in toc)
+    listed = {m.group(1): int(m.group(2)) for m in map(re.compile(r"(.+?)\s{2,}(\d+)$").fullmatch, toc) if m}
+    for heading in document.headings(2):
+        page = listed[heading.text]
+        assert heading.text in pages[page - 1], f"{heading.text} is not on page {page}"
+    # A page's head is 'part | section' of a heading on that page or an earlier one, never a later one.
+    started: set[str] = set()
+    for number, lines in enumerate(pages[3:], 4):
+        started.update(line for line in lines if line in listed)
+        assert all(part in started for part in lines[0].split(" | ")), f"page {number} is headed {lines[0]}"
+    # The title page counts what was rendered.
+    figures = len(re.findall(r"\bFigure \d+:", " ".join(" ".join(lines) for lines in pages)))
+    tables = len(document.tables())
+    assert f"Contents {len(runs) * 15} runs, {len(sweeps) * 5} sweeps, {figures} figures, {tables} tables" in \
+        " ".join(" ".join(pages[0]).split())

@@ -56,6 +56,9 @@ class Document:
     def figures(self) -> list[Figure]:
         return [b for b in self.blocks if isinstance(b, Figure)]
 
+    def tables(self) -> list[Table]:
+        return [b for b in self.blocks if isinstance(b, Table)]
+
 
 def looks_numeric(text: str) -> bool:
     """A table cell that is one number ('0.654', '12,345.6', '-3e-05'): renderers right-align it."""
@@ -99,12 +102,9 @@ class _Builder:
 def build_document(runs: list[Run], sweeps: list[Sweep], inputs: list[Path], title: str | None = None,
                    written: datetime.datetime | None = None, suites: list[SuiteFolder] = ()) -> Document:
     """The whole report: title page facts, suites, cross-run comparisons, sweeps, then each run."""
-    document = Document(title or default_title(runs, sweeps), title_facts(runs, sweeps, inputs, written))
+    document = Document(title or default_title(runs, sweeps), [])
     build = _Builder(document)
     if suites:
-        document.facts.insert(0, ("Suites", "; ".join(
-            f"{s.record.get('suite', s.label)} ({s.record.get('mode', '?')} settings, "
-            f"{_count(len(s.record['steps']), 'step')})" for s in suites)))
         build.heading("Suites", 1)
         for suite in suites:
             _suite(build, suite)
@@ -125,6 +125,8 @@ def build_document(runs: list[Run], sweeps: list[Sweep], inputs: list[Path], tit
         build.heading("Runs", 1)
         for index, run in enumerate(runs, 1):
             _run(build, run, index)
+    # The title page is written last, so its counts are of what the report holds.
+    document.facts = title_facts(runs, sweeps, inputs, written, document, suites)
     return document
 
 
@@ -135,9 +137,9 @@ def default_title(runs: list[Run], sweeps: list[Sweep]) -> str:
     return f"genlab report: {', '.join(models)}{on}"
 
 
-def title_facts(runs: list[Run], sweeps: list[Sweep], inputs: list[Path],
-                written: datetime.datetime | None = None) -> list[tuple[str, str]]:
-    """The title page, as (what, value) pairs."""
+def title_facts(runs: list[Run], sweeps: list[Sweep], inputs: list[Path], written: datetime.datetime | None,
+                document: Document, suites: list[SuiteFolder] = ()) -> list[tuple[str, str]]:
+    """The title page, as (what, value) pairs; figures and tables are counted in the built `document`."""
     written = written or datetime.datetime.now()
     pairs: dict[tuple[str, str], int] = {}
     for run in runs:
@@ -157,10 +159,12 @@ def title_facts(runs: list[Run], sweeps: list[Sweep], inputs: list[Path],
     unfinished = sum(r.summary is None for r in runs)
     total = f"{format_duration(sum(seconds))} of training, summed over {_count(len(seconds), 'finished run')}" \
         + (f" ({unfinished} did not finish)" if unfinished else "")
-    figures = sum(len(r.figures) for r in runs) + sum(len(s.figures) for s in sweeps)
-    return [
+    suite_facts = [("Suites", "; ".join(f"{s.record.get('suite', s.label)} ({s.record.get('mode', '?')} settings, "
+                                        f"{_count(len(s.record['steps']), 'step')})" for s in suites))] if suites else []
+    return suite_facts + [
         ("What was run", "; ".join(what) or "nothing"),
-        ("Contents", f"{_count(len(runs), 'run')}, {_count(len(sweeps), 'sweep')}, {_count(figures, 'figure')}"),
+        ("Contents", f"{_count(len(runs), 'run')}, {_count(len(sweeps), 'sweep')}, "
+                     f"{_count(len(document.figures()), 'figure')}, {_count(len(document.tables()), 'table')}"),
         ("Read from", ", ".join(str(p) for p in inputs)),
         ("Runs created", when),
         ("Report written", f"{written:%Y-%m-%d %H:%M}"),

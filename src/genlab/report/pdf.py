@@ -3,8 +3,10 @@
 The text font is DejaVu Sans from matplotlib's own data, so any Unicode in a
 run's names prints and the PDF looks the same on every machine. Layout: a
 title page, the contents with page numbers (and PDF bookmarks), then each
-part; every run and sweep starts on a new page and its name runs along the
-top of each of its pages. Tables too wide for the page are split into column
+part; every run and sweep starts on a new page and its part and name run along
+the top of each of its pages. The contents' page count is measured before the
+rest is laid out (fpdf2 reserves it), so page numbers never shift and every
+page's running head and footer are its own. Tables too wide for the page are split into column
 groups that repeat the key columns; long tables continue over pages with their
 header row repeated. Figures keep their aspect ratio and are never upscaled.
 """
@@ -12,6 +14,7 @@ header row repeated. Figures keep their aspect ratio and are never upscaled.
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import matplotlib
 from fpdf import FPDF
@@ -33,7 +36,13 @@ FIGURE_HEIGHT = 125.0  # mm: at most this tall, so two figures share a page
 
 
 class ReportPDF(FPDF):
-    """FPDF with the report's fonts, running head and page footer."""
+    """FPDF with the report's fonts, running heads and page footer.
+
+    The running head of a page is drawn after the whole report is laid out
+    (`draw_running_heads`): a page learns its head when it is created (the part
+    and section it continues) or when a part or section starts at its top, which
+    is only known after the page exists.
+    """
 
     def __init__(self, title: str):
         super().__init__(orientation="P", unit="mm", format="A4")
@@ -45,24 +54,39 @@ class ReportPDF(FPDF):
         self.set_title(title)
         self.set_creator(f"genlab {__version__}")
         self.report_title = title
-        self.running_head = ""
-        self.page_has_content = False  # a table, figure or run heading is on this page
+        self.part, self.section = "", ""  # the level-1 and level-2 headings being laid out
+        self.heads: dict[int, str] = {}   # page number -> its running head
+        self.page_has_content = False     # a table, figure or run heading is on this page
 
     def add_page(self, *args, **kwargs):
         super().add_page(*args, **kwargs)
         self.page_has_content = False
 
+    def running_head(self) -> str:
+        """'Part | Section', 'Part', or the report's title before the first part."""
+        return " | ".join(t for t in (self.part, self.section) if t) or self.report_title
+
     def header(self):
-        if self.page_no() == 1:
-            return
-        self.set_font(FONT, "", 7)
-        self.set_text_color(120)
-        self.set_xy(MARGIN, 7)
-        self.cell(self.epw, 4, self.running_head or self.report_title, align="L")
-        self.set_draw_color(200)
-        self.line(MARGIN, 11.5, self.w - MARGIN, 11.5)
-        self.set_text_color(0)
-        self.set_xy(MARGIN, self.t_margin)
+        self.heads[self.page] = self.running_head()
+
+    def at_page_top(self) -> bool:
+        return self.get_y() <= self.t_margin + 0.5
+
+    def draw_running_heads(self) -> None:
+        """Write each page's head (all but the title page) above a rule, once every page exists."""
+        last = self.page
+        for page, text in self.heads.items():
+            if page == 1:
+                continue
+            self.page = page
+            # A local context writes its font and colours into this page's stream, whatever the
+            # last page drawn on left selected.
+            with self.local_context(font_family=FONT, font_style="", font_size_pt=7, text_color=120,
+                                    draw_color=200):
+                self.set_xy(MARGIN, 7)
+                self.cell(self.epw, 4, _shorten(self, text, self.epw), align="L")
+                self.line(MARGIN, 11.5, self.w - MARGIN, 11.5)
+        self.page = last
 
     def footer(self):
         self.set_font(FONT, "", 7)
@@ -79,9 +103,8 @@ def render_pdf(document: Document) -> bytes:
     """The whole report as PDF bytes."""
     pdf = ReportPDF(document.title)
     _title_page(pdf, document)
-    entries = len(document.headings(2))
     pdf.add_page()
-    pdf.insert_toc_placeholder(_render_toc, pages=1 + entries // 40, allow_extra_pages=True)
+    pdf.insert_toc_placeholder(_render_toc, pages=_toc_pages(document))
     blocks = document.blocks
     for index, block in enumerate(blocks):
         if isinstance(block, Heading):
@@ -93,7 +116,29 @@ def render_pdf(document: Document) -> bytes:
             _table(pdf, block)
         elif isinstance(block, Figure):
             _figure(pdf, block)
+    pdf.draw_running_heads()
     return bytes(pdf.output())
+
+
+def _toc_pages(document: Document) -> int:
+    """How many pages the contents take: _render_toc run on a scratch PDF with the same entries.
+
+    fpdf2 draws the contents last, into pages reserved before the report; reserving
+    exactly what they need keeps every later page number (and footer) right.
+    """
+    scratch = ReportPDF(document.title)
+    scratch.add_page()
+    start = scratch.page
+    outline = [SimpleNamespace(level=h.level - 1, name=h.text, page_number=1) for h in document.headings(2)]
+    _render_toc(scratch, outline)
+    return scratch.page - start + 1
+
+
+def _shorten(pdf: ReportPDF, text: str, width: float) -> str:
+    """`text` cut to fit `width` mm in the current font, ending in '...' when cut."""
+    while pdf.get_string_width(text) > width and len(text) > 4:
+        text = text[:-4] + "..."
+    return text
 
 
 def _title_page(pdf: ReportPDF, document: Document) -> None:
@@ -132,9 +177,7 @@ def _render_toc(pdf: ReportPDF, outline) -> None:
         link = pdf.add_link(page=section.page_number)
         number = str(section.page_number)
         width = pdf.epw - indent - 12
-        name = section.name
-        while pdf.get_string_width(name) > width and len(name) > 4:
-            name = name[:-4] + "..."
+        name = _shorten(pdf, section.name, width)
         pdf.set_x(MARGIN + indent)
         pdf.cell(width, 5.5, name, link=link)
         pdf.cell(12, 5.5, number, align="R", link=link, new_x="LMARGIN", new_y="NEXT")
@@ -152,9 +195,10 @@ def _height(pdf: ReportPDF, block) -> float:
 def _heading(pdf: ReportPDF, heading: Heading, following: float) -> None:
     """A part (level 1, new page), a run or sweep (level 2), or a subsection kept with what follows."""
     if heading.level == 1:
-        pdf.running_head = heading.text
-        if pdf.get_y() > pdf.t_margin + 0.5:  # the contents leave a fresh page behind them
+        pdf.part, pdf.section = heading.text, ""
+        if not pdf.at_page_top():  # the contents leave a fresh page behind them
             pdf.add_page()
+        pdf.heads[pdf.page] = pdf.running_head()
         pdf.start_section(heading.text, level=0)
         pdf.set_font(FONT, "B", 18)
         pdf.set_text_color(*ACCENT)
@@ -163,9 +207,10 @@ def _heading(pdf: ReportPDF, heading: Heading, following: float) -> None:
         pdf.line(MARGIN, pdf.get_y() + 0.5, pdf.w - MARGIN, pdf.get_y() + 0.5)
         pdf.ln(4)
     elif heading.level == 2:
-        pdf.running_head = heading.text
+        pdf.section = heading.text
         if pdf.page_has_content:  # each run, sweep or family starts a page (after its part's heading)
             pdf.add_page()
+        pdf.heads[pdf.page] = pdf.running_head()
         pdf.page_has_content = True
         pdf.start_section(heading.text, level=1)
         pdf.set_font(FONT, "B", 13)
