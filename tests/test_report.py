@@ -20,6 +20,7 @@ from helpers import assert_user_error, run_cli
 
 from genlab.cli import main
 from genlab.report.captions import FIGURES, FigureFile, describe, thin_series
+from genlab.report.numbers import format_number
 
 
 @pytest.fixture(scope="module")
@@ -329,3 +330,87 @@ def test_pdf_pages_are_numbered_as_the_viewer_counts_them_none_blank_heads_their
     tables = len(document.tables())
     assert f"Contents {len(runs) * 15} runs, {len(sweeps) * 5} sweeps, {figures} figures, {tables} tables" in \
         " ".join(" ".join(pages[0]).split())
+
+
+# A number that reads as zero written with a minus: "-0", "-0.00" (not "-0.001", "1-0" or "step-0").
+NEGATIVE_ZERO = re.compile(r"(?<![\w.])-0(?:\.0*)?(?![\d.eE])")
+
+
+@pytest.fixture(scope="module")
+def real_kl_rows():
+    """kNN KL and EMD between 100 mnist-sample test images (A) and 100 other test images (their kNN KL(A||B)
+    is negative: -10.55 nats in pixels when measured), and between A and 100 uniform noise images."""
+    from genlab.metrics.compare import MetricSettings, compare
+    from genlab.metrics.sets import load_set
+
+    real = load_set("mnist-sample:test[0:100]", name="A")
+    others = {"real vs real": load_set("mnist-sample:test[100:200]", name="B"),
+              "real vs noise": load_set("uniform:784", n=100, seed=1, name="B")}
+    return {label: [row.to_dict() for row in compare(real, other, ("kl", "emd"), "pixels", MetricSettings()).rows]
+            for label, other in others.items()}
+
+
+def test_divergence_tables_put_seconds_beside_every_value_and_read_a_negative_knn_kl(real_kl_rows):
+    from genlab.suites.divergence_tables import divergence_table
+
+    table = divergence_table("test images against others", {"real vs noise": real_kl_rows["real vs noise"],
+                                                            "real vs real": real_kl_rows["real vs real"]},
+                             floor="real vs real")
+    assert table["columns"] == ["metric", "direction", "real vs real", "seconds", "real vs noise", "seconds"]
+    assert [row[:2] for row in table["rows"]] == [["kl_knn", "A||B"], ["kl_knn", "B||A"], ["emd", "A,B"]]
+    for row in table["rows"]:
+        assert all(isinstance(s, float) and s > 0 for s in row[3::2]), row  # a time beside every value
+    assert table["rows"][0][4] == "inf"  # noise in 784 pixels: no real image is near it
+    floor = real_kl_rows["real vs real"][0]["value"]
+    assert floor < 0
+    assert f"Negative kNN KL (real vs real A||B {format_number(floor)}): a KL divergence is never below 0, so a " \
+           "negative value is the kNN estimator's bias" in table["caption"]
+    assert f"the column 'real vs real' measures that bias (A||B {format_number(floor)}, B||A" in table["caption"]
+    without_floor = divergence_table("same rows", real_kl_rows)
+    assert without_floor["caption"].endswith("read it against the exact KL (kl_exact) in the same column.")
+    positive = divergence_table("noise only", {"real vs noise": real_kl_rows["real vs noise"]})
+    assert "Negative" not in positive["caption"] and "'seconds' column is the run time" in positive["caption"]
+
+
+def test_no_number_in_the_report_is_a_negative_zero(report, real_kl_rows, tmp_path):
+    """A run whose summary holds -0.0 (the entropy of one class), a suite whose notes and table cells were
+    formatted with fixed decimals ('-0.00'), and a divergence table: the HTML and the PDF write each zero
+    without a minus, while real negative numbers keep theirs."""
+    from genlab.report import write_report
+    from genlab.suites.divergence_tables import divergence_table
+
+    runs, _, _ = report
+    run = tmp_path / "in" / "mlp"
+    shutil.copytree(runs / "mlp", run)
+    summary = json.loads((run / "summary.json").read_text())
+    (run / "summary.json").write_text(json.dumps({**summary, "sample_class_entropy": -0.0}))
+    assert "-0.0" in (run / "summary.json").read_text()
+    suite = tmp_path / "in" / "suite"
+    suite.mkdir()
+    (suite / "suite.json").write_text(json.dumps({
+        "suite": "zeros", "mode": "quick", "steps": [{"name": "judge-scores", "what": "scores"}],
+        "notes": [f"The DCGAN drew one class: entropy {-0.0:.2f} nats, change {-1e-9:+.3f}, ratio -0.25."],
+        "inspections": [{"step": "judge-scores", "what": "scores", "tables": [
+            {"caption": f"entropies (lowest {-0.0:.2f})", "columns": ["run", "entropy", "text"],
+             "rows": [["dcgan", -0.0, f"{-1e-4:.2f}"], ["gan", 1.25, "-0.001"]]},
+            divergence_table("real against real", real_kl_rows, floor="real vs real")]}]}))
+    write_report([tmp_path / "in"], tmp_path / "out", title="Zeros")
+    page = (tmp_path / "out" / "report.html").read_text()
+    text = re.sub(r"<[^>]+>", " ", page.split("</style>", 1)[1])
+    assert "entropy 0.00 nats, change 0.000, ratio -0.25" in text and "-0.001" in text
+    assert not NEGATIVE_ZERO.findall(text), NEGATIVE_ZERO.findall(text)
+    found = {caption.split(": ", 1)[1].split(" (")[0]: rows for caption, rows in tables(page)}
+    assert found["entropies"][1] == ["dcgan", "0", "0.00"]
+    assert ["sample_class_entropy", "0"] in [row[:2] for row in found["the numbers of run mlp"]]
+    assert "Negative kNN KL (real vs real A||B" in text
+    if PDFTOTEXT:
+        pdf_text = " ".join(" ".join(lines) for lines in pdf_pages(tmp_path / "out" / "report.pdf"))
+        assert "entropy 0.00 nats" in pdf_text and not NEGATIVE_ZERO.findall(pdf_text)
+
+
+def test_judge_histogram_legends_write_one_class_as_entropy_zero():
+    from genlab.plots.suites import class_frequencies_figure
+
+    figure = class_frequencies_figure({"dcgan": [0, 1000, 0], "gan": [300, 300, 400]}, ("0", "1", "2"), "judge")
+    labels = [text.get_text() for text in figure.axes[0].get_legend().get_texts()]
+    assert "dcgan (entropy 0.00 nats)" in labels and "gan (entropy 1.09 nats)" in labels

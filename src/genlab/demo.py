@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from genlab.suites.divergence_tables import divergence_table
 from genlab.suites.run import Suite, SuiteResult, run_suites
 from genlab.suites.steps import FolderOf, Inspect, InspectContext, Inspection, Train
 
@@ -50,21 +51,12 @@ def distances(context: InspectContext) -> Inspection:
               "GAN samples": str(context.runs("gan")[0].path)}
     results = {label: compare(real, load_set(spec, n=N, seed=1, name="B"), METRICS, SPACE, settings)
                for label, spec in others.items()}
-    first = next(iter(results.values()))
-    rows = [[row.metric, row.direction, *[_find(result, row) for result in results.values()]] for row in first.rows]
-    return Inspection(tables=[{
-        "caption": f"distances from {N} real test images (A) to each set (B), in the space of the top 20 principal "
-                   "components: KL in nats (kNN estimate), EMD, MMD^2 and Frechet distance; the other test images "
-                   "give the floor a perfect model would reach at this sample size",
-        "columns": ["metric", "direction", *results], "rows": rows}])
-
-
-def _find(result, like):
-    row = next((r for r in result.rows if r.metric == like.metric and r.direction == like.direction), None)
-    if row is None:
-        return None
-    value = row.value
-    return value if isinstance(value, (int, float)) and abs(value) != float("inf") else str(value)
+    return Inspection(tables=[divergence_table(
+        f"distances from {N} real test images (A) to each set (B), in the space of the top 20 principal "
+        "components: KL in nats (kNN estimate), EMD, MMD^2 and Frechet distance; the other test images "
+        "give the floor a perfect model would reach at this sample size",
+        {label: [row.to_dict() for row in result.rows] for label, result in results.items()},
+        floor="other test images")])
 
 
 DEMO = Suite(

@@ -88,7 +88,8 @@ def class_histogram_figure(quality: dict, classes: tuple[str, ...], accuracy: li
                     if max(map(len, classes)) > 2 else "center")
     axis.set_xlabel("class assigned by the judge")
     axis.set_ylabel("number of samples")
-    axis.set_title(f"entropy {quality['sample_class_entropy']:.3f} nats (max {np.log(len(classes)):.3f}), "
+    # + 0.0: the entropy of one class is stored as -0.0, which would print as "-0.000"
+    axis.set_title(f"entropy {quality['sample_class_entropy'] + 0.0:.3f} nats (max {np.log(len(classes)):.3f}), "
                    f"mean confidence {quality['sample_mean_confidence']:.3f}", fontsize=10)
     axis.legend(fontsize=8)
     if accuracy is not None:

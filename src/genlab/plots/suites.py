@@ -20,7 +20,7 @@ def class_frequencies_figure(histograms: dict[str, list[int]], classes: tuple[st
     for index, (label, counts) in enumerate(histograms.items()):
         counts = np.asarray(counts, dtype=float)
         frequencies = counts / max(1.0, counts.sum())
-        entropy = -sum(f * math.log(f) for f in frequencies if f > 0)
+        entropy = -sum(f * math.log(f) for f in frequencies if f > 0) + 0.0  # + 0.0: one class gives 0, not -0
         axis.bar(positions + (index - (len(histograms) - 1) / 2) * width, frequencies, width,
                  label=f"{label} (entropy {entropy:.2f} nats)")
     axis.axhline(1 / len(classes), color="black", linestyle="--", linewidth=1,

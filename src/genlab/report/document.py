@@ -15,7 +15,7 @@ from pathlib import Path
 from genlab import __version__
 from genlab.report.collect import NO_DEFAULT, Run, SuiteFolder, Sweep
 from genlab.report.numbers import (TRAINING_FACTS, entry_meaning, format_duration, format_entry, format_number,
-                                   format_setting, format_value, is_scalar)
+                                   format_setting, format_value, is_scalar, unsigned_zeros)
 
 
 @dataclass
@@ -70,7 +70,7 @@ def looks_numeric(text: str) -> bool:
 
 
 class _Builder:
-    """Appends blocks, numbering figures and tables and keeping anchors unique."""
+    """Appends blocks, numbering figures and tables, keeping anchors unique and no number a negative zero."""
 
     def __init__(self, document: Document):
         self.document = document
@@ -88,15 +88,16 @@ class _Builder:
         self.document.blocks.append(Heading(text, level, anchor))
 
     def paragraph(self, text: str) -> None:
-        self.document.blocks.append(Paragraph(text))
+        self.document.blocks.append(Paragraph(unsigned_zeros(text)))
 
     def table(self, caption: str, columns: list[str], rows: list[list[str]], key_columns: int = 1) -> None:
         self.tables += 1
-        self.document.blocks.append(Table(f"Table {self.tables}: {caption}", columns, rows, key_columns))
+        self.document.blocks.append(Table(f"Table {self.tables}: {unsigned_zeros(caption)}", columns,
+                                          [[unsigned_zeros(cell) for cell in row] for row in rows], key_columns))
 
     def figure(self, path: Path, caption: str) -> None:
         self.figures += 1
-        self.document.blocks.append(Figure(path, f"Figure {self.figures}: {caption}"))
+        self.document.blocks.append(Figure(path, f"Figure {self.figures}: {unsigned_zeros(caption)}"))
 
 
 def build_document(runs: list[Run], sweeps: list[Sweep], inputs: list[Path], title: str | None = None,

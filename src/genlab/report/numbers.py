@@ -8,6 +8,7 @@ entry and the split.
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 ENTRIES: dict[str, str] = {
@@ -52,12 +53,27 @@ def format_number(value: float | int) -> str:
         return str(value)
     if math.isnan(value) or math.isinf(value):
         return str(value)
+    value += 0.0  # -0.0 (e.g. the entropy -sum(p log p) of one class) becomes 0.0, written "0" not "-0"
     size = abs(value)
     if size == 0 or 1e-3 <= size < 1e4:
         return f"{value:.4g}"
     if 1e4 <= size < 1e7:
         return f"{value:,.1f}"
     return f"{value:.3e}"
+
+
+# A minus before a number that reads as zero ("-0", "-0.00"): not after a letter, digit or point ("1-0",
+# "step-0"), nor before more digits or an exponent ("-0.001", "-0.0e-3").
+_NEGATIVE_ZERO = re.compile(r"(?<![\w.])-(?=0(?:\.0*)?(?![\d.eE]))")
+
+
+def unsigned_zeros(text: str) -> str:
+    """`text` with the minus dropped from every number that reads as zero ('-0.00' -> '0.00').
+
+    Numbers formatted with fixed decimals elsewhere (a suite's notes, a step's table cells) print a
+    tiny negative value, or the -0.0 of an entropy of one class, as '-0.00'; a report never shows it.
+    """
+    return _NEGATIVE_ZERO.sub("", text)
 
 
 def format_entry(key: str, value: Any) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import math
 
+from genlab.suites.divergence_tables import divergence_table
 from genlab.suites.gan import GAN, judge_step, vae_step
 from genlab.suites.run import Suite
 from genlab.suites.steps import ByMode, Inspect, InspectContext, Inspection, Train
@@ -51,23 +52,15 @@ def divergences(context: InspectContext) -> Inspection:
     n = record["n"]
     inspection = Inspection(notes=list(record.get("notes", [])))
     variances = sorted(record["uniform_vs_normal"], key=float)  # JSON keys come back sorted as text
-    first = record["uniform_vs_normal"][variances[0]]["rows"]
-    inspection.tables.append({
-        "caption": f"every metric between {n} uniform points in [0, 1]^3 (A) and {n} normal points N(0, v I) (B), "
-                   "for each variance v (KL in nats)",
-        "columns": ["metric", "direction", *[f"v = {v}" for v in variances]],
-        "rows": [[row["metric"], row["direction"],
-                  *[_value(_find(record["uniform_vs_normal"][v]["rows"], row)) for v in variances]]
-                 for row in first]})
+    inspection.tables.append(divergence_table(
+        f"every metric between {n} uniform points in [0, 1]^3 (A) and {n} normal points N(0, v I) (B), "
+        "for each variance v (KL in nats)",
+        {f"v = {v}": _rows(record["uniform_vs_normal"][v]["rows"]) for v in variances}))
     for space, comparisons in record["real"].items():
-        labels = list(comparisons)
-        reference = comparisons[labels[0]]["rows"]
-        inspection.tables.append({
-            "caption": f"{data}: {n} test images (A) against {n} other test images and {n} samples of the GAN and "
-                       f"of the VAE (B), in {space} features",
-            "columns": ["metric", "direction", *labels],
-            "rows": [[row["metric"], row["direction"], *[_value(_find(comparisons[label]["rows"], row))
-                                                         for label in labels]] for row in reference]})
+        inspection.tables.append(divergence_table(
+            f"{data}: {n} test images (A) against {n} other test images and {n} samples of the GAN and of the "
+            f"VAE (B), in {space} features",
+            {label: _rows(comparison["rows"]) for label, comparison in comparisons.items()}, floor="real vs real"))
     for path in sorted((context.folder / "figures").glob("*.png")):
         stem = path.stem
         if stem.startswith(f"{data}_") and stem != f"{data}_seconds":
@@ -80,8 +73,9 @@ def divergences(context: InspectContext) -> Inspection:
     return inspection
 
 
-def _find(rows: list[dict], like: dict) -> dict:
-    return next((r for r in rows if r["metric"] == like["metric"] and r["direction"] == like["direction"]), {})
+def _rows(rows: list[dict]) -> list[dict]:
+    """divergences.json rows with 'inf'/'nan' kept as text and finite values as numbers."""
+    return [{**row, "value": _value(row)} for row in rows]
 
 
 def _value(row: dict):

@@ -1,0 +1,65 @@
+"""A report table of divergences: each value with the seconds it took beside it, and a sentence under any
+negative kNN KL saying what it means.
+
+Used by the divergences suite and the demo; rows are what `Estimate.to_dict()` writes (metric, direction,
+value, seconds), as stored in divergences.json.
+"""
+
+from __future__ import annotations
+
+from genlab.report.numbers import format_number
+
+def divergence_table(caption: str, comparisons: dict[str, list[dict]], floor: str | None = None) -> dict:
+    """A suite table: one row per (metric, direction) of the first comparison, and for each comparison two
+    columns, its value and the seconds that value took.
+
+    `comparisons` maps a column label (e.g. "real vs GAN", "v = 4") to its rows. `floor` names the
+    comparison of two samples of the same distribution (real vs real), whose kNN KL is the estimator's
+    bias at this size; it comes first. Without one, a negative kNN KL is read against the exact KL row.
+    Returns {"caption", "columns", "rows"}, the caption ending in the reading of every negative kNN KL.
+    """
+    labels = sorted(comparisons, key=lambda label: label != floor)  # stable: the others keep their order
+    reference = comparisons[labels[0]]
+    rows = []
+    for like in reference:
+        row = [like["metric"], like["direction"]]
+        for label in labels:
+            found = _find(comparisons[label], like)
+            row += [found.get("value"), found.get("seconds")]
+        rows.append(row)
+    columns = ["metric", "direction"] + [name for label in labels for name in (label, "seconds")]
+    timing = ("each 'seconds' column is the run time of the value on its left, without a warm-up call; rows "
+              "with the same seconds were computed by one call (both KL directions, the MMD^2 estimates, "
+              "precision, recall, density and coverage)")
+    sentence = negative_kl_sentence({label: comparisons[label] for label in labels}, floor)
+    return {"caption": f"{caption}; {timing}" + (f". {sentence}" if sentence else ""), "columns": columns,
+            "rows": rows}
+
+
+def negative_kl_sentence(comparisons: dict[str, list[dict]], floor: str | None) -> str:
+    """'' when no kNN KL in `comparisons` is negative, else one sentence naming each negative value and
+    what to read it against: the real-vs-real floor (`floor`) printed beside it, or the exact KL."""
+    negative = [(label, row) for label, rows in comparisons.items() for row in rows
+                if row["metric"] == "kl_knn" and _number(row.get("value")) is not None and row["value"] < 0]
+    if not negative:
+        return ""
+    listed = ", ".join(f"{label} {row['direction']} {format_number(row['value'])}" for label, row in negative)
+    sentence = (f"Negative kNN KL ({listed}): a KL divergence is never below 0, so a negative value is the kNN "
+                "estimator's bias (with few points in many dimensions it is far from 0 even between two samples "
+                "of one distribution)")
+    if floor not in comparisons:
+        return f"{sentence}; read it against the exact KL (kl_exact) in the same column."
+    floors = [f"{row['direction']} {format_number(row['value'])}" for row in comparisons[floor]
+              if row["metric"] == "kl_knn" and _number(row.get("value")) is not None]
+    return (f"{sentence}; the column '{floor}' measures that bias ({', '.join(floors)}), so read every kNN KL "
+            "of this table against it, not against 0: a generator is as close to the real images as this "
+            "estimator can tell when its KL is near that floor.")
+
+
+def _find(rows: list[dict], like: dict) -> dict:
+    return next((r for r in rows if r["metric"] == like["metric"] and r["direction"] == like["direction"]), {})
+
+
+def _number(value) -> float | None:
+    """`value` when it is a number ('inf' and 'nan' are stored as text), else None."""
+    return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
