@@ -291,7 +291,8 @@ def pdf_pages(path: Path) -> list[list[str]]:
     return [[line.strip() for line in page.splitlines() if line.strip()] for page in pages]
 
 
-@pytest.mark.skipif(PDFTOTEXT is None, reason="pdftotext is not installed (apt-get install poppler-utils; .ci/run does)")
+@pytest.mark.skipif(PDFTOTEXT is None, reason="pdftotext is not installed (apt-get install poppler-utils; "
+                                             ".ci/run does)")
 def test_pdf_pages_are_numbered_as_the_viewer_counts_them_none_blank_heads_their_own(report, tmp_path):
     """A report long enough for two contents pages (the real runs reported fifteen times over): the footer of
     page i says 'page i of N' with N the page count, every page holds more than its head and footer, the
@@ -414,3 +415,84 @@ def test_judge_histogram_legends_write_one_class_as_entropy_zero():
     figure = class_frequencies_figure({"dcgan": [0, 1000, 0], "gan": [300, 300, 400]}, ("0", "1", "2"), "judge")
     labels = [text.get_text() for text in figure.axes[0].get_legend().get_texts()]
     assert "dcgan (entropy 0.00 nats)" in labels and "gan (entropy 1.09 nats)" in labels
+
+
+def _guide_numbers():
+    """scripts/guide_numbers.py as a module (scripts are not a package)."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / "guide_numbers.py"
+    spec = importlib.util.spec_from_file_location("guide_numbers", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_guide_numbers_are_rewritten_from_a_suite_folder_and_missing_steps_say_not_run(report, real_kl_rows,
+                                                                                      tmp_path, capsys):
+    """A suite-all folder with part of the classifiers suite (a real run's config.json), the divergences
+    inspection's tables, and no gan suite at all: each marked region of a guide is rewritten from it."""
+    from genlab.suites.divergence_tables import divergence_table
+
+    script = _guide_numbers()
+    runs, _, _ = report
+    out = tmp_path / "suite-all-quick"
+    shutil.copytree(runs / "logreg", out / "classifiers" / "logreg")
+    created = json.loads((runs / "logreg" / "config.json").read_text())["created"][:10]
+    (out / "classifiers" / "suite.json").write_text(json.dumps({
+        "suite": "classifiers", "mode": "quick", "data": ["mnist"],
+        "steps": [{"name": "logreg", "kind": "train"}, {"name": "mlp-activation", "kind": "sweep"}],
+        "results": {"columns": ["step", "setting", "model", "val_accuracy", "test_accuracy", "seconds", "selected"],
+                    "rows": [["logreg", "-", "logreg", 0.87, 0.8712345, 12.5, ""],
+                             ["mlp-activation", "activation=relu", "mlp", 0.9, -0.0, 30.0, "yes"]]},
+        "inspections": []}))
+    (out / "divergences").mkdir()
+    (out / "divergences" / "suite.json").write_text(json.dumps({
+        "suite": "divergences", "mode": "quick", "data": ["mnist"], "steps": [{"name": "divergences",
+                                                                                "kind": "inspect"}],
+        "results": {"columns": [], "rows": []},
+        "inspections": [{"step": "divergences", "notes": ["no VAE given"],
+                         "tables": [divergence_table("test images (A) against others (B), in pixels", real_kl_rows,
+                                                     floor="real vs real")]}]}))
+    guide = tmp_path / "guide.md"
+    prose = "# Guide\n\nClassifiers prose.\n\n<!-- quick-run:classifiers -->\nold 0.94\n<!-- /quick-run:classifiers " \
+            "-->\n\nGAN prose.\n<!-- quick-run:gan -->\n<!-- /quick-run:gan -->\nDivergences.\n" \
+            "<!-- quick-run:divergences -->\n<!-- /quick-run:divergences -->\nEnd.\n"
+    guide.write_text(prose)
+    assert script.main([str(out), "--guide", str(guide), "--check"]) == 1  # out of date: nothing written
+    assert guide.read_text() == prose
+    assert script.main([str(out), "--guide", str(guide)]) == 0
+    text = guide.read_text()
+    classifiers = text[text.index("<!-- quick-run:classifiers -->"):text.index("<!-- /quick-run:classifiers -->")]
+    assert "old 0.94" not in classifiers
+    version = json.loads((runs / "logreg" / "config.json").read_text())["genlab_version"]
+    assert f"Quick-run numbers (quick settings; data mnist; genlab {version} on cpu, {created}; 42.5 s of " \
+           "training): written by `scripts/guide_numbers.py` from `suite-all-quick/classifiers/suite.json`" \
+           in classifiers
+    assert "| step | setting | model | val_accuracy | test_accuracy | seconds | selected |" in classifiers
+    assert "| logreg | - | logreg | 0.87 | 0.8712 | 12.5 | - |" in classifiers
+    assert "| mlp-activation | activation=relu | mlp | 0.9 | 0 | 30 | yes |" in classifiers
+    assert "Not run: `mlp-linear-sigmoid`, `mlp-width`, `mlp-optimizer`, `cnn`, `cnn-fast`, `error-curves`, " \
+           "`most-confused`." in classifiers
+    assert "Quick-run numbers: not run (no `gan/suite.json` in `suite-all-quick`" in text
+    divergences = text[text.index("<!-- quick-run:divergences -->"):]
+    assert "`divergences`: no VAE given" in divergences and "Negative kNN KL (real vs real A||B" in divergences
+    assert "Quick-run numbers (quick settings; data mnist): written by" in divergences  # no runs, no more facts
+    assert "| metric | direction | real vs real | seconds | real vs noise | seconds |" in divergences
+    assert "| kl_knn | A\\|\\|B | " in divergences
+    assert text.startswith("# Guide\n\nClassifiers prose.") and "\nGAN prose.\n" in text and text.endswith("End.\n")
+    assert script.main([str(out), "--guide", str(guide), "--check"]) == 0  # rewriting again changes nothing
+    capsys.readouterr()
+    guide.write_text(prose.replace("quick-run:gan", "quick-run:gans"))
+    assert script.main([str(out), "--guide", str(guide)]) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        "error: the guide marks quick-run regions for unknown suites (gans); name one of: classifiers, "
+        "autoencoders, vae, gan, divergences"]
+
+
+def test_the_guide_marks_quick_run_numbers_for_every_suite():
+    from genlab.suites import all_suites
+
+    guide = (Path(__file__).resolve().parents[1] / "docs" / "guide.md").read_text()
+    marked = [m.group("name") for m in _guide_numbers().REGION.finditer(guide)]
+    assert marked == list(all_suites())

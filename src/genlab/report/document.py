@@ -160,8 +160,9 @@ def title_facts(runs: list[Run], sweeps: list[Sweep], inputs: list[Path], writte
     unfinished = sum(r.summary is None for r in runs)
     total = f"{format_duration(sum(seconds))} of training, summed over {_count(len(seconds), 'finished run')}" \
         + (f" ({unfinished} did not finish)" if unfinished else "")
-    suite_facts = [("Suites", "; ".join(f"{s.record.get('suite', s.label)} ({s.record.get('mode', '?')} settings, "
-                                        f"{_count(len(s.record['steps']), 'step')})" for s in suites))] if suites else []
+    ran = [f"{s.record.get('suite', s.label)} ({s.record.get('mode', '?')} settings, "
+           f"{_count(len(s.record['steps']), 'step')})" for s in suites]
+    suite_facts = [("Suites", "; ".join(ran))] if ran else []
     return suite_facts + [
         ("What was run", "; ".join(what) or "nothing"),
         ("Contents", f"{_count(len(runs), 'run')}, {_count(len(sweeps), 'sweep')}, "

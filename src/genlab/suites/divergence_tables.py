@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from genlab.report.numbers import format_number
 
+PRDC = ("precision", "recall", "density", "coverage")  # computed together, as are the MMD^2 estimates
+
 def divergence_table(caption: str, comparisons: dict[str, list[dict]], floor: str | None = None) -> dict:
     """A suite table: one row per (metric, direction) of the first comparison, and for each comparison two
     columns, its value and the seconds that value took.
@@ -28,9 +30,13 @@ def divergence_table(caption: str, comparisons: dict[str, list[dict]], floor: st
             row += [found.get("value"), found.get("seconds")]
         rows.append(row)
     columns = ["metric", "direction"] + [name for label in labels for name in (label, "seconds")]
-    timing = ("each 'seconds' column is the run time of the value on its left, without a warm-up call; rows "
-              "with the same seconds were computed by one call (both KL directions, the MMD^2 estimates, "
-              "precision, recall, density and coverage)")
+    metrics = [row["metric"] for row in reference]
+    shared = [group for group, present in (
+        ("both kNN KL directions", metrics.count("kl_knn") > 1),
+        ("the MMD^2 estimates", sum(m.startswith("mmd2_") for m in metrics) > 1),
+        ("precision, recall, density and coverage", any(m in PRDC for m in metrics))) if present]
+    timing = "each 'seconds' column is the run time of the value on its left, without a warm-up call" + \
+        (f"; rows with the same seconds were computed by one call ({', '.join(shared)})" if shared else "")
     sentence = negative_kl_sentence({label: comparisons[label] for label in labels}, floor)
     return {"caption": f"{caption}; {timing}" + (f". {sentence}" if sentence else ""), "columns": columns,
             "rows": rows}
