@@ -6,9 +6,10 @@ title page, the contents with page numbers (and PDF bookmarks), then each
 part; every run and sweep starts on a new page and its part and name run along
 the top of each of its pages. The contents' page count is measured before the
 rest is laid out (fpdf2 reserves it), so page numbers never shift and every
-page's running head and footer are its own. Tables too wide for the page are split into column
-groups that repeat the key columns; long tables continue over pages with their
-header row repeated. Figures keep their aspect ratio and are never upscaled.
+page's running head and footer are its own. Tables too wide for the page are
+split into column groups that repeat the key columns; long tables continue over
+pages with their header row repeated. Figures keep their aspect ratio and are
+never upscaled.
 """
 
 from __future__ import annotations
