@@ -299,7 +299,7 @@ def test_pdf_pages_are_numbered_as_the_viewer_counts_them_none_blank_heads_their
     contents pages carry the report's title as their head, and no page's head names a section that starts
     on a later page."""
     from genlab.report.collect import collect
-    from genlab.report.document import build_document
+    from genlab.report.document import Heading, build_document
     from genlab.report.pdf import render_pdf
 
     runs_folder, _, _ = report
@@ -314,6 +314,8 @@ def test_pdf_pages_are_numbered_as_the_viewer_counts_them_none_blank_heads_their
     for number, lines in enumerate(pages, 1):
         assert lines[-1] == f"Pagination test | page {number} of {len(pages)}"
         assert len(lines) >= (2 if number == 1 else 3), f"page {number} is blank: {lines}"
+        subsections = {h.text for h in document.blocks if isinstance(h, Heading) and h.level == 3}
+        assert lines[-2] not in subsections, f"page {number} ends in the heading {lines[-2]} without its content"
     # The contents run over two pages (54 entries), both headed by the title, and name the right pages.
     toc = [line for lines in pages[1:3] for line in lines[1:-1]]
     assert pages[1][0] == pages[2][0] == "Pagination test" and any(line.startswith("Run 45:") for line in toc)

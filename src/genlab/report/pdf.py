@@ -34,6 +34,7 @@ TABLE_PAD = 1.2        # mm of padding inside a cell, each side
 MAX_COLUMN = 70.0      # mm: wider text wraps
 FIGURE_DPI = 110.0     # what RunFolder.save_figure writes, when the PNG does not say
 FIGURE_HEIGHT = 125.0  # mm: at most this tall, so two figures share a page
+TABLE_START = 30.0     # mm: a table's caption and first rows, or the table starts on the next page
 
 
 class ReportPDF(FPDF):
@@ -189,7 +190,7 @@ def _height(pdf: ReportPDF, block) -> float:
     if isinstance(block, Figure):
         return sum(_figure_size(pdf, block)[1:])
     if isinstance(block, Table):
-        return 25.0
+        return TABLE_START  # the same room the table asks for, so its heading never stays behind alone
     return 12.0
 
 
@@ -291,7 +292,7 @@ def _table(pdf: ReportPDF, table: Table) -> None:
         caption = table.caption
         if len(groups) > 1:
             caption += f" (part {number} of {len(groups)}: too wide for the page, its columns are split)"
-        if pdf.space_left() < 30:
+        if pdf.space_left() < TABLE_START:
             pdf.add_page()
         pdf.set_font(FONT, "I", 8.5)
         pdf.set_text_color(70)
