@@ -5,7 +5,6 @@ the judge, GAN and VAE it needs trained by the suite itself.
 from __future__ import annotations
 
 import json
-import math
 
 from genlab.suites.divergence_tables import divergence_table
 from genlab.suites.gan import GAN, judge_step, vae_step
@@ -55,12 +54,12 @@ def divergences(context: InspectContext) -> Inspection:
     inspection.tables.append(divergence_table(
         f"every metric between {n} uniform points in [0, 1]^3 (A) and {n} normal points N(0, v I) (B), "
         "for each variance v (KL in nats)",
-        {f"v = {v}": _rows(record["uniform_vs_normal"][v]["rows"]) for v in variances}))
+        {f"v = {v}": record["uniform_vs_normal"][v]["rows"] for v in variances}))
     for space, comparisons in record["real"].items():
         inspection.tables.append(divergence_table(
             f"{data}: {n} test images (A) against {n} other test images and {n} samples of the GAN and of the "
             f"VAE (B), in {space} features",
-            {label: _rows(comparison["rows"]) for label, comparison in comparisons.items()}, floor="real vs real"))
+            {label: comparison["rows"] for label, comparison in comparisons.items()}, floor="real vs real"))
     for path in sorted((context.folder / "figures").glob("*.png")):
         stem = path.stem
         if stem.startswith(f"{data}_") and stem != f"{data}_seconds":
@@ -71,19 +70,6 @@ def divergences(context: InspectContext) -> Inspection:
             caption = FIGURES.get(key, stem.replace("_", " ")).format(n=n)
         inspection.figures.append((f"figures/{path.name}", caption))
     return inspection
-
-
-def _rows(rows: list[dict]) -> list[dict]:
-    """divergences.json rows with 'inf'/'nan' kept as text and finite values as numbers."""
-    return [{**row, "value": _value(row)} for row in rows]
-
-
-def _value(row: dict):
-    """A JSON metric value: numbers as they are, 'inf'/'nan' strings as text, absent as None."""
-    value = row.get("value")
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
-    return value
 
 
 SUITE = Suite(
