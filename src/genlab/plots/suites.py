@@ -39,7 +39,8 @@ def neighbour_classes_figure(matrices: dict[str, np.ndarray], classes: tuple[str
     count = len(matrices)
     columns = min(3, count)
     rows = math.ceil(count / columns)
-    figure, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 4.0 * rows + 0.6), squeeze=False)
+    figure, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 4.0 * rows + 0.6), squeeze=False,
+                                layout="constrained")
     image = None
     for axis, (label, matrix) in zip(axes.flat, matrices.items()):
         image = axis.imshow(matrix, vmin=0, vmax=1, cmap="viridis")

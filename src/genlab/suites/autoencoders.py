@@ -34,6 +34,9 @@ TWO_D = (*ARCHITECTURES, "conv-ae-denoising", "skip-ae-denoising")  # every imag
 # A 2-D code that has learned the data separates its classes: below this 5-NN accuracy the embedding is
 # still a curve (the 784-1000-500-250-2 autoencoder after 108 steps: 0.37), not a picture of the classes.
 SEPARATES = Floor("latent_knn_accuracy", "the 5-NN accuracy of the 2-D test codes", at_least=0.6)
+# The narrow convolutional autoencoder separates less: 0.59 and 0.61 after 15 epochs of MNIST-5k (two seeds).
+# Its skip-connection twin is left without a floor: the skips carry the detail, so its code need not.
+SEPARATES_CONV = Floor("latent_knn_accuracy", "the 5-NN accuracy of the 2-D test codes", at_least=0.5)
 # Baldi & Hornik: the linear autoencoder's decoder spans the PCA plane once trained; 10 degrees apart is
 # still visibly the same plane, 80 (what 195 steps gave) is an untrained one.
 SAME_PLANE = Floor("largest_principal_angle_deg", "the largest principal angle between the linear "
@@ -56,11 +59,12 @@ def build(data: tuple[str, ...]) -> list:
         Train("ae-relu4", "ae-relu4", "an MLP autoencoder with four ReLU layers each way (512-256-128-2)",
               {**on, **MLP}, floors=(SEPARATES,)),
         Train("conv-ae", "conv-ae", "the convolutional autoencoder: two convolution + max-pooling layers down to "
-              "a 2-D code, nearest-neighbour upsampling back", {**on, **CONV}),
+              "a 2-D code, nearest-neighbour upsampling back", {**on, **CONV}, floors=(SEPARATES_CONV,)),
         Train("skip-ae", "skip-ae", "the same with skip connections from each pooling layer to its upsampling "
               "layer", {**on, **CONV}),
         Train("conv-ae-denoising", "conv-ae", f"the convolutional autoencoder trained to undo Gaussian noise "
-              f"({NOISE}: standard deviation 0.3 added to each pixel)", {**on, **CONV, "noise": NOISE}),
+              f"({NOISE}: standard deviation 0.3 added to each pixel)", {**on, **CONV, "noise": NOISE},
+              floors=(SEPARATES_CONV,)),
         Train("skip-ae-denoising", "skip-ae", f"the skip-connection autoencoder trained to undo the same noise",
               {**on, **CONV, "noise": NOISE}),
         Inspect("interpolation-ae", "interpolations through the MLP autoencoder's 2-D code, within a class and "
