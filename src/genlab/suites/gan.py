@@ -65,12 +65,14 @@ def build(data: tuple[str, ...]) -> list:
               "generator than its defaults (the gan step)",
               ByMode(quick=[{"lr_d": 1e-3, "lr_g": 2e-4}, {"lr_d": 2e-4, "lr_g": 1e-3}],
                      full=[{"lr_d": 1e-3, "lr_g": 2e-4}, {"lr_d": 2e-4, "lr_g": 1e-3},
-                           {"lr_d": 2e-3, "lr_g": 2e-4}, {"lr_d": 2e-4, "lr_g": 2e-3}]), {**on, **GAN}),
+                           {"lr_d": 2e-3, "lr_g": 2e-4}, {"lr_d": 2e-4, "lr_g": 2e-3}]), {**on, **GAN},
+              floors=(COVERS,)),
         Sweep("step-ratios", "gan", "the MLP GAN with several generator updates per discriminator update and the "
               "reverse (the gan step has one of each)",
               ByMode(quick=[{"d_steps": 1, "g_steps": 3}, {"d_steps": 3, "g_steps": 1}],
                      full=[{"d_steps": 1, "g_steps": 2}, {"d_steps": 1, "g_steps": 5},
-                           {"d_steps": 2, "g_steps": 1}, {"d_steps": 5, "g_steps": 1}]), {**on, **GAN}),
+                           {"d_steps": 2, "g_steps": 1}, {"d_steps": 5, "g_steps": 1}]), {**on, **GAN},
+              floors=(COVERS,)),
         vae_step(data[0]),
         Inspect("judge-scores", "what the judge says of every GAN's samples: the class histograms side by side, "
                 "and each run's entropy and confidence", judge_scores,
