@@ -82,3 +82,28 @@ def silhouette(z: np.ndarray, labels: np.ndarray, max_points: int = 5000, seed: 
     from sklearn.metrics import silhouette_score
 
     return float(silhouette_score(z, labels, sample_size=min(max_points, len(z)), random_state=seed))
+
+
+def neighbour_classes(train_z: np.ndarray, train_y: np.ndarray, test_z: np.ndarray, test_y: np.ndarray,
+                      num_classes: int, k: int = 5) -> np.ndarray:
+    """Which classes embed close together: M [K, K], M[i, j] the share of the k nearest training codes of
+    class-i test codes that are of class j (each row sums to 1; a class absent from the test codes gets a
+    row of zeros). The diagonal is how often a class's neighbours share its class; the same neighbours
+    as `knn_accuracy`'s, so the two agree on which pairs a k-NN classifier mixes up.
+
+    train_z [N, p], train_y [N] and test_z [M, p], test_y [M] (int class indices)."""
+    from sklearn.neighbors import NearestNeighbors
+
+    index = NearestNeighbors(n_neighbors=k).fit(train_z).kneighbors(test_z, return_distance=False)  # [M, k]
+    counts = np.zeros((num_classes, num_classes))
+    np.add.at(counts, (np.repeat(np.asarray(test_y), k), np.asarray(train_y)[index].reshape(-1)), 1)
+    totals = counts.sum(1, keepdims=True)
+    return np.divide(counts, totals, out=np.zeros_like(counts), where=totals > 0)
+
+
+def closest_class_pairs(matrix: np.ndarray, count: int = 5) -> list[tuple[int, int, float]]:
+    """The `count` class pairs (i < j) whose codes are most often each other's neighbours, by the mean of
+    M[i, j] and M[j, i] of a `neighbour_classes` matrix, highest first: [(i, j, share)]."""
+    mixed = (matrix + matrix.T) / 2
+    pairs = [(i, j, float(mixed[i, j])) for i in range(len(matrix)) for j in range(i + 1, len(matrix))]
+    return sorted(pairs, key=lambda pair: -pair[2])[:count]

@@ -31,3 +31,27 @@ def class_frequencies_figure(histograms: dict[str, list[int]], classes: tuple[st
     axis.set_title(title)
     axis.legend(fontsize=8)
     return figure
+
+
+def neighbour_classes_figure(matrices: dict[str, np.ndarray], classes: tuple[str, ...], k: int, title: str):
+    """One heat map per model: row i, column j is the share of the k nearest training codes of class-i test
+    codes that are of class j (`genlab.latent.embed.neighbour_classes`), on one colour scale from 0 to 1."""
+    count = len(matrices)
+    columns = min(3, count)
+    rows = math.ceil(count / columns)
+    figure, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 4.0 * rows + 0.6), squeeze=False,
+                                layout="constrained")
+    image = None
+    for axis, (label, matrix) in zip(axes.flat, matrices.items()):
+        image = axis.imshow(matrix, vmin=0, vmax=1, cmap="viridis")
+        axis.set_title(label, fontsize=9)
+        axis.set_xticks(range(len(classes)), classes, rotation=90 if max(map(len, classes)) > 2 else 0,
+                        fontsize=7)
+        axis.set_yticks(range(len(classes)), classes, fontsize=7)
+        axis.set_xlabel(f"class of its {k} nearest training codes")
+        axis.set_ylabel("class of the test code")
+    for axis in list(axes.flat)[count:]:
+        axis.set_visible(False)
+    figure.suptitle(title)
+    figure.colorbar(image, ax=axes, shrink=0.8, label="share of the neighbours")
+    return figure

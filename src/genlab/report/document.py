@@ -260,7 +260,8 @@ def _suite(build: _Builder, suite: SuiteFolder) -> None:
                            for point in step.get("points", [])) or "-"
         settings = ", ".join(f"{k}={format_setting(v)}" for k, v in step.get("settings", {}).items()
                              if v is not None) or "-"
-        rows.append([step["name"], step.get("model", "-"), step.get("what", ""), settings, points])
+        floors = f" (floor: {'; '.join(step['floors'])})" if step.get("floors") else ""
+        rows.append([step["name"], step.get("model", "-"), step.get("what", "") + floors, settings, points])
     build.table(f"the steps of suite {name}, in the order they ran, with the settings each was given (every other "
                 "setting at its model's default) and, for a comparison, the settings it compared",
                 ["step", "model", "what it does", "settings", "compared"], rows)
@@ -269,11 +270,17 @@ def _suite(build: _Builder, suite: SuiteFolder) -> None:
         build.table(f"results of suite {name}: one row per setting, with the family's headline numbers; "
                     "'selected' marks the setting each comparison chose by its validation number",
                     results["columns"], [[_suite_cell(v) for v in row] for row in results["rows"]], key_columns=2)
+    for step in record["steps"]:
+        if step.get("kind") != "inspect":  # an inspection's warnings stand at its own section
+            for warning in step.get("warnings", []):
+                build.paragraph(f"{BELOW_FLOOR} {warning}")
     for note in record.get("notes", []):
         build.paragraph(note)
     for inspection in record.get("inspections", []):
         build.heading(f"{name}: {inspection['step']}", 3)
         build.paragraph(f"{inspection.get('what', '')[:1].upper()}{inspection.get('what', '')[1:]}.")
+        for warning in inspection.get("warnings", []):
+            build.paragraph(f"{BELOW_FLOOR} {warning}")
         for note in inspection.get("notes", []):
             build.paragraph(note)
         for table in inspection.get("tables", []):
@@ -286,6 +293,9 @@ def _suite(build: _Builder, suite: SuiteFolder) -> None:
             else:
                 build.paragraph(f"The figure {figure['file']} of this step is missing from folder {suite.label}; "
                                 f"run the suite again to redraw it.")
+
+
+BELOW_FLOOR = "Warning, below the floor:"  # begins every paragraph about a result too weak to conclude from
 
 
 def _suite_cell(value) -> str:

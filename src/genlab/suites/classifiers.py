@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from genlab.report.numbers import format_entry
 from genlab.suites.run import Suite
-from genlab.suites.steps import BestOf, ByMode, Inspect, InspectContext, Inspection, Sweep, Train, grid
+from genlab.suites.steps import BestOf, ByMode, Floor, Inspect, InspectContext, Inspection, Sweep, Train, grid
 
 # Quick: 5,000 training images and a few epochs (minutes on 2 CPU cores). Full: all training images,
 # epochs at which each model's test accuracy has levelled off.
@@ -67,6 +67,10 @@ def build(data: tuple[str, ...]) -> list:
                 uses=tuple(COMPARISONS)),
         Inspect("most-confused", "the class pairs each final model confuses most on the test split", most_confused,
                 uses=("logreg", "mlp-optimizer", "cnn", "cnn-fast")),
+        Inspect("gradient-check", "the gradient check (genlab gradcheck): autograd's gradient of the least-squares "
+                "loss ||Xw - y||^2 against its closed form 2 X^T (Xw - y) and against central finite differences",
+                gradient_check, floors=(Floor("max_rel_diff", "the largest relative difference between autograd's "
+                                              "and the closed-form gradient", at_most=1e-10),)),
     ]
 
 
@@ -119,6 +123,36 @@ def most_confused(context: InspectContext) -> Inspection:
         inspection.notes.append(f"The two-convolution CNN's most frequent mistake: {top['count']} test images of "
                                 f"class {top['true']} predicted as {top['predicted']}.")
     return inspection
+
+
+def gradient_check(context: InspectContext) -> Inspection:
+    """`genlab gradcheck` (float64, X [50, 10]) and the same gradient against central finite differences."""
+    import torch
+
+    from genlab.gradcheck import check_gradients, least_squares_check
+
+    report = least_squares_check(n=50, d=10, seed=0)
+    generator = torch.Generator().manual_seed(0)  # the X, y and w of least_squares_check(seed=0)
+    X = torch.randn(50, 10, generator=generator, dtype=torch.float64)
+    y = torch.randn(50, generator=generator, dtype=torch.float64)
+    w = torch.randn(10, generator=generator, dtype=torch.float64, requires_grad=True)
+    try:
+        finite, agree = check_gradients(lambda: (X @ w - y).pow(2).sum(), [w], eps=1e-6), "yes"
+    except AssertionError as disagreement:  # the report says where, rather than the suite stopping
+        finite, agree = None, f"no: {disagreement}"
+    rows = [["closed form 2 X^T (Xw - y)", report.autograd_norm, report.closed_form_norm, report.max_abs_diff,
+             report.max_rel_diff, "yes" if report.agree else "no"],
+            ["central finite differences (eps 1e-6)", report.autograd_norm, None, finite, None, agree]]
+    return Inspection(
+        tables=[{"caption": "autograd's gradient of L(w) = ||Xw - y||^2 (X [50, 10], y [50], w [10], float64, seed 0) "
+                            "against the closed form (agreement: largest relative difference at most "
+                            f"{report.tolerance:g}) and against central finite differences (element by element "
+                            "within 1e-8 + 1e-5 times the finite difference)",
+                 "columns": ["against", "autograd norm", "closed-form norm", "largest absolute difference",
+                             "largest relative difference", "agree"],
+                 "rows": rows}],
+        values={"max_abs_diff": report.max_abs_diff, "max_rel_diff": report.max_rel_diff,
+                "finite_difference_max_abs_diff": finite})
 
 
 def _settings_text(run) -> str:

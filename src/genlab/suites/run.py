@@ -256,10 +256,12 @@ def _signature(step: Inspect, suite_folder: Path, mode: str, settings: dict, out
 def suite_record(suite: Suite, mode: str, data: tuple[str, ...], outcomes: dict[str, Outcome]) -> dict[str, Any]:
     """What the report says about a suite: its steps and settings, one results row per run, choices, inspections."""
     steps, notes, inspections = [], [], []
+    warnings = {name: floor_warnings(outcome) for name, outcome in outcomes.items()}
     for outcome in outcomes.values():
         step = outcome.step
         entry = {"name": step.name, "kind": type(step).__name__.lower(), "what": step.what,
-                 "settings": outcome.settings}
+                 "settings": outcome.settings, "floors": [floor.describe() for floor in step.floors],
+                 "warnings": warnings[step.name]}
         if isinstance(step, (Train, Sweep)):
             entry["model"] = step.model
         if isinstance(step, Sweep):
@@ -271,13 +273,30 @@ def suite_record(suite: Suite, mode: str, data: tuple[str, ...], outcomes: dict[
             notes.append(f"{step.name}: the best setting by {step.select} is {chosen} "
                          f"({step.select} {outcome.best.summary[step.select]:.4f}).")
         if outcome.inspection is not None:
+            # An inspection of runs below their floors inherits their warnings: its tables read those runs.
+            inherited = [text for name in step.uses for text in warnings[name]]
             inspections.append({"step": step.name, "what": step.what, **outcome.inspection.to_dict(),
                                 "figures": [{"file": f"{step.name}/{f}", "caption": c}
-                                            for f, c in outcome.inspection.figures]})
+                                            for f, c in outcome.inspection.figures],
+                                "warnings": warnings[step.name] + inherited})
     label, text = suite.settings_note or (mode, MODE_TEXT[mode])
     return {"suite": suite.name, "title": suite.title, "description": suite.description, "mode": label,
             "mode_text": text, "data": list(data), "steps": steps,
-            "results": results_table(outcomes), "notes": notes, "inspections": inspections}
+            "results": results_table(outcomes), "notes": notes, "inspections": inspections,
+            "warnings": [{"step": name, "text": text} for name, texts in warnings.items() for text in texts]}
+
+
+def floor_warnings(outcome: Outcome) -> list[str]:
+    """One warning per result of `outcome` that falls short of a floor of its step (none when all reach it)."""
+    step, found = outcome.step, []
+    for floor in step.floors:
+        if outcome.inspection is not None:
+            found.append(floor.missed(outcome.inspection.values.get(floor.entry), f"step {step.name}"))
+        for run in outcome.runs:
+            setting = ", ".join(f"{k}={_show(v)}" for k, v in run.point.items())
+            where = f"step {step.name}" + (f" ({setting})" if setting else "")
+            found.append(floor.missed(run.summary.get(floor.entry), where))
+    return [text for text in found if text]
 
 
 def results_table(outcomes: dict[str, Outcome]) -> dict[str, Any]:

@@ -9,6 +9,10 @@ Any setting (or a sweep's list of points) may be written `ByMode(quick=..., full
 `BestOf(step, key)`: the value of `key` in the setting a sweep chose by its selection entry
 (a validation number, never a test one), so a later step can build on an earlier choice, or
 `FolderOf(step)`: the absolute path of an earlier step's folder (a run used as a judge, say).
+
+A step may declare `floors`: the least its result must reach (a summary entry of each of its runs, or a
+value its inspection reports) before the report draws conclusions from it. A result below its floor is
+reported with a warning at that result, never silently presented as a finding.
 """
 
 from __future__ import annotations
@@ -55,6 +59,38 @@ class FolderOf:
 
 
 @dataclass(frozen=True)
+class Floor:
+    """The least a result must reach to be read as a finding: `entry` >= `at_least` or <= `at_most`.
+
+    `entry` names a summary entry of each run of a Train or Sweep step, or a value in an inspection's
+    `values`; `meaning` says in words what the number measures, for the warning."""
+
+    entry: str
+    meaning: str
+    at_least: float | None = None
+    at_most: float | None = None
+
+    def __post_init__(self):
+        if (self.at_least is None) == (self.at_most is None):
+            raise GenlabError(f"the floor on {self.entry} needs exactly one of at_least and at_most")
+
+    def describe(self) -> str:
+        """'latent_knn_accuracy >= 0.6'."""
+        return f"{self.entry} {'>=' if self.at_most is None else '<='} " \
+               f"{self.at_least if self.at_most is None else self.at_most:g}"
+
+    def missed(self, value: Any, where: str) -> str | None:
+        """The warning when `value` (the result of `where`) falls short of the floor, else None."""
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return f"{where}: {self.meaning} ({self.entry}) was not measured, so the floor " \
+                   f"{self.describe()} could not be checked; read its results with care."
+        if value >= self.at_least if self.at_most is None else value <= self.at_most:
+            return None
+        return f"{where}: {self.meaning} ({self.entry}) is {value:.4g}, short of the floor {self.describe()} " \
+               "under which the model has not learned enough; its results show an unfinished model, not a finding."
+
+
+@dataclass(frozen=True)
 class Train:
     """One training run of `model` with `settings` (its model's defaults for the rest)."""
 
@@ -62,6 +98,7 @@ class Train:
     model: str
     what: str                                   # one sentence: what this run is for
     settings: dict[str, Any] = field(default_factory=dict)
+    floors: tuple[Floor, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -76,6 +113,7 @@ class Sweep:
     points: Any                                 # list of dicts with the same keys (or ByMode of two lists)
     settings: dict[str, Any] = field(default_factory=dict)
     select: str | None = None
+    floors: tuple[Floor, ...] = ()
 
     def __post_init__(self):
         if self.select and not self.select.startswith("val_"):
@@ -85,20 +123,22 @@ class Sweep:
 
 @dataclass
 class Inspection:
-    """What an inspection step wrote: figures (file, what it shows), tables and notes."""
+    """What an inspection step wrote: figures (file, what it shows), tables, notes, and the numbers it
+    measured (`values`: JSON, kept in suite.json for scripts and checked against the step's floors)."""
 
     figures: list[tuple[str, str]] = field(default_factory=list)      # (file name in the step folder, caption)
     tables: list[dict[str, Any]] = field(default_factory=list)        # {"caption", "columns", "rows"}
     notes: list[str] = field(default_factory=list)
+    values: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {"figures": [{"file": f, "caption": c} for f, c in self.figures], "tables": self.tables,
-                "notes": self.notes}
+                "notes": self.notes, "values": self.values}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Inspection":
         return cls([(f["file"], f["caption"]) for f in data.get("figures", [])], list(data.get("tables", [])),
-                   list(data.get("notes", [])))
+                   list(data.get("notes", [])), dict(data.get("values", {})))
 
 
 @dataclass(frozen=True)
@@ -110,6 +150,7 @@ class Inspect:
     function: Callable[["InspectContext"], Inspection]
     uses: tuple[str, ...] = ()
     settings: dict[str, Any] = field(default_factory=dict)   # its own parameters (ByMode allowed)
+    floors: tuple[Floor, ...] = ()                            # on entries of its Inspection.values
 
 
 Step = Train | Sweep | Inspect
