@@ -11,7 +11,7 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from genlab.config import check_range, option
+from genlab.config import check_choice, check_range, option
 from genlab.errors import GenlabError
 from genlab.metrics import emd, kl, mmd, prdc
 from genlab.metrics.analytic import exact_frechet, exact_kl
@@ -42,9 +42,10 @@ NUMPY_ONLY = ("fd", "kl_histogram")
 class MetricSettings:
     """Every estimator setting that changes a number (each is a `genlab compare` flag)."""
 
-    k: int = option(kl.DEFAULT_K, "neighbours of the kNN KL estimator")
-    bias_correction: bool = option(False, "adaptive-k bias correction of the kNN KL estimator "
-                                          "(Wang, Kulkarni & Verdu 2009, eq. 29)")
+    kl_estimator: str = option(kl.DEFAULT_ESTIMATOR, "kNN KL: weighted ensemble of k = 1..20 (least biased in "
+                               "docs/metrics.md), one k (--k), or the adaptive-k correction (Wang et al. eq. 29)",
+                               choices=kl.ESTIMATORS)
+    k: int = option(kl.DEFAULT_K, "neighbours of the kNN KL estimator 'knn' and 'adaptive', and of its support check")
     bins: int | None = option(None, "histogram KL: bins per axis [default: max(2, floor((n/10)^(1/d)))]")
     pseudo_count: float = option(kl.DEFAULT_PSEUDO_COUNT, "histogram KL: count added to every cell of both sets")
     support_tolerance: float = option(kl.DEFAULT_SUPPORT_TOLERANCE,
@@ -59,6 +60,7 @@ class MetricSettings:
     seed: int = option(0, "seed of synthetic samples, projections, permutations and subsets")
 
     def __post_init__(self):
+        check_choice(self, "kl_estimator")
         check_range(self, "k", low=1)
         check_range(self, "bins", low=1)
         check_range(self, "pseudo_count", low=0)
@@ -150,7 +152,7 @@ def _estimators(settings: MetricSettings, device: torch.device) -> dict[str, Cal
     """metric -> the estimator call it makes: (features A, features B) -> list[Estimate]."""
     s = settings
     return {
-        "kl": lambda x, y: list(kl.knn_kl(x, y, s.k, s.bias_correction, s.support_tolerance, device)),
+        "kl": lambda x, y: list(kl.knn_kl(x, y, s.k, s.kl_estimator, s.support_tolerance, device)),
         "emd": lambda x, y: [emd.exact_emd(x, y, device=device)],
         "swd": lambda x, y: [emd.sliced_wasserstein(x, y, s.projections, s.seed, device)],
         "sinkhorn": lambda x, y: [emd.sinkhorn_divergence(x, y, s.sinkhorn_epsilon, device=device)],
