@@ -7,33 +7,41 @@ the estimators here estimate the density ratio at each sample point:
   IEEE Trans. Inf. Theory 55(5), eq. 5): with rho_k(i) the distance from x_i to
   its k-th nearest neighbour among the other points of A (n points) and nu_k(i)
   to its k-th nearest point of B (m points), in d dimensions,
-      KL(A||B) ~ d/n sum_i log(nu_k(i) / rho_k(i)) + log(m / (n - 1)).
-  It is consistent for continuous densities; its bias grows quickly with d
-  (a warning says so when n < 2^d). The optional bias correction is the
-  paper's adaptive-k variant (eq. 29): radius eps_i = max(rho_k(i), nu_k(i)),
-  l_i and k_i the numbers of A and B points within it, and
-      d/n sum_i log(nu_{k_i}(i) / rho_{l_i}(i)) + 1/n sum_i [psi(l_i) - psi(k_i)] + log(m / (n - 1)).
+      T_k = d/n sum_i log(nu_k(i) / rho_k(i)) + log(m / (n - 1)).
+  It is consistent for continuous densities and biased (mostly low) at finite n,
+  more so as d grows. Estimators: 'ensemble' (sum_k w_k T_k over k = 1..20, weights
+  cancelling the leading bias term; Moon & Hero 2014, Berrett, Samworth & Yuan 2019),
+  'knn' (T_k), 'adaptive' (the paper's eq. 29: radius eps_i = max(rho_k(i), nu_k(i)),
+  l_i and k_i the numbers of A and B points within it,
+      d/n sum_i log(nu_{k_i}(i) / rho_{l_i}(i)) + 1/n sum_i [psi(l_i) - psi(k_i)] + log(m / (n - 1))),
+  and 'auto' (ensemble up to d = 10, knn above), the default. Their measured bias
+  (kl_bias.py, docs/metrics.md) is stated in a note on each estimate.
 * `histogram_kl` (dimension <= 3): both sets binned on shared edges, a stated
   pseudo-count added to every cell of both histograms, then the discrete KL.
   It estimates the KL between the *binned* distributions, which is never more
   than the true KL (data-processing inequality) and approaches it as bins shrink.
 
+Copies. Under a continuous density two equal points have probability 0, so a value
+that occurs more than once in the pooled sample (quantised data, a collapsed
+generator) is an atom: its points get the discrete plug-in term, the log-ratio of the
+value's frequencies in the two sets; the other points get the kNN term among the
+points without copies (the rule of Gao, Kannan, Oh & Viswanath 2017 for
+discrete-continuous mixtures). A set against its own copy gives exactly 0, discrete
+data their plug-in discrete KL, and a collapsed sample inf.
+
 Support mismatch. KL(P||Q) is infinite when P puts mass where Q has none
-(KL(normal||uniform)); a density-ratio estimator would still print a finite
-number. Both estimators therefore look for points of A outside the support of
-B as B's sample shows it, and report inf (keeping the finite extrapolation in
+(KL(normal||uniform)); a density-ratio estimator would still print a finite number.
+Both estimators therefore look for points of A outside the support of B as B's
+sample shows it, and report inf (keeping the finite extrapolation in
 `extra['finite_estimate']`) when more than `support_tolerance` of A lies there:
-- kNN: outside = farther from every point of B than the largest within-B k-th
-  neighbour distance (a union-of-balls support estimate, Devroye & Wise 1980);
+- kNN: outside = farther from every point of B than SUPPORT_RADIUS_FACTOR x the
+  largest within-B k-th neighbour distance (a union-of-balls support estimate,
+  Devroye & Wise 1980; the factor is calibrated in docs/metrics.md), or on a value
+  A repeats that B never takes, beyond chance;
 - histogram: in cells with no point of B, beyond what chance allows when both
   sets come from one distribution (4 standard deviations of the binomial count).
 A sample cannot tell an empty region from one of very low density, so a
 flagged KL means "infinite, or dominated by regions B's sample never reached".
-
-Duplicates. The estimator assumes continuous densities, under which two equal
-points have probability 0. Exact duplicates (within or across sets) are found
-by row identity and skipped as neighbours, so no distance is 0 and no log is
-infinite; the count is reported.
 """
 
 from __future__ import annotations
