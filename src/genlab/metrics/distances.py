@@ -156,7 +156,7 @@ def pair_distances(a: torch.Tensor, b: torch.Tensor, rows: torch.Tensor, cols: t
     """Distances ||a[rows[i]] - b[cols[i]]|| [len(rows)] in float64 by direct differences: one
     arithmetic for every caller, so two equal pairs of points always get bit-identical distances."""
     out = torch.empty(len(rows), dtype=torch.float64, device=a.device)
-    chunk = max(1, (1 << 22) // a.shape[1])  # bounds the [chunk, d] float64 difference tensor at 32 MB
+    chunk = max(1, (1 << 16) // a.shape[1])  # [chunk, d] float64 temporaries of 512 KB stay in cache
     for part in row_blocks(len(rows), chunk):
         diff = a[rows[part]].double() - b[cols[part]].double()
         out[part] = diff.pow(2).sum(-1).sqrt()

@@ -54,9 +54,9 @@ import torch
 
 from genlab.errors import GenlabError
 from genlab.metrics.checks import check_pair, check_points
-from genlab.metrics.kl_bias import bias_note
 from genlab.metrics.distances import (as_tensor, centre, duplicate_groups, exact_distances, row_blocks,
                                       squared_distances, varying_columns)
+from genlab.metrics.kl_bias import bias_note
 from genlab.metrics.result import A_TO_B, B_TO_A, Estimate
 
 DEFAULT_K = 5
