@@ -49,7 +49,7 @@ class MetricSettings:
     bins: int | None = option(None, "histogram KL: bins per axis [default: max(2, floor((n/10)^(1/d)))]")
     pseudo_count: float = option(kl.DEFAULT_PSEUDO_COUNT, "histogram KL: count added to every cell of both sets")
     support_tolerance: float = option(kl.DEFAULT_SUPPORT_TOLERANCE,
-                                      "KL is reported infinite when more than this fraction of a set lies "
+                                      "kNN KL is reported infinite when more than this fraction of a set lies "
                                       "outside the other set's sample support")
     bandwidth: float | None = option(None, "Gaussian kernel sigma for MMD [default: median pairwise distance]")
     permutations: int = option(200, "MMD permutation test: random relabellings (0: no p-value)")
@@ -160,7 +160,7 @@ def _estimators(settings: MetricSettings, device: torch.device) -> dict[str, Cal
         "fd": lambda x, y: [frechet_distance(x, y)],
         "kid": lambda x, y: [mmd.kid(x, y, device=device)],
         "prdc": lambda x, y: prdc.prdc(x, y, s.prdc_k, device),
-        "kl_histogram": lambda x, y: list(kl.histogram_kl(x, y, s.bins, s.pseudo_count, s.support_tolerance)),
+        "kl_histogram": lambda x, y: list(kl.histogram_kl(x, y, s.bins, s.pseudo_count)),
     }
 
 
