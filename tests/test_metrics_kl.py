@@ -121,7 +121,7 @@ def test_quantised_one_dimensional_data_meet_the_exact_discrete_kl():
     # The plug-in's bias at this size was measured +0.018 (sd 0.016 over 8 seeds).
     assert forward.value == pytest.approx(exact[0], abs=0.06)
     assert backward.value == pytest.approx(exact[1], abs=0.06)
-    assert "exact copies as atoms" in forward.estimator
+    assert forward.extra["points_on_copies"] > 3990   # all but a few tail points are atoms
 
 
 def test_binary_multidimensional_data_are_the_plug_in_discrete_kl():

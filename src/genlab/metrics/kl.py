@@ -271,8 +271,8 @@ def _direction(p: _Side | None, q: _Side | None, copies: _Copies, n: int, m: int
         notes.append(f"{int(atom.sum())} of {n} points of {names[0]} repeat exactly a value of {names[0]} or "
                      f"{names[1]} ({len(np.unique(copies.group[atom]))} values): as atoms (probability 0 under a "
                      f"continuous density), their terms are the log-ratios of the values' frequencies in the two "
-                     f"sets (discrete plug-in KL); the other {n_c} points' are kNN terms among the points "
-                     "without copies")
+                     "sets (discrete plug-in KL)" + (f"; the other {n_c} points' are kNN terms among the points "
+                                                     "without copies" if p is not None and n_c else ""))
     if missing_counts:
         notes.append(f"{missing} points of {names[0]} sit on values repeated in {names[0]} that {names[1]} never "
                      f"takes (chance alone: {chance_mean:.3g}): atoms of {names[0]} that {names[1]} lacks make "
@@ -291,7 +291,9 @@ def _direction(p: _Side | None, q: _Side | None, copies: _Copies, n: int, m: int
     described = {"ensemble": f"kNN (Wang, Kulkarni & Verdu 2009), weighted ensemble of k = 1..{settings['neighbours']}",
                  "knn": f"kNN (Wang, Kulkarni & Verdu 2009), k={k}",
                  "adaptive": f"kNN (Wang, Kulkarni & Verdu 2009), k={k}, adaptive bias correction"}[estimator]
-    if atom.any():
+    if p is None:
+        described = f"plug-in only: A or B has {k} or fewer points without copies, too few for {k}-NN terms"
+    elif atom.any():
         described += "; exact copies as atoms (plug-in)"
     return Estimate("kl", direction, value, described, dict(settings), notes, extra)
 
@@ -353,9 +355,10 @@ def knn_kl(x, y, k: int = DEFAULT_K, estimator: str = DEFAULT_ESTIMATOR,
     a_c, b_c = a[~copies_a.atom], b[~copies_b.atom]
     n_c, m_c = len(a_c), len(b_c)
     side_a = side_b = None
-    # The ensemble uses k = 1..20, or as many neighbours as the smaller set has.
-    neighbours = min(ENSEMBLE_NEIGHBOURS, min(n_c, m_c) - 1) if estimator == "ensemble" else k
+    neighbours = 0  # no kNN terms: too few points without copies (they get plug-in terms)
     if min(n_c, m_c) > k:
+        # The ensemble uses k = 1..20, or as many neighbours as the smaller set has.
+        neighbours = min(ENSEMBLE_NEIGHBOURS, min(n_c, m_c) - 1) if estimator == "ensemble" else k
         side_a, side_b, method = _sides(a_c, b_c, k, max(k, neighbours), estimator == "adaptive", device, method,
                                         block)
     notes = []
