@@ -42,8 +42,9 @@ NUMPY_ONLY = ("fd", "kl_histogram")
 class MetricSettings:
     """Every estimator setting that changes a number (each is a `genlab compare` flag)."""
 
-    kl_estimator: str = option(kl.DEFAULT_ESTIMATOR, "kNN KL: weighted ensemble of k = 1..20 (least biased in "
-                               "docs/metrics.md), one k (--k), or the adaptive-k correction (Wang et al. eq. 29)",
+    kl_estimator: str = option(kl.DEFAULT_ESTIMATOR, "kNN KL: 'ensemble' of k = 1..20 (smaller errors than one k "
+                               "in docs/metrics.md), one k ('knn', --k), the adaptive-k correction ('adaptive', "
+                               "Wang et al. eq. 29), or 'auto': ensemble up to 10 dimensions, knn above",
                                choices=kl.ESTIMATORS)
     k: int = option(kl.DEFAULT_K, "neighbours of the kNN KL estimator 'knn' and 'adaptive', and of its support check")
     bins: int | None = option(None, "histogram KL: bins per axis [default: max(2, floor((n/10)^(1/d)))]")

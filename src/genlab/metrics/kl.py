@@ -326,8 +326,9 @@ def knn_kl(x, y, k: int = DEFAULT_K, estimator: str = DEFAULT_ESTIMATOR,
     sets are dropped first (the densities live on the remaining d' coordinates,
     and d' is the dimension the estimator uses). Points that repeat a value exactly
     are atoms (module docstring). `estimator`: 'ensemble' (the weighted ensemble of
-    k = 1..ENSEMBLE_NEIGHBOURS, the default: the least biased in the measurements of
-    docs/metrics.md), 'knn' (k neighbours) or 'adaptive' (eq. 29); `k` also sets the
+    k = 1..ENSEMBLE_NEIGHBOURS: smaller errors than any single k in the measurements of
+    docs/metrics.md), 'knn' (k neighbours), 'adaptive' (eq. 29) or 'auto' (the default:
+    ensemble up to ENSEMBLE_MAX_DIM dimensions, knn above); `k` also sets the
     support check's radius. `method`: 'tree' (k-d trees, exact, fast up to about 10
     dimensions), 'brute' (blocked matrix products on `device`, O((n + m)^2 d)) or
     'auto' (trees for d <= KD_TREE_MAX_DIM on the CPU).
