@@ -128,3 +128,43 @@ def test_nan_in_a_file_is_one_line_and_exit_code_2(tmp_path, capsys):
     np.save(tmp_path / "bad.npy", data)
     code, _, err = run_cli(["compare", "normal:3", str(tmp_path / "bad.npy"), "-m", "emd"], capsys)
     assert code == 2 and "contains 1 NaN or infinite values (first in sample 7)" in err
+
+
+def _bad_files(folder: Path) -> dict[str, Path]:
+    """The inputs of issue 15 that used to crash or pass silently, one file each."""
+    rng = np.random.default_rng(0)
+    files = {name: folder / f"{name}.{'npz' if name == 'object' else 'npy'}"
+             for name in ("zero_d", "object", "complex", "one_a", "one_b", "huge")}
+    np.save(files["zero_d"], np.array(3.0))
+    np.savez(files["object"], images=np.array([[1.0, 2.0], [3.0]], dtype=object))
+    np.save(files["complex"], rng.normal(size=(40, 3)) + 1j * rng.normal(size=(40, 3)))
+    np.save(files["one_a"], np.ones((1, 3)))
+    np.save(files["one_b"], np.zeros((1, 3)))
+    np.save(files["huge"], np.full((20, 3), 1e300))
+    return files
+
+
+@pytest.mark.parametrize("a, b, metrics, message", [
+    ("zero_d", "normal:3", "emd", "zero_d.npy holds a single number (a 0-d array), not a set of samples; "
+                                  "save an array [n, ...] with one sample per row"),
+    ("object", "normal:2", "emd", "object.npz holds 'images' as an array of Python objects, which genlab does "
+                                  "not unpickle; save a numeric array"),
+    ("complex", "normal:3", "emd", "complex.npy) holds complex values; distances here are between real vectors: "
+                                   "give the real and imaginary parts as separate columns, or the magnitudes"),
+    ("one_a", "one_b", "sinkhorn", "the Sinkhorn divergence needs at least 2 points in each set; A has 1"),
+    ("huge", "normal:3", "emd", "huge.npy) has values up to 1e+300, beyond the float32 range (3.4e38) that the "
+                                "estimators compute in; rescale the data"),
+])
+def test_inputs_that_used_to_crash_or_pass_are_one_line_errors(a, b, metrics, message, tmp_path, capsys):
+    files = _bad_files(tmp_path)
+    code, _, err = run_cli(["compare", str(files[a]), str(files.get(b, b)), "-m", metrics], capsys)
+    assert code == 2
+    assert message in err
+    assert err.count("\n") == 1 and err.startswith("genlab: error: ")
+
+
+def test_one_point_against_one_point_gives_the_exact_emd(tmp_path, capsys):
+    files = _bad_files(tmp_path)
+    record = tmp_path / "out.json"
+    run_ok(["compare", str(files["one_a"]), str(files["one_b"]), "-m", "emd", "-o", str(record)], capsys)
+    assert json.loads(record.read_text())["rows"][0]["value"] == pytest.approx(math.sqrt(3))

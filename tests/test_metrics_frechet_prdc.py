@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 from scipy.linalg import sqrtm
+from scipy.spatial.distance import cdist
 
 from genlab.metrics.analytic import Normal, Uniform, exact_frechet
 from genlab.metrics.frechet import frechet_distance, gaussian_frechet
@@ -61,3 +62,41 @@ def test_prdc_of_disjoint_sets_is_zero():
     results = prdc(rng.normal(size=(300, 4)), rng.normal(size=(300, 4)) + 20)
     assert [e.metric for e in results] == ["precision", "recall", "density", "coverage"]
     assert [e.value for e in results] == [0.0, 0.0, 0.0, 0.0]
+
+
+def reference_prdc(real, fake, k=5):
+    """The reference implementation of Naeem et al. 2020 (clovaai/generative-evaluation-prdc):
+    radii by np.partition of the full distance matrices, strict `<` everywhere."""
+    real_real, fake_fake, real_fake = cdist(real, real), cdist(fake, fake), cdist(real, fake)
+    radius_real = np.partition(real_real, k, axis=-1)[:, k]
+    radius_fake = np.partition(fake_fake, k, axis=-1)[:, k]
+    inside_real = real_fake < radius_real[:, None]
+    return [inside_real.any(0).mean(), (real_fake < radius_fake[None, :]).any(1).mean(),
+            inside_real.sum(0).mean() / k, (real_fake.min(1) < radius_real).mean()]
+
+
+@pytest.mark.parametrize("dimension, dtype", [(3, np.float64), (100, np.float32)])
+def test_prdc_of_a_set_against_its_copy_is_exactly_one(dimension, dtype):
+    # Each ball holds its centre's copy and the copies of the k - 1 nearer neighbours; the k-th
+    # neighbour's copy lies on the boundary (open ball: outside). A closed ball would give 1.2.
+    x = np.random.default_rng(5).normal(size=(300, dimension)).astype(dtype)
+    assert [e.value for e in prdc(x, x.copy())] == [1.0, 1.0, 1.0, 1.0]
+
+
+@pytest.mark.parametrize("step", [1.0, 0.1])
+def test_prdc_on_quantised_sets_equals_the_reference_convention(step):
+    rng = np.random.default_rng(6)
+    real = np.round(rng.normal(size=(400, 2)) * 3) * step       # many exact ties of distances and points
+    fake = np.round(rng.normal(size=(300, 2)) * 3 + 0.5) * step
+    assert [e.value for e in prdc(real, fake)] == reference_prdc(real, fake)
+    assert prdc(real, fake)[0].settings["balls"] == "open (distance < radius)"
+
+
+def test_prdc_of_a_collapsed_set_copying_real_points():
+    rng = np.random.default_rng(7)
+    real = rng.normal(size=(500, 8))
+    collapsed = np.repeat(real[:25], 20, axis=0)  # 25 real points, 20 copies each: radius 0, empty balls
+    precision, recall, density, coverage = [e.value for e in prdc(real, collapsed)]
+    assert [precision, recall, density, coverage] == reference_prdc(real, collapsed)
+    # Every copy lies at the centre of a real ball (looks real), but nothing of A is recalled.
+    assert precision == 1.0 and recall == 0.0 and coverage < 0.5

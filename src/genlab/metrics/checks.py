@@ -9,11 +9,17 @@ from genlab.errors import GenlabError
 
 
 def as_rows(x, name: str) -> np.ndarray:
-    """x as a float array [n, d] (each sample flattened); refuses empty, NaN and infinite input."""
+    """x as a real array [n, d] (each sample flattened); refuses 0-d, empty, complex, NaN and infinite input."""
     array = x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
+    if np.iscomplexobj(array):
+        raise GenlabError(f"{name} holds complex values; distances here are between real vectors: "
+                          "give the real and imaginary parts as separate columns, or the magnitudes")
     if array.dtype == object or not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
         raise GenlabError(f"{name} holds {array.dtype} values, not numbers")
-    if array.ndim == 0 or len(array) == 0:
+    if array.ndim == 0:
+        raise GenlabError(f"{name} is a single number (a 0-d array), not a set of samples; "
+                          "give an array [n, ...] with one sample per row")
+    if len(array) == 0:
         raise GenlabError(f"{name} is empty; give at least one sample per set")
     array = array.reshape(len(array), -1)
     if array.shape[1] == 0:

@@ -11,7 +11,7 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from genlab.config import check_range, option
+from genlab.config import check_choice, check_range, option
 from genlab.errors import GenlabError
 from genlab.metrics import emd, kl, mmd, prdc
 from genlab.metrics.analytic import exact_frechet, exact_kl
@@ -42,13 +42,15 @@ NUMPY_ONLY = ("fd", "kl_histogram")
 class MetricSettings:
     """Every estimator setting that changes a number (each is a `genlab compare` flag)."""
 
-    k: int = option(kl.DEFAULT_K, "neighbours of the kNN KL estimator")
-    bias_correction: bool = option(False, "adaptive-k bias correction of the kNN KL estimator "
-                                          "(Wang, Kulkarni & Verdu 2009, eq. 29)")
+    kl_estimator: str = option(kl.DEFAULT_ESTIMATOR, "kNN KL: 'ensemble' of k = 1..20 (smaller errors than one k "
+                               "in docs/metrics.md), one k ('knn', --k), the adaptive-k correction ('adaptive', "
+                               "Wang et al. eq. 29), or 'auto': ensemble up to 10 dimensions, knn above",
+                               choices=kl.ESTIMATORS)
+    k: int = option(kl.DEFAULT_K, "neighbours of the kNN KL estimator 'knn' and 'adaptive', and of its support check")
     bins: int | None = option(None, "histogram KL: bins per axis [default: max(2, floor((n/10)^(1/d)))]")
     pseudo_count: float = option(kl.DEFAULT_PSEUDO_COUNT, "histogram KL: count added to every cell of both sets")
     support_tolerance: float = option(kl.DEFAULT_SUPPORT_TOLERANCE,
-                                      "KL is reported infinite when more than this fraction of a set lies "
+                                      "kNN KL is reported infinite when more than this fraction of a set lies "
                                       "outside the other set's sample support")
     bandwidth: float | None = option(None, "Gaussian kernel sigma for MMD [default: median pairwise distance]")
     permutations: int = option(200, "MMD permutation test: random relabellings (0: no p-value)")
@@ -59,6 +61,7 @@ class MetricSettings:
     seed: int = option(0, "seed of synthetic samples, projections, permutations and subsets")
 
     def __post_init__(self):
+        check_choice(self, "kl_estimator")
         check_range(self, "k", low=1)
         check_range(self, "bins", low=1)
         check_range(self, "pseudo_count", low=0)
@@ -150,7 +153,7 @@ def _estimators(settings: MetricSettings, device: torch.device) -> dict[str, Cal
     """metric -> the estimator call it makes: (features A, features B) -> list[Estimate]."""
     s = settings
     return {
-        "kl": lambda x, y: list(kl.knn_kl(x, y, s.k, s.bias_correction, s.support_tolerance, device)),
+        "kl": lambda x, y: list(kl.knn_kl(x, y, s.k, s.kl_estimator, s.support_tolerance, device)),
         "emd": lambda x, y: [emd.exact_emd(x, y, device=device)],
         "swd": lambda x, y: [emd.sliced_wasserstein(x, y, s.projections, s.seed, device)],
         "sinkhorn": lambda x, y: [emd.sinkhorn_divergence(x, y, s.sinkhorn_epsilon, device=device)],
@@ -158,7 +161,7 @@ def _estimators(settings: MetricSettings, device: torch.device) -> dict[str, Cal
         "fd": lambda x, y: [frechet_distance(x, y)],
         "kid": lambda x, y: [mmd.kid(x, y, device=device)],
         "prdc": lambda x, y: prdc.prdc(x, y, s.prdc_k, device),
-        "kl_histogram": lambda x, y: list(kl.histogram_kl(x, y, s.bins, s.pseudo_count, s.support_tolerance)),
+        "kl_histogram": lambda x, y: list(kl.histogram_kl(x, y, s.bins, s.pseudo_count)),
     }
 
 

@@ -63,12 +63,8 @@ def squared_distances(a: torch.Tensor, b: torch.Tensor, a_norms: torch.Tensor | 
 def exact_distances(query: torch.Tensor, reference: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
     """Distances in float64 by direct differences: query [n, d], index [n, c] rows of
     reference -> [n, c]. Used to make the few distances an estimator keeps exact."""
-    out = torch.empty(index.shape, dtype=torch.float64, device=query.device)
-    reference = reference.double()
-    for rows in row_blocks(len(query), 512):  # bounds the [rows, c, d] difference tensor
-        diff = query[rows].double()[:, None, :] - reference[index[rows]]
-        out[rows] = diff.pow(2).sum(-1).sqrt()
-    return out
+    rows = torch.arange(len(query), device=query.device).repeat_interleave(index.shape[1])
+    return pair_distances(query, reference, rows, index.reshape(-1)).reshape(index.shape)
 
 
 def row_blocks(n: int, block: int = BLOCK_ROWS):
@@ -114,18 +110,54 @@ def duplicate_pairs(query_groups: torch.Tensor, reference_groups: torch.Tensor,
     return torch.from_numpy(np.concatenate(rows)), torch.from_numpy(np.concatenate(cols))
 
 
-def kth_neighbour_distance(points: torch.Tensor, k: int, block: int = BLOCK_ROWS) -> torch.Tensor:
+def expansion_error(dtype: torch.dtype, d: int) -> float:
+    """A generous bound, per unit of ||x||^2 + ||y||^2, on the rounding error of the squared
+    distance from the expansion in `dtype` with d coordinates (16 ulps times sqrt(d))."""
+    return 16 * torch.finfo(dtype).eps * d ** 0.5
+
+
+def kth_neighbour_distance(points: torch.Tensor, k: int, exact_points: torch.Tensor | None = None,
+                           block: int = BLOCK_ROWS) -> torch.Tensor:
     """Distance [n] (float64) from each row to its k-th nearest other row of the same set
-    (the row itself excluded by index, duplicates counted as neighbours at distance 0)."""
+    (the row itself excluded by index, duplicates counted as neighbours at distance 0).
+    Candidates come from the expansion on `points` [n, d] (e.g. centred); the distances are
+    recomputed by direct differences (`pair_distances`) from `exact_points` [n, d] (default:
+    `points`). Where ties reach past the k + 2 candidates (quantised data, copies), the whole
+    row's near points are recomputed, so the result is the exact k-th distance, ties included."""
     n = len(points)
+    exact_points = points if exact_points is None else exact_points
     norms = (points * points).sum(1)
+    error = expansion_error(points.dtype, points.shape[1])
     out = torch.empty(n, dtype=torch.float64, device=points.device)
     candidates = min(k + 2, n - 1)
     for rows in row_blocks(n, block):
         d2 = squared_distances(points[rows], points, norms[rows], norms)
         own = torch.arange(rows.start, rows.stop, device=points.device)
         d2[torch.arange(len(d2), device=points.device), own] = float("inf")
-        index = d2.topk(candidates, dim=1, largest=False).indices
-        exact = exact_distances(points[rows], points, index).sort(1).values
-        out[rows] = exact[:, k - 1]
+        nearest, index = d2.topk(candidates, dim=1, largest=False)
+        exact = exact_distances(exact_points[rows], exact_points, index).sort(1).values[:, k - 1]
+        # A point outside the candidates is at least as far as the last candidate (up to rounding).
+        tolerance = error * (norms[rows] + norms.max()).double()
+        unsure = (nearest[:, -1].double() <= exact * exact + tolerance).nonzero().flatten()
+        for part in row_blocks(len(unsure), 256):
+            # Every point whose expanded distance could be within the k-th exact one, made exact.
+            tied = unsure[part]
+            threshold = (exact[tied] ** 2 + tolerance[tied]).to(d2.dtype)
+            near = (d2[tied] <= threshold[:, None]).nonzero()
+            full = torch.full((len(tied), n), float("inf"), dtype=torch.float64, device=points.device)
+            full[near[:, 0], near[:, 1]] = pair_distances(exact_points, exact_points,
+                                                          tied[near[:, 0]] + rows.start, near[:, 1])
+            exact[tied] = full.kthvalue(k, dim=1).values
+        out[rows] = exact
+    return out
+
+
+def pair_distances(a: torch.Tensor, b: torch.Tensor, rows: torch.Tensor, cols: torch.Tensor) -> torch.Tensor:
+    """Distances ||a[rows[i]] - b[cols[i]]|| [len(rows)] in float64 by direct differences: one
+    arithmetic for every caller, so two equal pairs of points always get bit-identical distances."""
+    out = torch.empty(len(rows), dtype=torch.float64, device=a.device)
+    chunk = max(1, (1 << 16) // a.shape[1])  # [chunk, d] float64 temporaries of 512 KB stay in cache
+    for part in row_blocks(len(rows), chunk):
+        diff = a[rows[part]].double() - b[cols[part]].double()
+        out[part] = diff.pow(2).sum(-1).sqrt()
     return out

@@ -31,7 +31,7 @@ import numpy as np
 import torch
 
 from genlab.errors import GenlabError
-from genlab.metrics.checks import check_pair
+from genlab.metrics.checks import check_pair, check_points
 from genlab.metrics.distances import (as_tensor, centre, duplicate_groups, duplicate_pairs, row_blocks,
                                       squared_distances)
 from genlab.metrics.result import SYMMETRIC, Estimate
@@ -204,6 +204,9 @@ def sinkhorn_divergence(x, y, epsilon: float = DEFAULT_SINKHORN_EPSILON, max_ite
         raise GenlabError(f"--sinkhorn-epsilon must be > 0, got {epsilon}")
     a, b = check_pair(x, y)
     n, m = len(a), len(b)
+    # eps is relative to the spread of the A-B distances, which one pair of points does not have.
+    check_points(n, 2, "A", "the Sinkhorn divergence")
+    check_points(m, 2, "B", "the Sinkhorn divergence")
     _check_size(max(n, m), max(n, m), "the Sinkhorn divergence")
     # float32 halves the time of the log-sum-exp passes; potentials stay well inside its precision.
     cross = euclidean_costs(a, b, device).float()

@@ -25,6 +25,7 @@ IMAGE_SHAPE = (1, 28, 28)
 SLICE_SYNTAX = "NAME:SPLIT[START:STOP], e.g. mnist:test[0:1000]"
 _SLICE = re.compile(r"^(?P<name>[\w.-]+):(?P<split>\w+)(\[(?P<start>\d*):(?P<stop>\d*)\])?$")
 DEFAULT_SIZE = 1000
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 @dataclass
@@ -51,12 +52,18 @@ class SampleSet:
 
 
 def from_array(array, spec: str, description: str | None = None, name: str = "A") -> SampleSet:
-    """A SampleSet from an array [n, ...]: checked (finite, non-empty), flattened, images detected."""
-    raw = np.asarray(array)
-    image_like = raw.shape[1:] in ((28, 28), IMAGE_SHAPE, (784,))
+    """A SampleSet from an array [n, ...]: checked (real, finite, non-empty, within float32's
+    range, which every estimator computes in), flattened, images detected."""
+    label = f"{name} ({spec})"
+    raw = as_rows(array, label)
+    image_like = np.shape(array)[1:] in ((28, 28), IMAGE_SHAPE, (784,))
     if raw.dtype == np.uint8 and image_like:
         raw = raw.astype(np.float32) / 255.0
-    data = as_rows(raw, f"{name} ({spec})").astype(np.float32)
+    largest = float(np.abs(raw).max())
+    if largest > FLOAT32_MAX:
+        raise GenlabError(f"{label} has values up to {largest:.3g}, beyond the float32 range (3.4e38) that the "
+                          "estimators compute in; rescale the data")
+    data = raw.astype(np.float32)
     images = image_like and float(data.min()) >= 0.0 and float(data.max()) <= 1.0
     return SampleSet(data, spec, description or f"{spec} ({len(data)} samples of dimension {data.shape[1]})",
                      images)
@@ -71,6 +78,15 @@ def _first(data: np.ndarray, n: int | None, spec: str) -> np.ndarray:
 
 
 def _read_file(path: Path) -> np.ndarray:
+    """The samples array [n, ...] of a .npy/.npz file (at least one axis: rows are samples)."""
+    array = _load_array(path)
+    if array.ndim == 0:
+        raise GenlabError(f"{path} holds a single number (a 0-d array), not a set of samples; "
+                          "save an array [n, ...] with one sample per row")
+    return array
+
+
+def _load_array(path: Path) -> np.ndarray:
     try:
         loaded = np.load(path, allow_pickle=False)
     except (ValueError, OSError) as error:
@@ -79,10 +95,13 @@ def _read_file(path: Path) -> np.ndarray:
         return loaded
     with loaded:
         keys = list(loaded.keys())
-        if "images" in keys:
-            return loaded["images"]
-        if len(keys) == 1:
-            return loaded[keys[0]]
+        key = "images" if "images" in keys else keys[0] if len(keys) == 1 else None
+        if key is not None:
+            try:  # members are read lazily: an object array fails here, and is never unpickled
+                return loaded[key]
+            except ValueError:
+                raise GenlabError(f"{path} holds '{key}' as an array of Python objects, which genlab does not "
+                                  "unpickle; save a numeric array") from None
     raise GenlabError(f"{path} holds arrays {', '.join(keys) or '(none)'}; name the samples 'images' "
                       "or keep one array in the file")
 
