@@ -38,7 +38,7 @@ def measure(data: str, augment: str, folder: Path) -> dict:
     report = result.summary if augment == "degrade" else assess(
         lambda x: torch.softmax(result.model(x), 1), engine.load_family_data(spec, config, torch.device("cpu")).test,
         10, config.seed)
-    degraded = report["degraded_test"]
+    degraded = {record["degradation"]: record for record in report["degraded_test"]}
     return {"data": data, "augment": augment, "epochs": config.epochs, "batch_size": config.batch_size,
             "train_seconds": result.summary["train_seconds"], "test_accuracy": result.summary["test_accuracy"],
             "test_calibration_error": report["test_calibration_error"],

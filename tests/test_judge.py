@@ -53,7 +53,8 @@ def test_the_judge_keeps_the_class_of_blurred_and_noised_digits_and_reports_its_
         predicted = judge.predict(degraded)
         assert label_distance(predicted, true, 10) <= DISTANCE_BOUND, name
         assert (predicted == true).mean() >= 0.9, name
-        assert summary["degraded_test"][name]["accuracy"] >= 0.9
+    assert all(record["accuracy"] >= 0.9 for record in summary["degraded_test"]
+               if record["degradation"] in ("blur", "noise", "blur_noise"))
 
 
 def test_without_the_recipe_a_cnn_calls_blurred_digits_one(tmp_path):

@@ -276,11 +276,12 @@ def assess(probabilities_of, test, num_classes: int, seed: int = 0) -> dict:
     `probabilities_of(x [B, C, H, W] float in [0, 1]) -> [B, K]` class probabilities. Returns summary
     entries: `judge_recipe`, `test_calibration_error` (ECE, see `calibration_error`),
     `unrecognisable_threshold` (the UNRECOGNISABLE_QUANTILE quantile of the top probability on the
-    clean test images) and its quantile, and `degraded_test`: per degradation the accuracy, the
-    total-variation `label_distance` of the label histogram from the true one, the share of images
-    below the threshold, the ECE and the label histogram; `degraded_label_distance_max` is the largest
-    distance over CHECKED_DEGRADATIONS (what the judge check bounds), `degraded_test_accuracy_min` the lowest
-    accuracy over all of them."""
+    clean test images) and its quantile, and `degraded_test`: one record per degradation with its name
+    (`degradation`), the accuracy, the total-variation `label_distance` of the label histogram from the
+    true one, the share of images below the threshold, the ECE and the label histogram;
+    `degraded_label_distance_max` is the largest distance over CHECKED_DEGRADATIONS (what the judge check
+    bounds), `degraded_label_distance_worst` the degradation that has it, `degraded_test_accuracy_min` the
+    lowest accuracy over all of them."""
     from genlab.data.degrade import TEST_DEGRADATIONS
 
     generator = torch.Generator(device=test.x.device).manual_seed(seed)
@@ -293,19 +294,21 @@ def assess(probabilities_of, test, num_classes: int, seed: int = 0) -> dict:
             probabilities[name].append(probabilities_of(transform(x, generator)).float().cpu())
     probabilities = {name: torch.cat(parts).numpy() for name, parts in probabilities.items()}
     threshold = float(np.quantile(probabilities["clean"].max(1), UNRECOGNISABLE_QUANTILE))
-    degraded = {}
+    degraded = []
     for name in TEST_DEGRADATIONS:
         p = probabilities[name]
         labels = p.argmax(1)
-        degraded[name] = {"accuracy": float((labels == true).mean()),
-                          "label_distance": label_distance(labels, true, num_classes),
-                          "unrecognisable_share": float((p.max(1) < threshold).mean()),
-                          "calibration_error": calibration_error(p, true),
-                          "label_histogram": np.bincount(labels, minlength=num_classes).tolist()}
+        degraded.append({"degradation": name, "accuracy": float((labels == true).mean()),
+                         "label_distance": label_distance(labels, true, num_classes),
+                         "unrecognisable_share": float((p.max(1) < threshold).mean()),
+                         "calibration_error": calibration_error(p, true),
+                         "label_histogram": np.bincount(labels, minlength=num_classes).tolist()})
+    checked = [d for d in degraded if d["degradation"] in CHECKED_DEGRADATIONS]
     return {"judge_recipe": JUDGE_RECIPE,
             "test_calibration_error": calibration_error(probabilities["clean"], true),
             "unrecognisable_quantile": UNRECOGNISABLE_QUANTILE,
             "unrecognisable_threshold": threshold,
-            "degraded_label_distance_max": max(degraded[name]["label_distance"] for name in CHECKED_DEGRADATIONS),
-            "degraded_test_accuracy_min": min(d["accuracy"] for d in degraded.values()),
+            "degraded_label_distance_max": max(d["label_distance"] for d in checked),
+            "degraded_label_distance_worst": max(checked, key=lambda d: d["label_distance"])["degradation"],
+            "degraded_test_accuracy_min": min(d["accuracy"] for d in degraded),
             "degraded_test": degraded}

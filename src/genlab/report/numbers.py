@@ -30,7 +30,9 @@ ENTRIES: dict[str, str] = {
                      "total-variation distance of the label histogram from the true one, unrecognisable "
                      "share, calibration error and label histogram",
     "degraded_label_distance_max": "largest total-variation distance between the labels of degraded test "
-                                   "images and their true classes, over the degradations (the judge check)",
+                                   "images and their true classes, over the checked degradations (the judge "
+                                   "check)",
+    "degraded_label_distance_worst": "the checked degradation with the largest label distance",
     "degraded_test_accuracy_min": "lowest accuracy on degraded test images, over the degradations",
     "judge_unrecognisable_threshold": "the judge's unrecognisable threshold (top probability)",
     "sample_unrecognisable_share": "fraction of the judged samples whose top probability is below the judge's "
@@ -46,6 +48,8 @@ ENTRIES: dict[str, str] = {
 # How one record of a list-of-records entry is written; other records become 'key=value, ...'.
 RECORDS: dict[str, str] = {
     "most_confused": "{true} as {predicted} ({count})",
+    "degraded_test": "{degradation}: accuracy {accuracy}, label distance {label_distance}, "
+                     "unrecognisable {unrecognisable_share}",
 }
 
 # Entries every run's summary has (the engine writes them), listed after the family's results.
