@@ -45,3 +45,16 @@ def test_variances_must_be_positive_numbers(capsys):
     assert exit_info.value.code == 2
     assert "--variances must be positive numbers, got '1,-2'" in capsys.readouterr().err
     assert parse_variances("1, 2,4") == (1.0, 2.0, 4.0)
+
+
+def test_a_judge_of_an_older_recipe_skips_the_judge_space_with_the_retrain_command(tmp_path, monkeypatch):
+    from genlab.experiments.divergences import _judge_available
+
+    monkeypatch.setenv("GENLAB_CACHE", str(tmp_path))
+    old = tmp_path / "judges" / "mnist"
+    old.mkdir(parents=True)
+    (old / "weights.safetensors").write_bytes(b"")
+    (old / "summary.json").write_text(json.dumps({"test_accuracy": 0.98}))  # no judge_recipe: the first recipe
+    note = _judge_available("mnist")
+    assert note.startswith("the judge-space rows are missing: ") and "is not a judge of recipe 2" in note
+    assert "'genlab judge train --data mnist --overwrite'" in note

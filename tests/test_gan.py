@@ -318,9 +318,11 @@ def test_training_writes_a_sample_grid_every_epoch_and_the_loss_figure(trained_g
 
 def test_summary_reports_the_judges_view_of_samples(trained_gan):
     _, summary = trained_gan
-    histogram = summary["sample_class_histogram"]
-    assert len(histogram) == 10 and sum(histogram) == 1000
+    histogram = summary["sample_class_histogram"]  # of the recognisable samples only
+    share = summary["sample_unrecognisable_share"]
+    assert 0 <= share < 1 and len(histogram) == 10 and sum(histogram) == round(1000 * (1 - share))
     assert 0 <= summary["sample_class_entropy"] <= math.log(10) + 1e-9
+    assert 0 < summary["judge_unrecognisable_threshold"] < 1
     assert 0.1 <= summary["sample_mean_confidence"] <= 1
     assert summary["judge"].endswith("mnist-sample")
     # a briefly trained GAN draws varied images, though less varied than real ones

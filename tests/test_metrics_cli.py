@@ -79,7 +79,9 @@ def classifier(tmp_path_factory):
     from genlab.train import engine
 
     spec = get_model("mlp")
-    config = spec.make_config(data="mnist-sample", epochs=1, hidden=(32,), device="cpu", val_fraction=0.0)
+    # A judge must be trained by the judge recipe; one epoch is too short to pass its check, so it is off.
+    config = spec.make_config(data="mnist-sample", epochs=1, hidden=(32,), device="cpu", val_fraction=0.0,
+                              augment="degrade", max_label_distance=1.0)
     return engine.train(spec, config, out=tmp_path_factory.mktemp("runs") / "mlp", progress=False).run.path
 
 

@@ -128,7 +128,7 @@ def test_a_run_judged_by_a_retrained_judge_is_re_evaluated_not_retrained(tmp_pat
 
     def build(data):
         on = {"data": data[0], "limit": 300, "epochs": 1}
-        return [Train("judge", "cnn", "", {**on, "batch_size": 64}),
+        return [Train("judge", "cnn", "", {**on, "batch_size": 64, "augment": "degrade", "max_label_distance": 1}),
                 Train("gan", "gan", "", {**on, "judge": FolderOf("judge")})]
 
     suite = Suite("judged", "Judged", "", ("mnist-sample",), build)

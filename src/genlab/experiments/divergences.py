@@ -41,13 +41,15 @@ def _row_key(row) -> str:
 
 def _judge_available(judge: str) -> str | None:
     """None when the judge loads, else the reason (the judge space is then skipped)."""
-    from genlab.judge import judge_path
+    from genlab.judge import judge_path, recipe_problem
 
-    path = Path(judge) if Path(judge).is_dir() else judge_path(judge)
-    if (path / "weights.safetensors").exists():
-        return None
-    return (f"no judge for {judge} in {path}, so the judge-space rows are missing; train one with "
-            f"'genlab judge train --data {judge}' and run again")
+    stored = not Path(judge).is_dir()
+    path = judge_path(judge) if stored else Path(judge)
+    if not (path / "weights.safetensors").exists():
+        return (f"no judge for {judge} in {path}, so the judge-space rows are missing; train one with "
+                f"'genlab judge train --data {judge}' and run again")
+    problem = recipe_problem(path, judge if stored else None)
+    return f"the judge-space rows are missing: {problem}, and run again" if problem else None
 
 
 class _Log:

@@ -339,7 +339,7 @@ class GANFamily(Family):
         record_progress(run, epoch, images[:: max(1, len(images) // 10)][:10])
 
     def finish(self, model, run) -> dict[str, Any]:
-        from genlab.judge import resolve_judge, sample_quality
+        from genlab.judge import conditional_accuracy, label_quality, resolve_judge
         from genlab.plots.gan import (class_histogram_figure, loss_figure, progress_figure,
                                       samples_figure)
 
@@ -361,19 +361,20 @@ class GANFamily(Family):
         if judge is None:
             return summary
         summary["judge_test_accuracy"] = judge.test_accuracy
+        summary["judge_unrecognisable_threshold"] = judge.threshold
         generator = torch.Generator().manual_seed(c.seed * 7919 + 2)
         z = torch.randn(JUDGED_SAMPLES, c.z_dim, generator=generator).to(self.device)
         labels = self.balanced_labels(JUDGED_SAMPLES) if c.conditional else None
         samples = self.presented_generator(model)(z, labels)
-        quality = sample_quality(judge, samples)
+        judged, confidence = judge.labels(samples)
+        quality = label_quality(judged, confidence, self.data.num_classes)
         summary.update(quality)
         accuracy = None
-        predicted = torch.as_tensor(judge.predict(samples), device=self.device)
         if c.conditional:
-            hits = (predicted == labels).float()
-            accuracy = [hits[labels == k].mean().item() for k in range(self.data.num_classes)]
-            summary["conditional_accuracy"] = hits.mean().item()
+            summary["conditional_accuracy"], accuracy = conditional_accuracy(judged, labels.cpu().numpy(),
+                                                                             self.data.num_classes)
             summary["conditional_accuracy_per_class"] = accuracy
+        predicted = torch.as_tensor(judged, device=self.device)  # UNRECOGNISABLE (-1) is in no class
         # Classes as asked for (conditional) or as the judge sees them: is each class drawn in variety?
         test = self.data.test
         diversity, per_class = within_class_diversity(samples, labels if c.conditional else predicted,

@@ -75,32 +75,36 @@ def progress_figure(progress: dict[int, np.ndarray], title: str, max_rows: int =
 
 
 def class_histogram_figure(quality: dict, classes: tuple[str, ...], accuracy: list[float] | None, title: str):
-    """Bar chart of the judge's labels for the samples (mode coverage), with the uniform
-    level; for conditional models a second panel of per-class conditional accuracy."""
+    """Bar chart of the judge's labels for the recognisable samples (mode coverage), with the uniform
+    level and the unrecognisable share in the title; for conditional models a second panel of per-class
+    conditional accuracy (on the recognisable samples; a class with none is left empty)."""
     panels = 2 if accuracy is not None else 1
     figure, axes = plt.subplots(1, panels, figsize=(6.5 * panels, 4.2), squeeze=False)
     counts = np.asarray(quality["sample_class_histogram"])
     axis = axes[0, 0]
     positions = np.arange(len(classes))
-    axis.bar(positions, counts, color="tab:blue", label="samples per predicted class")
+    axis.bar(positions, counts, color="tab:blue", label="recognisable samples per predicted class")
     axis.axhline(counts.sum() / len(classes), color="tab:red", linestyle="--", label="every class equally")
     axis.set_xticks(positions, classes, rotation=45 if max(map(len, classes)) > 2 else 0, ha="right"
                     if max(map(len, classes)) > 2 else "center")
     axis.set_xlabel("class assigned by the judge")
     axis.set_ylabel("number of samples")
-    # + 0.0: the entropy of one class is stored as -0.0, which would print as "-0.000"
-    axis.set_title(f"entropy {quality['sample_class_entropy'] + 0.0:.3f} nats (max {np.log(len(classes)):.3f}), "
-                   f"mean confidence {quality['sample_mean_confidence']:.3f}", fontsize=10)
+    entropy = quality["sample_class_entropy"]
+    axis.set_title(f"{quality['sample_unrecognisable_share']:.1%} unrecognisable; of the rest: entropy "
+                   f"{'none' if entropy is None else f'{entropy:.3f}'} nats (max {np.log(len(classes)):.3f}); "
+                   f"mean confidence {quality['sample_mean_confidence']:.3f}", fontsize=9)
     axis.legend(fontsize=8)
     if accuracy is not None:
         axis = axes[0, 1]
+        accuracy = np.array([np.nan if a is None else a for a in accuracy])
         axis.bar(positions, accuracy, color="tab:green", label="judge agrees with the requested class")
         axis.set_xticks(positions, classes, rotation=45 if max(map(len, classes)) > 2 else 0,
                         ha="right" if max(map(len, classes)) > 2 else "center")
         axis.set_ylim(0, 1.05)
         axis.set_xlabel("requested class")
         axis.set_ylabel("conditional accuracy")
-        axis.set_title(f"conditional accuracy {np.mean(accuracy):.3f}", fontsize=10)
+        axis.set_title(f"conditional accuracy of the recognisable samples, per class; mean "
+                       f"{np.nanmean(accuracy):.3f}", fontsize=9)
         axis.legend(fontsize=8, loc="lower right")
     figure.suptitle(title)
     figure.tight_layout()
