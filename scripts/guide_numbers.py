@@ -10,9 +10,10 @@ Each suite's section of the guide holds one marked region,
 
 which this script replaces with what OUT/NAME/suite.json and the run folders under it say: where and
 when the numbers were measured, the suite's results table (one row per training run, the family's
-headline numbers) and the tables of the inspections the guide's prose reads. A step of the suite that
-has no row or inspection in the folder is listed as "not run", and a suite without suite.json says so,
-so a partial run rewrites the guide truthfully. Numbers are written as the report writes them (four
+headline numbers), each warning that a result is below its step's floor, and the tables of the
+inspections the guide's prose reads. A step of the suite that has no row or inspection in the folder
+is listed as "not run", and a suite without suite.json says so, so a partial run rewrites the guide
+truthfully. Numbers are written as the report writes them (four
 significant digits). The prose around the regions refers to these numbers and quotes none itself.
 `--check` writes nothing and exits 1 when the guide differs from what the folder says.
 """
@@ -31,13 +32,15 @@ sys.path.insert(0, str(ROOT / "src"))  # this checkout's genlab, as the benchmar
 from genlab.errors import GenlabError  # noqa: E402
 from genlab.report.numbers import format_duration, format_value, unsigned_zeros  # noqa: E402
 
-# The inspections whose tables each suite's guide section reads (its other inspections are figures, or
-# tables the report shows in full).
-INSPECTIONS: dict[str, tuple[str, ...]] = {
-    "autoencoders": ("pca-vs-linear-ae",),
-    "gan": ("inversion", "latent-paths"),
-    "divergences": ("divergences",),
+# The inspections whose tables each suite's guide section reads, each with how many of its tables (None:
+# all); the other inspections are figures, or tables the report shows in full.
+INSPECTIONS: dict[str, dict[str, int | None]] = {
+    "autoencoders": {"class-pairs": 1, "pca-vs-linear-ae": None},  # class pairs: the closest pairs per model
+    "vae": {"vae-vs-ae": None},
+    "gan": {"inversion": None, "latent-paths": None},
+    "divergences": {"divergences": None},
 }
+BELOW_FLOOR = "Warning, below the floor:"  # as the report writes a result too weak to conclude from
 REGION = re.compile(r"(<!-- quick-run:(?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- /quick-run:(?P=name) -->)", re.S)
 
 
@@ -60,13 +63,19 @@ def suite_block(out: Path, name: str) -> str:
         lines += [f"Results (table 'results of suite {name}' of the report):", ""]
         lines += _markdown_table(results["columns"], rows) + [""]
     inspections = {i["step"]: i for i in record.get("inspections", [])}
-    for step in INSPECTIONS.get(name, ()):
+    # Warnings about training runs below their steps' floors; an inspection's stand with its tables.
+    for warning in record.get("warnings", []):
+        if warning["step"] not in inspections:
+            lines += [f"{BELOW_FLOOR} {warning['text']}", ""]
+    for step, count in INSPECTIONS.get(name, {}).items():
         inspection = inspections.get(step)
         if inspection is None:
             continue  # listed as not run below
+        for text in inspection.get("warnings", []):
+            lines += [f"`{step}`: {BELOW_FLOOR} {text}", ""]
         for note in inspection.get("notes", []):
             lines += [f"`{step}`: {unsigned_zeros(note)}", ""]
-        for table in inspection.get("tables", []):
+        for table in inspection.get("tables", [])[:count]:
             lines += [f"`{step}`: {unsigned_zeros(table['caption']).rstrip('.')}.", ""]
             lines += _markdown_table(table["columns"], table["rows"]) + [""]
     # Steps of today's suite that this folder lacks (added since it ran, or an older folder).

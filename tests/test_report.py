@@ -447,7 +447,18 @@ def test_guide_numbers_are_rewritten_from_a_suite_folder_and_missing_steps_say_n
         "results": {"columns": ["step", "setting", "model", "val_accuracy", "test_accuracy", "seconds", "selected"],
                     "rows": [["logreg", "-", "logreg", 0.87, 0.8712345, 12.5, ""],
                              ["mlp-activation", "activation=relu", "mlp", 0.9, -0.0, 30.0, "yes"]]},
-        "inspections": []}))
+        "inspections": [], "warnings": [{"step": "logreg", "text": "step logreg: test_accuracy 0.8712 is below its "
+                                                                  "floor 0.9"}]}))
+    # An inspection whose prose reads only its first table (the closest class pairs), with a warning it inherits.
+    (out / "autoencoders").mkdir()
+    short_knn = "step ae: latent_knn_accuracy 0.41 is below its floor 0.6"
+    (out / "autoencoders" / "suite.json").write_text(json.dumps({
+        "suite": "autoencoders", "mode": "quick", "data": ["mnist"],
+        "steps": [{"name": "class-pairs", "kind": "inspect"}],
+        "inspections": [{"step": "class-pairs", "warnings": [short_knn], "tables": [
+            {"caption": "closest pairs", "columns": ["model", "pairs"], "rows": [["ae", "4-9"]]},
+            {"caption": "per class of ae", "columns": ["class"], "rows": [["0"]]}]}],
+        "warnings": [{"step": "class-pairs", "text": short_knn}]}))
     (out / "divergences").mkdir()
     (out / "divergences" / "suite.json").write_text(json.dumps({
         "suite": "divergences", "mode": "quick", "data": ["mnist"], "steps": [{"name": "divergences",
@@ -458,7 +469,8 @@ def test_guide_numbers_are_rewritten_from_a_suite_folder_and_missing_steps_say_n
                                                      floor="real vs real")]}]}))
     guide = tmp_path / "guide.md"
     prose = "# Guide\n\nClassifiers prose.\n\n<!-- quick-run:classifiers -->\nold 0.94\n<!-- /quick-run:classifiers " \
-            "-->\n\nGAN prose.\n<!-- quick-run:gan -->\n<!-- /quick-run:gan -->\nDivergences.\n" \
+            "-->\n\n<!-- quick-run:autoencoders -->\n<!-- /quick-run:autoencoders -->\nGAN prose.\n" \
+            "<!-- quick-run:gan -->\n<!-- /quick-run:gan -->\nDivergences.\n" \
             "<!-- quick-run:divergences -->\n<!-- /quick-run:divergences -->\nEnd.\n"
     guide.write_text(prose)
     assert script.main([str(out), "--guide", str(guide), "--check"]) == 1  # out of date: nothing written
@@ -477,6 +489,11 @@ def test_guide_numbers_are_rewritten_from_a_suite_folder_and_missing_steps_say_n
     assert "Not run: `mlp-linear-sigmoid`, `mlp-width`, `mlp-optimizer`, `cnn`, `cnn-fast`, `error-curves`, " \
            "`most-confused`." in classifiers
     assert "Quick-run numbers: not run (no `gan/suite.json` in `suite-all-quick`" in text
+    assert "Warning, below the floor: step logreg: test_accuracy 0.8712 is below its floor 0.9" in classifiers
+    autoencoders = text[text.index("<!-- quick-run:autoencoders -->"):text.index("<!-- /quick-run:autoencoders -->")]
+    assert autoencoders.count("below its floor 0.6") == 1  # with its inspection, not twice
+    assert "`class-pairs`: Warning, below the floor: step ae: latent_knn_accuracy 0.41" in autoencoders
+    assert "`class-pairs`: closest pairs." in autoencoders and "per class of ae" not in autoencoders
     divergences = text[text.index("<!-- quick-run:divergences -->"):]
     assert "`divergences`: no VAE given" in divergences and "Negative kNN KL (real vs real A||B" in divergences
     assert "Quick-run numbers (quick settings; data mnist): written by" in divergences  # no runs, no more facts
