@@ -363,7 +363,8 @@ def test_divergence_tables_put_seconds_beside_every_value_and_read_a_negative_kn
     assert [row[:2] for row in table["rows"]] == [["kl_knn", "A||B"], ["kl_knn", "B||A"], ["emd", "A,B"]]
     for row in table["rows"]:
         assert all(isinstance(s, float) and s > 0 for s in row[3::2]), row  # a time beside every value
-    assert table["rows"][0][4] == "inf"  # noise in 784 pixels: no real image is near it
+    # Uniform noise fills the cube that holds every image, so KL(images || noise) is finite, and far above the floor.
+    assert isinstance(table["rows"][0][4], float) and table["rows"][0][4] > 100
     floor = real_kl_rows["real vs real"][0]["value"]
     assert floor < 0
     assert f"Negative kNN KL (real vs real A||B {format_number(floor)}): a KL divergence is never below 0, so a " \
@@ -487,7 +488,7 @@ def test_guide_numbers_are_rewritten_from_a_suite_folder_and_missing_steps_say_n
     assert "| logreg | - | logreg | 0.87 | 0.8712 | 12.5 | - |" in classifiers
     assert "| mlp-activation | activation=relu | mlp | 0.9 | 0 | 30 | yes |" in classifiers
     assert "Not run: `mlp-linear-sigmoid`, `mlp-width`, `mlp-optimizer`, `cnn`, `cnn-fast`, `error-curves`, " \
-           "`most-confused`." in classifiers
+           "`most-confused`, `gradient-check`." in classifiers
     assert "Quick-run numbers: not run (no `gan/suite.json` in `suite-all-quick`" in text
     assert "Warning, below the floor: step logreg: test_accuracy 0.8712 is below its floor 0.9" in classifiers
     autoencoders = text[text.index("<!-- quick-run:autoencoders -->"):text.index("<!-- /quick-run:autoencoders -->")]
