@@ -8,7 +8,7 @@ so is the load average before and after, because on a shared machine other
 processes stretch the wall time but not the CPU time. A second run of each
 suite into the same folder measures what reusing finished work costs.
 
-    python benchmarks/suites.py [--suites all] [--threads 2] [--skip-demo]
+    python benchmarks/suites.py [--suites all] [--threads 2] [--skip-demo] [--keep DIR]
 
 writes benchmarks/results/suites.json and the 'Demo and suites' section of docs/benchmarks.md.
 """
@@ -55,6 +55,8 @@ def main() -> None:
     parser.add_argument("--suites", nargs="+", default=["all"])
     parser.add_argument("--threads", type=int, default=2, help="OMP_NUM_THREADS of the measured commands")
     parser.add_argument("--skip-demo", action="store_true")
+    parser.add_argument("--keep", type=Path, help="run into DIR and keep it (e.g. for scripts/guide_numbers.py), "
+                        "instead of a temporary folder; DIR must not exist yet, so nothing is reused")
     args = parser.parse_args()
 
     import torch
@@ -62,7 +64,10 @@ def main() -> None:
     from genlab import __version__
 
     results = []
-    with tempfile.TemporaryDirectory() as scratch:
+    if args.keep is not None and args.keep.exists():
+        raise SystemExit(f"--keep {args.keep}: the folder exists; give a new one, so that nothing is reused")
+    with tempfile.TemporaryDirectory() as temporary:
+        scratch = str(args.keep or temporary)
         if not args.skip_demo:
             results.append(timed(["demo", "-q", "-o", f"{scratch}/demo"], args.threads))
             print(json.dumps(results[-1]))
