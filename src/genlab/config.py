@@ -20,9 +20,34 @@ from typing import Any, ClassVar
 from genlab.errors import GenlabError
 
 
-def option(default: Any, help: str, choices: tuple[str, ...] | None = None, cli: bool = True):
-    """A config field with help text (and allowed values) for the CLI."""
-    return field(default=default, metadata={"help": help, "choices": choices, "cli": cli})
+class _NotGiven:
+    """The type of NOT_GIVEN."""
+
+    def __repr__(self) -> str:
+        return "NOT_GIVEN"
+
+    def __bool__(self) -> bool:
+        return False
+
+
+#: "The user did not give this setting": distinct from None, which is a value ("--judge none",
+#: "--iwae-images none" for the whole split).
+NOT_GIVEN: Any = _NotGiven()
+
+
+def option(default: Any = dataclasses.MISSING, help: str = "", choices: tuple[str, ...] | None = None,
+           cli: bool = True, flags: tuple[str, ...] = (), argument: bool = False, metavar: str | None = None):
+    """A settings field with help text (and allowed values), from which the CLI builds its parameter.
+
+    `default` left out makes the setting required. `flags` replaces the generated `--field-name`
+    (e.g. ("--from",) or ("--out", "-o")); `argument` makes it positional (a tuple-typed one takes
+    any number of values). `cli=False` keeps a field out of the command line.
+    """
+    metadata = {"help": help, "choices": choices, "cli": cli, "flags": flags, "argument": argument,
+                "metavar": metavar}
+    if isinstance(default, (list, dict, set)):
+        raise TypeError("option defaults must be immutable (use a tuple)")
+    return field(default=default, metadata=metadata)
 
 
 def check_range(config, name: str, low=None, high=None, low_open=False, high_open=False) -> None:
@@ -52,6 +77,15 @@ def check_choice(config, name: str) -> None:
 
 def flag_name(name: str) -> str:
     return name.replace("_", "-")
+
+
+def check_types(config) -> None:
+    """Fail when a field that does not take None holds None, naming the flag and the expected type
+    (the API's counterpart of the CLI's "--epochs expects int, got 'none'")."""
+    for spec in dataclasses.fields(config):
+        if getattr(config, spec.name) is None and not is_optional(type(config), spec.name):
+            kind = field_type(type(config), spec.name)
+            raise GenlabError(f"--{flag_name(spec.name)} expects {getattr(kind, '__name__', kind)}, got none")
 
 
 @dataclass(frozen=True)
@@ -84,6 +118,7 @@ class TrainConfig:
     precision: str = option("fp32", "arithmetic precision (bf16 autocast on CUDA only)", choices=("fp32", "bf16"))
 
     def __post_init__(self):
+        check_types(self)
         for name, spec in self.__dataclass_fields__.items():
             if spec.metadata.get("choices"):
                 check_choice(self, name)
@@ -130,40 +165,61 @@ def _jsonable(value):
     return list(value) if isinstance(value, tuple) else value
 
 
+def _hint(config_cls, name: str):
+    return typing.get_type_hints(config_cls)[name]
+
+
+def is_optional(config_cls, name: str) -> bool:
+    """Whether the field's type admits None (`int | None`)."""
+    return type(None) in typing.get_args(_hint(config_cls, name))
+
+
 def field_type(config_cls, name: str):
-    """The base Python type of a config field: int, float, str, bool or tuple[int]."""
-    hints = typing.get_type_hints(config_cls)
-    hint = hints[name]
-    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    """The base Python type of a config field: int, float, str, bool, Path or tuple."""
+    hint = _hint(config_cls, name)
     origin = typing.get_origin(hint)
     if origin in (typing.Union, types.UnionType):
-        hint = args[0]
+        hint = next(a for a in typing.get_args(hint) if a is not type(None))
         origin = typing.get_origin(hint)
-    if origin is tuple:
-        return tuple
-    return hint
+    return tuple if origin is tuple else hint
+
+
+def item_type(config_cls, name: str):
+    """The type of one element of a tuple field (`tuple[int, ...]` -> int)."""
+    hint = _hint(config_cls, name)
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        hint = next(a for a in typing.get_args(hint) if a is not type(None))
+    return typing.get_args(hint)[0]
+
+
+def _parse_scalar(kind, text: str):
+    if kind is bool:
+        if text.lower() in ("1", "true", "yes", "on"):
+            return True
+        if text.lower() in ("0", "false", "no", "off"):
+            return False
+        raise ValueError(text)
+    return kind(text)
 
 
 def parse_value(config_cls, name: str, text: str):
     """Parse a command-line string into the type of a config field.
 
-    Tuples are comma-separated ("256,128"); "none" gives None for optional fields.
+    Tuples are comma-separated ("256,128"; "" is the empty tuple). "none" is None for a field that
+    admits None, the string "none" for a string field, and an error otherwise.
     """
     kind = field_type(config_cls, name)
     try:
-        if text.lower() == "none":
+        if text.lower() == "none" and is_optional(config_cls, name):
             return None
         if kind is tuple:
-            return tuple(int(part) for part in text.split(",") if part.strip())
-        if kind is bool:
-            if text.lower() in ("1", "true", "yes", "on"):
-                return True
-            if text.lower() in ("0", "false", "no", "off"):
-                return False
-            raise ValueError(text)
-        return kind(text)
+            item = item_type(config_cls, name)
+            return tuple(_parse_scalar(item, part.strip()) for part in text.split(",") if part.strip())
+        return _parse_scalar(kind, text)
     except ValueError:
-        raise GenlabError(f"--{flag_name(name)} expects {getattr(kind, '__name__', kind)}, got '{text}'") from None
+        what = f"comma-separated {item_type(config_cls, name).__name__} values" if kind is tuple else \
+            getattr(kind, "__name__", kind)
+        raise GenlabError(f"--{flag_name(name)} expects {what}, got '{text}'") from None
 
 
 def dump_json(data: Any) -> str:
