@@ -141,7 +141,7 @@ def build(cls, /, **values):
 def signature(cls) -> inspect.Signature:
     """A Python signature listing the settings (positional ones first), for help() and editors."""
     params = []
-    for owner, spec in leaves(cls):
+    for _, spec in leaves(cls):
         default = _default_of(spec)
         kind = inspect.Parameter.POSITIONAL_OR_KEYWORD if spec.metadata.get("argument") else \
             inspect.Parameter.KEYWORD_ONLY

@@ -145,7 +145,7 @@ class TrainConfig:
     def to_dict(self) -> dict[str, Any]:
         return {k: _jsonable(v) for k, v in dataclasses.asdict(self).items()}
 
-    def non_defaults(self, defaults: "TrainConfig") -> dict[str, Any]:
+    def non_defaults(self, defaults: TrainConfig) -> dict[str, Any]:
         """The fields whose values differ from `defaults` (for reports)."""
         mine, theirs = self.to_dict(), defaults.to_dict()
         return {k: v for k, v in mine.items() if theirs.get(k) != v}
