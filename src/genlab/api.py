@@ -19,6 +19,7 @@ from genlab import settings as s
 from genlab.clibuild import build, positional_values, signature
 from genlab.config import NOT_GIVEN, flag_name
 from genlab.errors import GenlabError
+from genlab.run import Run
 
 
 def takes(settings_cls) -> Callable:
@@ -42,12 +43,12 @@ def _timestamped(prefix: str) -> Path:
     return Path("runs") / f"{prefix}-{datetime.datetime.now():%Y%m%d-%H%M%S}"
 
 
-def train(model: str, /, options: s.TrainOptions | None = None, **values):
+def train(model: str, /, options: s.TrainOptions | None = None, **values) -> Run:
     """Train model `model` (see `genlab train --help` for the names) into a run folder.
 
     `values` are the model's hyperparameters (its TrainConfig fields, e.g. epochs=3,
     data="mnist-sample") and TrainOptions (out, overwrite, resume, quiet). With
-    `resume=RUN` only `epochs` may be given. Returns the TrainResult (run folder + summary).
+    `resume=RUN` only `epochs` may be given. Returns the finished Run.
     """
     from genlab.models.registry import get_model
     from genlab.train import engine
@@ -62,13 +63,15 @@ def train(model: str, /, options: s.TrainOptions | None = None, **values):
         if extra:
             raise GenlabError(f"--resume continues a run with its saved settings; only --epochs may be "
                               f"given, not --{flag_name(extra[0])}")
-        return engine.resume(options.resume, spec, epochs=given.get("epochs"), progress=not options.quiet)
-    config = spec.make_config(**given)
-    return engine.train(spec, config, out=options.out, overwrite=options.overwrite, progress=not options.quiet)
+        result = engine.resume(options.resume, spec, epochs=given.get("epochs"), progress=not options.quiet)
+    else:
+        result = engine.train(spec, spec.make_config(**given), out=options.out, overwrite=options.overwrite,
+                              progress=not options.quiet)
+    return Run(result.run.path, device=result.run.read_config()["config"].get("device", "auto"))
 
 
 @takes(s.DataListSettings)
-def data_list(settings: s.DataListSettings) -> list[dict[str, Any]]:
+def datasets(settings: s.DataListSettings) -> list[dict[str, Any]]:
     """The status of every dataset: name, presence, location and split sizes."""
     from genlab.data import registry
 
@@ -76,7 +79,7 @@ def data_list(settings: s.DataListSettings) -> list[dict[str, Any]]:
 
 
 @takes(s.DataGetSettings)
-def data_get(settings: s.DataGetSettings) -> dict:
+def get_dataset(settings: s.DataGetSettings) -> dict:
     """Download (if missing) and verify a dataset; returns {'path', 'checksums': {file: verdict}}."""
     from genlab.data import registry
 
@@ -84,12 +87,12 @@ def data_get(settings: s.DataGetSettings) -> dict:
 
 
 @takes(s.JudgeTrainSettings)
-def judge_train(settings: s.JudgeTrainSettings):
-    """Train and store the default judge (a CNN) of a dataset; returns its TrainResult."""
-    from genlab.judge import train_judge
+def train_judge(settings: s.JudgeTrainSettings):
+    """Train and store the default judge (a CNN) of a dataset; returns its Run."""
+    from genlab import judge
 
-    return train_judge(settings.data, epochs=settings.epochs, device=settings.device.device,
-                       overwrite=settings.overwrite, progress=not settings.quiet)
+    return Run(judge.train_judge(settings.data, epochs=settings.epochs, device=settings.device.device,
+                       overwrite=settings.overwrite, progress=not settings.quiet).run.path)
 
 
 @takes(s.EvaluateSettings)
@@ -101,22 +104,22 @@ def evaluate(settings: s.EvaluateSettings) -> dict[str, Any]:
 
 
 @takes(s.SweepSettings)
-def sweep(settings: s.SweepSettings):
+def run_sweep(settings: s.SweepSettings):
     """Train a model once per grid point (grid=("lr=0.1,0.01", ...), fixed=("epochs=3",)); returns the
     SweepResult (folder, rows, markdown table)."""
-    from genlab.sweep import parse_assignments, run_sweep
+    from genlab import sweep
 
-    return run_sweep(settings.model, parse_assignments(settings.model, settings.grid, multiple=True),
-                     parse_assignments(settings.model, settings.fixed, multiple=False), out=settings.out,
+    return sweep.run_sweep(settings.model, sweep.parse_assignments(settings.model, settings.grid, multiple=True),
+                           sweep.parse_assignments(settings.model, settings.fixed, multiple=False), out=settings.out,
                      overwrite=settings.overwrite, progress=not settings.quiet)
 
 
 @takes(s.ReportSettings)
-def report(settings: s.ReportSettings):
+def write_report(settings: s.ReportSettings):
     """Write report.html and report.pdf about run and sweep folders; returns the ReportResult."""
-    from genlab.report import write_report
+    from genlab.report import write
 
-    return write_report(list(settings.inputs), settings.out or _timestamped("report"), title=settings.title)
+    return write.write_report(list(settings.inputs), settings.out or _timestamped("report"), title=settings.title)
 
 
 @takes(s.SampleSettings)
@@ -138,7 +141,7 @@ def traverse(settings: s.TraverseSettings) -> Path:
 
 
 @takes(s.RateDistortionSettings)
-def rate_distortion(settings: s.RateDistortionSettings):
+def plot_rate_distortion(settings: s.RateDistortionSettings):
     """Plot distortion against rate for sweeps and echo-ae runs; returns (figure path, points)."""
     from genlab.rate_distortion import write_rate_distortion
 
@@ -186,7 +189,7 @@ def suite(settings: s.SuiteSettings):
 
 
 @takes(s.GradcheckSettings)
-def gradcheck(settings: s.GradcheckSettings):
+def gradient_check(settings: s.GradcheckSettings):
     """Autograd against the closed-form least-squares gradient; returns the GradientReport."""
     from genlab.gradcheck import least_squares_check
 
@@ -231,11 +234,11 @@ def corrupt(settings: s.CorruptSettings) -> Path:
 
 
 @takes(s.DemoSettings)
-def demo(settings: s.DemoSettings):
+def run_demo(settings: s.DemoSettings):
     """The offline tour on mnist-sample, ending in a report; returns the SuiteResult."""
-    from genlab.demo import run_demo
+    from genlab import demo
 
-    return run_demo(settings.out, progress=not settings.quiet, log=print)
+    return demo.run_demo(settings.out, progress=not settings.quiet, log=print)
 
 
 @takes(s.CompareSettings)
@@ -258,7 +261,7 @@ def compare(settings: s.CompareSettings):
 
 
 @takes(s.DivergencesSettings)
-def experiment_divergences(settings: s.DivergencesSettings) -> Path:
+def divergences_experiment(settings: s.DivergencesSettings) -> Path:
     """The divergences experiment (every metric on known and real pairs, timed); returns its report path."""
     from genlab.experiments.divergences import run_divergences
     from genlab.metrics.compare import MetricSettings

@@ -44,9 +44,9 @@ class TrainCommand(click.Command):
 
     def run(self, **raw) -> None:
         options, values = self.split(raw)
-        result = api.train(self.spec.name, options, **values)
-        print_summary(result.summary)
-        click.echo(f"run folder: {result.run.path}")
+        run = api.train(self.spec.name, options, **values)
+        print_summary(run.summary)
+        click.echo(f"run folder: {run.path}")
 
 
 class ModelGroup(click.Group):
@@ -96,9 +96,9 @@ def show_verified(report: dict, settings) -> None:
     click.echo(f"{settings.name}: {report['path']}")
 
 
-def show_judge(result, settings) -> None:
-    print_summary(result.summary)
-    click.echo(f"judge: {result.run.path}")
+def show_judge(run, settings) -> None:
+    print_summary(run.summary)
+    click.echo(f"judge: {run.path}")
 
 
 def show_sweep(result, settings) -> None:
@@ -202,8 +202,8 @@ def data():
     """List and fetch datasets."""
 
 
-add(data, "list", api.data_list, show_datasets)
-add(data, "get", api.data_get, show_verified)
+add(data, "list", api.datasets, show_datasets)
+add(data, "get", api.get_dataset, show_verified)
 
 
 @cli.group()
@@ -211,22 +211,22 @@ def judge():
     """The per-dataset classifier that scores generated samples."""
 
 
-add(judge, "train", api.judge_train, show_judge)
+add(judge, "train", api.train_judge, show_judge)
 add(cli, "evaluate", api.evaluate, show_summary)
-add(cli, "sweep", api.sweep, show_sweep)
-add(cli, "report", api.report, show_report)
+add(cli, "sweep", api.run_sweep, show_sweep)
+add(cli, "report", api.write_report, show_report)
 add(cli, "sample", api.sample, show_sample)
 add(cli, "traverse", api.traverse, echo_line("traversal"))
-add(cli, "rate-distortion", api.rate_distortion, show_rate_distortion)
+add(cli, "rate-distortion", api.plot_rate_distortion, show_rate_distortion)
 add(cli, "invert", api.invert, show_inversion)
 add(cli, "path", api.path, show_path)
 add(cli, "suite", api.suite, show_suite)
-add(cli, "gradcheck", api.gradcheck, show_gradcheck)
+add(cli, "gradcheck", api.gradient_check, show_gradcheck)
 add(cli, "interpolate", api.interpolate, show_interpolation)
 add(cli, "compare-runs", api.compare_runs, show_compared_runs)
 add(cli, "pca-vs-linear-ae", api.pca_vs_linear_ae, show_subspaces)
 add(cli, "corrupt", api.corrupt, echo_line("figure"))
-add(cli, "demo", api.demo, show_suite)
+add(cli, "demo", api.run_demo, show_suite)
 add(cli, "compare", api.compare, show_comparison)
 
 
@@ -235,7 +235,7 @@ def experiment():
     """Experiments that run many commands' worth of work and write a report section."""
 
 
-add(experiment, "divergences", api.experiment_divergences, echo_line("report"))
+add(experiment, "divergences", api.divergences_experiment, echo_line("report"))
 
 
 def main(argv: list[str] | None = None) -> None:

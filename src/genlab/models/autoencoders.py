@@ -219,6 +219,10 @@ class Autoencoder(Family):
         """Reconstructions [B, ...] (images in [0, 1]) of codes z [B, p]."""
         return model.decode(z)
 
+    def reconstruct(self, model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+        """The network's output [B, ...] for inputs x (with the skip connections a skip-ae has)."""
+        return model(x)[0]
+
     # -- objective ---------------------------------------------------------------------
     def corrupt(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """The encoder's input: x itself, or a corrupted copy for denoising runs."""

@@ -50,6 +50,8 @@ class Family:
       encode(model, x [B, ...]) -> z [B, p]        autoencoders, VAEs (posterior mean)
       decode(model, z [B, p]) -> x [B, ...]        autoencoders, VAEs, GAN generators
       sample(model, n, labels=None) -> x [n, ...]  VAEs and GANs: new data, values in [0, 1]
+      reconstruct(model, x [B, ...]) -> x [B, ...] autoencoders, VAEs
+      predict_proba(model, x [B, ...]) -> [B, K]   classifiers
     """
 
     config_cls: type[TrainConfig] = TrainConfig
