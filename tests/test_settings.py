@@ -188,3 +188,10 @@ def test_api_takes_a_settings_object_or_its_values():
     assert by_values == build(InvertSettings, run=Path("r"), images="0:2", device=Device(device="cpu"))
     with pytest.raises(GenlabError, match="--device must be one of auto, cpu, cuda; got 'gpu'"):
         build(InvertSettings, run="r", device="gpu")
+
+
+def test_a_sweep_grid_may_be_a_dict_in_python():
+    from_cli = COMMANDS["sweep"].parse_settings(["mlp", "--grid", "lr=0.1,0.01", "--grid", "hidden=64,256-128",
+                                                 "--set", "epochs=2"])
+    assert from_cli == build(from_cli.__class__, model="mlp", grid={"lr": [0.1, 0.01], "hidden": [(64,), (256, 128)]},
+                             fixed={"epochs": 2})

@@ -150,6 +150,21 @@ class SweepSettings(Settings):
     overwrite: bool = option(False, "retrain settings whose run folders exist")
     quiet: bool = option(False, "no progress bars", flags=QUIET)
 
+    def __post_init__(self):
+        # Python may give {"lr": [0.1, 0.01], "hidden": [(64,), (256, 128)]}: written as the CLI's items.
+        for name, multiple in (("grid", True), ("fixed", False)):
+            value = getattr(self, name)
+            if isinstance(value, dict):
+                object.__setattr__(self, name, tuple(f"{key}={_assignment(v, multiple)}" for key, v in value.items()))
+        super().__post_init__()
+
+
+def _assignment(value, multiple: bool) -> str:
+    """A value (or, in a grid, a list of values) as KEY=... text: tuples as 256-128, lists comma-separated."""
+    def show(one):
+        return "-".join(map(str, one)) if isinstance(one, tuple) else str(one)
+    return ",".join(map(show, value)) if multiple else show(value)
+
 
 @dataclass(frozen=True, kw_only=True)
 class ReportSettings(Settings):
