@@ -36,15 +36,18 @@ NOT_GIVEN: Any = _NotGiven()
 
 
 def option(default: Any = dataclasses.MISSING, help: str = "", choices: tuple[str, ...] | None = None,
-           cli: bool = True, flags: tuple[str, ...] = (), argument: bool = False, metavar: str | None = None):
+           cli: bool = True, flags: tuple[str, ...] = (), argument: bool = False, metavar: str | None = None,
+           network: bool = False, arguments: bool = False):
     """A settings field with help text (and allowed values), from which the CLI builds its parameter.
 
     `default` left out makes the setting required. `flags` replaces the generated `--field-name`
     (e.g. ("--from",) or ("--out", "-o")); `argument` makes it positional (a tuple-typed one takes
-    any number of values). `cli=False` keeps a field out of the command line.
+    any number of values). `cli=False` keeps a field out of the command line. `network` lets the value
+    also name a user's network ("module:Class", or the class itself from Python) besides the choices;
+    `arguments` marks a JSON object of keyword arguments (a dict from Python) for such a network.
     """
     metadata = {"help": help, "choices": choices, "cli": cli, "flags": flags, "argument": argument,
-                "metavar": metavar}
+                "metavar": metavar, "network": network, "arguments": arguments}
     if isinstance(default, (list, dict, set)):
         raise TypeError("option defaults must be immutable (use a tuple)")
     return field(default=default, metadata=metadata)
@@ -69,8 +72,10 @@ def check_range(config, name: str, low=None, high=None, low_open=False, high_ope
 
 def check_choice(config, name: str) -> None:
     """Fail unless the field's value is one of its declared choices."""
-    choices = config.__dataclass_fields__[name].metadata.get("choices")
-    value = getattr(config, name)
+    meta = config.__dataclass_fields__[name].metadata
+    choices, value = meta.get("choices"), getattr(config, name)
+    if meta.get("network") and ":" in value:
+        return  # a user's network, checked when it is built
     if choices and value not in choices:
         raise GenlabError(f"--{flag_name(name)} must be one of {', '.join(choices)}; got '{value}'")
 
@@ -118,6 +123,7 @@ class TrainConfig:
     precision: str = option("fp32", "arithmetic precision (bf16 autocast on CUDA only)", choices=("fp32", "bf16"))
 
     def __post_init__(self):
+        self._network_references()
         check_types(self)
         for name, spec in self.__dataclass_fields__.items():
             if spec.metadata.get("choices"):
@@ -131,6 +137,18 @@ class TrainConfig:
         check_range(self, "evals_per_epoch", low=1)
         check_range(self, "test_fraction", low=0, high=1, low_open=True, high_open=True)
         self._absolute_data_paths()
+
+    def _network_references(self) -> None:
+        """A user's network class (and its dict of arguments) given from Python, stored as the
+        importable "module:Class" (and JSON) that config.json keeps."""
+        from genlab.models.user import arguments_json, reference
+
+        for name, spec in self.__dataclass_fields__.items():
+            value, flag = getattr(self, name), f"--{flag_name(name)}"
+            if spec.metadata.get("network") and value is not None and not isinstance(value, str):
+                object.__setattr__(self, name, reference(value, flag))
+            elif spec.metadata.get("arguments"):
+                object.__setattr__(self, name, arguments_json(value, flag))
 
     def _absolute_data_paths(self) -> None:
         """Store tabular file paths absolute, so a run folder can be reopened from any directory."""
