@@ -33,7 +33,7 @@ def sample_in_a_fresh_process(run: Path) -> tuple[int, ...]:
 
 def test_a_vae_of_the_users_networks_trains_and_reloads(tmp_path):
     run = genlab.train("vae", **SMALL, latent_dim=3, iwae_k=10, iwae_images=50, encoder=TinyEncoder,
-                       encoder_args={"latent_dim": 3}, decoder=TinyDecoder, decoder_args={"latent_dim": 3, "width": 32},
+                       encoder_args={"outputs": 6}, decoder=TinyDecoder, decoder_args={"latent_dim": 3, "width": 32},
                        out=tmp_path / "vae")
     config = json.loads((run.path / "config.json").read_text())["config"]
     assert config["encoder"] == "user_networks:TinyEncoder" and json.loads(config["decoder_args"])["width"] == 32
@@ -52,12 +52,21 @@ def test_a_gan_of_the_users_networks_trains_and_reloads(tmp_path):
     assert sample_in_a_fresh_process(run.path) == (4, 1, 28, 28)
 
 
+def test_an_autoencoder_of_the_users_networks_reconstructs(tmp_path):
+    run = genlab.train("ae", **SMALL, latent_dim=2, encoder=TinyEncoder, encoder_args={"outputs": 2},
+                       decoder=TinyDecoder, decoder_args={"latent_dim": 2}, out=tmp_path / "ae")
+    x, _ = run.examples("test", limit=8)
+    reconstructions = run.reconstruct(x)
+    assert reconstructions.shape == x.shape and 0 <= reconstructions.min() and reconstructions.max() <= 1
+    assert run.encode(x).shape == (8, 2) and np.isfinite(run.summary["test_reconstruction_mse"])
+
+
 def test_users_networks_from_the_command_line(capsys, tmp_path):
     assert_user_error(["train", "vae", "--data", "mnist-sample", "--encoder", "no_such_module:Encoder",
                        "--decoder", "user_networks:TinyDecoder", "-o", str(tmp_path / "a")], capsys,
                       "--encoder no_such_module:Encoder: cannot import module 'no_such_module'")
     assert_user_error(["train", "vae", "--data", "mnist-sample", "--latent-dim", "2",
-                       "--encoder", "user_networks:TinyEncoder", "--encoder-args", '{"latent_dim": 5}',
+                       "--encoder", "user_networks:TinyEncoder", "--encoder-args", '{"outputs": 10}',
                        "--decoder", "user_networks:TinyDecoder", "--decoder-args", '{"latent_dim": 2}',
                        "-o", str(tmp_path / "b")], capsys,
                       "--encoder user_networks:TinyEncoder returned [2, 10]; expected [2, 4] (means, then "

@@ -7,11 +7,11 @@ from torch import nn
 
 
 class TinyEncoder(nn.Module):
-    """Images [B, 1, 28, 28] -> [B, 2p]: means, then log-variances."""
+    """Images [B, 1, 28, 28] -> [B, outputs]: a VAE's 2p means and log-variances, an autoencoder's p codes."""
 
-    def __init__(self, latent_dim: int, width: int = 64):
+    def __init__(self, outputs: int, width: int = 64):
         super().__init__()
-        self.net = nn.Sequential(nn.Flatten(), nn.Linear(784, width), nn.ReLU(), nn.Linear(width, 2 * latent_dim))
+        self.net = nn.Sequential(nn.Flatten(), nn.Linear(784, width), nn.ReLU(), nn.Linear(width, outputs))
 
     def forward(self, x):
         return self.net(x)

@@ -11,12 +11,32 @@ from __future__ import annotations
 
 import importlib
 import json
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import nn
 
+from genlab.config import option
 from genlab.errors import GenlabError
+
+
+@dataclass(frozen=True)
+class EncoderDecoderOptions:
+    """The config fields that swap in a user's encoder and decoder (VAEs, autoencoders)."""
+
+    encoder: str = option("", "your own encoder instead of the built-in one: module:Class, called with "
+                          "--encoder-args; x [B, C, H, W] (or [B, D]) -> codes [B, p] (a VAE: [B, 2p], means then "
+                          "log-variances, or a (mean, logvar) pair); see docs/api.md", network=True)
+    encoder_args: str = option("{}", "keyword arguments of --encoder, a JSON object", arguments=True)
+    decoder: str = option("", "your own decoder (with --encoder): module:Class, called with --decoder-args; "
+                          "z [B, p] -> [B, C, H, W] or [B, C*H*W] before the output activation (a VAE: "
+                          "Bernoulli logits)", network=True)
+    decoder_args: str = option("{}", "keyword arguments of --decoder, a JSON object", arguments=True)
+
+    def check_encoder_decoder(self) -> None:
+        if bool(self.encoder) != bool(self.decoder):
+            raise GenlabError("--encoder and --decoder come together: give both of your networks, or neither")
 
 
 def is_reference(value: Any) -> bool:

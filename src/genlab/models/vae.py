@@ -25,7 +25,7 @@ from genlab.errors import GenlabError
 from genlab.metrics.likelihood import diagonal_gaussian_proposal, importance_weighted_bounds, \
     standard_normal_log_density
 from genlab.models.base import ModelSpec
-from genlab.models.user import build_network, check_shape, dry_run
+from genlab.models.user import EncoderDecoderOptions, build_network, check_shape, dry_run
 from genlab.models.stochastic_ae import StochasticAEConfig, StochasticAEFamily, mlp, reconstruction_nll
 
 
@@ -150,7 +150,7 @@ class UserDecoder(nn.Module):
 
 
 @dataclass(frozen=True)
-class VAEConfig(StochasticAEConfig):
+class VAEConfig(StochasticAEConfig, EncoderDecoderOptions):
     """Options of the VAE family. `arch` is set by the model name."""
 
     arch: str = option("mlp", "architecture", choices=("mlp", "conv"), cli=False)
@@ -159,18 +159,10 @@ class VAEConfig(StochasticAEConfig):
     iwae_images: int | None = option(1000, "test images the IWAE bound averages over (none: the whole split)")
     epochs: int = option(20, "passes over the training split")
     batch_size: int = option(128, "examples per optimisation step")
-    encoder: str = option("", "your own encoder instead of the built-in one: module:Class, called with "
-                          "--encoder-args; x [B, C, H, W] (or [B, D]) -> [B, 2p] (means, then log-variances) or a "
-                          "(mean, logvar) pair (docs/api.md)", network=True)
-    encoder_args: str = option("{}", "keyword arguments of --encoder, a JSON object", arguments=True)
-    decoder: str = option("", "your own decoder (with --encoder): module:Class, called with --decoder-args; "
-                          "z [B, p] -> Bernoulli logits [B, C, H, W] or [B, C*H*W]", network=True)
-    decoder_args: str = option("{}", "keyword arguments of --decoder, a JSON object", arguments=True)
 
     def __post_init__(self):
         super().__post_init__()
-        if bool(self.encoder) != bool(self.decoder):
-            raise GenlabError("--encoder and --decoder come together: give both of your networks, or neither")
+        self.check_encoder_decoder()
         check_range(self, "kl_warmup", low=0)
         check_range(self, "iwae_k", low=1)
         check_range(self, "iwae_images", low=1)
