@@ -20,7 +20,9 @@ install: $(VENV)/.installed
 demo: install
 	$(BIN)/genlab demo --out demo-output
 
+# Lint first: a style or import error fails in seconds, before minutes of tests.
 test: install
+	$(BIN)/ruff check src tests benchmarks
 	GENLAB_DATA=$(DATA) $(BIN)/python -m pytest
 
 # Each benchmark writes benchmarks/results/NAME.json; their tables live in docs/benchmarks.md.

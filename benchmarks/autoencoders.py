@@ -49,7 +49,8 @@ KEYS = ("test_reconstruction_mse", "latent_knn_accuracy", "latent_silhouette", "
         "steps",
         "test_reconstruction_mse_vs_corrupted", "test_corrupted_input_mse")
 
-ORDER = ("conv-ae-mnist-60s", "conv-ae-mask-mnist-60s", "conv-ae-mnist", "conv-ae-mnist-long", "skip-ae-mnist", "conv-ae-denoise-mnist", "skip-ae-denoise-mnist", "ae-mnist",
+ORDER = ("conv-ae-mnist-60s", "conv-ae-mask-mnist-60s", "conv-ae-mnist", "conv-ae-mnist-long", "skip-ae-mnist",
+         "conv-ae-denoise-mnist", "skip-ae-denoise-mnist", "ae-mnist",
          "ae-relu4-mnist", "conv-ae-fashion", "skip-ae-fashion", "ae-pbmc", "pca-vs-linear-ae-mnist")
 
 MNIST_EPOCHS = 30

@@ -127,7 +127,7 @@ class CPUTimedVAE(VAEFamily):
     """
 
     #: every instance the engine builds, newest last (the benchmark reads the CPU marks back from it)
-    built: list["CPUTimedVAE"] = []
+    built: list[CPUTimedVAE] = []
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

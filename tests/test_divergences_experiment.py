@@ -4,8 +4,7 @@ import json
 
 import numpy as np
 
-from genlab.cli import main
-from genlab.experiments.divergences import parse_variances
+from genlab.cli import cli, main
 from metrics_threads import one_torch_thread  # noqa: F401 (autouse fixture)
 
 
@@ -44,7 +43,8 @@ def test_variances_must_be_positive_numbers(capsys):
         main(["experiment", "divergences", "--variances", "1,-2"])
     assert exit_info.value.code == 2
     assert "--variances must be positive numbers, got '1,-2'" in capsys.readouterr().err
-    assert parse_variances("1, 2,4") == (1.0, 2.0, 4.0)
+    command = cli.commands["experiment"].commands["divergences"]
+    assert command.parse_settings(["--variances", "1, 2,4"]).variances == (1.0, 2.0, 4.0)
 
 
 def test_a_judge_of_an_older_recipe_skips_the_judge_space_with_the_retrain_command(tmp_path, monkeypatch):

@@ -168,7 +168,8 @@ def test_every_architecture_maps_noise_to_images_and_images_to_one_score(name, e
     images = G(torch.randn(3, family.config.z_dim), labels)
     assert images.shape == (3, 1, 28, 28) and 0 < images.min() and images.max() < 1
     assert D(images, labels).shape == (3,)
-    assert family.latent_dim(model) == family.config.z_dim + (family.config.label_dim if family.config.conditional else 0)
+    label_dim = family.config.label_dim if family.config.conditional else 0
+    assert family.latent_dim(model) == family.config.z_dim + label_dim
 
 
 def test_conditional_discriminator_projects_the_label_onto_its_features(bundle):

@@ -31,7 +31,8 @@ def test_sample_frechet_distance_of_two_gaussians_is_close_to_the_closed_form():
     rng = np.random.default_rng(1)
     mean_a, cov_a = np.array([0.0, 0.0]), np.array([[1.0, 0.3], [0.3, 0.5]])
     mean_b, cov_b = np.array([1.0, -1.0]), np.array([[2.0, -0.4], [-0.4, 1.0]])
-    sample = frechet_distance(rng.multivariate_normal(mean_a, cov_a, 5000), rng.multivariate_normal(mean_b, cov_b, 5000))
+    sample = frechet_distance(rng.multivariate_normal(mean_a, cov_a, 5000),
+                              rng.multivariate_normal(mean_b, cov_b, 5000))
     assert sample.value == pytest.approx(gaussian_frechet(mean_a, cov_a, mean_b, cov_b), abs=0.08)
 
 

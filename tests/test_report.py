@@ -144,7 +144,8 @@ def test_cross_run_table_has_one_row_per_run(report):
     header, *rows = comparison[0]
     assert header[:3] == ["run", "model", "settings"] and header[3:5] == ["val_accuracy", "test_accuracy"]
     assert sorted(row[0] for row in rows) == ["logreg", "mlp", "sweep/hidden=16"]
-    assert {row[0]: row[2] for row in rows} == {"logreg": "limit=1000", "mlp": "hidden=32", "sweep/hidden=16": "hidden=16"}
+    assert {row[0]: row[2] for row in rows} == {"logreg": "limit=1000", "mlp": "hidden=32",
+                                                "sweep/hidden=16": "hidden=16"}
     assert "Common to all 3 runs: data mnist-sample; non-default settings epochs=1." in page
 
 

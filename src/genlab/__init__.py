@@ -1,3 +1,71 @@
-"""genlab: train, inspect and evaluate deep generative models, with reports."""
+"""genlab: train, inspect and evaluate deep generative models, with reports.
 
-__version__ = "0.1.0"
+The Python API is the command line's, verb for verb (docs/api.md):
+
+    import genlab
+    run = genlab.train("vae", data="mnist-sample", epochs=3, latent_dim=2, quiet=True)
+    run.summary["test_elbo"]; images = run.sample(16)        # float32 [16, 1, 28, 28] in [0, 1]
+    genlab.compare(f"{run.path}:samples", "mnist-sample:test[0:500]", metrics=["fd"])
+
+Every function takes its command's settings as keyword arguments (or one settings
+object from genlab.settings) and raises GenlabError with the CLI's one-line message.
+"""
+
+from genlab.version import __version__
+
+# `genlab.train` is the verb, not the subpackage genlab/train/: importing the subpackage first means
+# later imports of its modules (`from genlab.train import engine`) leave the name to the function.
+import genlab.train  # noqa: F401
+from genlab.api import (
+    compare,
+    compare_runs,
+    corrupt,
+    datasets,
+    divergences_experiment,
+    evaluate,
+    get_dataset,
+    gradient_check,
+    interpolate,
+    invert,
+    path,
+    pca_vs_linear_ae,
+    plot_rate_distortion,
+    run_demo,
+    run_sweep,
+    sample,
+    suite,
+    train,
+    train_judge,
+    traverse,
+    write_report,
+)
+from genlab.errors import GenlabError
+from genlab.run import Run, load
+
+__all__ = [
+    "GenlabError",
+    "Run",
+    "__version__",
+    "compare",
+    "compare_runs",
+    "corrupt",
+    "datasets",
+    "divergences_experiment",
+    "evaluate",
+    "get_dataset",
+    "gradient_check",
+    "interpolate",
+    "invert",
+    "load",
+    "path",
+    "pca_vs_linear_ae",
+    "plot_rate_distortion",
+    "run_demo",
+    "run_sweep",
+    "sample",
+    "suite",
+    "train",
+    "train_judge",
+    "traverse",
+    "write_report",
+]

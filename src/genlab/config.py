@@ -20,9 +20,37 @@ from typing import Any, ClassVar
 from genlab.errors import GenlabError
 
 
-def option(default: Any, help: str, choices: tuple[str, ...] | None = None, cli: bool = True):
-    """A config field with help text (and allowed values) for the CLI."""
-    return field(default=default, metadata={"help": help, "choices": choices, "cli": cli})
+class _NotGiven:
+    """The type of NOT_GIVEN."""
+
+    def __repr__(self) -> str:
+        return "NOT_GIVEN"
+
+    def __bool__(self) -> bool:
+        return False
+
+
+#: "The user did not give this setting": distinct from None, which is a value ("--judge none",
+#: "--iwae-images none" for the whole split).
+NOT_GIVEN: Any = _NotGiven()
+
+
+def option(default: Any = dataclasses.MISSING, help: str = "", choices: tuple[str, ...] | None = None,
+           cli: bool = True, flags: tuple[str, ...] = (), argument: bool = False, metavar: str | None = None,
+           network: bool = False, arguments: bool = False):
+    """A settings field with help text (and allowed values), from which the CLI builds its parameter.
+
+    `default` left out makes the setting required. `flags` replaces the generated `--field-name`
+    (e.g. ("--from",) or ("--out", "-o")); `argument` makes it positional (a tuple-typed one takes
+    any number of values). `cli=False` keeps a field out of the command line. `network` lets the value
+    also name a user's network ("module:Class", or the class itself from Python) besides the choices;
+    `arguments` marks a JSON object of keyword arguments (a dict from Python) for such a network.
+    """
+    metadata = {"help": help, "choices": choices, "cli": cli, "flags": flags, "argument": argument,
+                "metavar": metavar, "network": network, "arguments": arguments}
+    if isinstance(default, (list, dict, set)):
+        raise TypeError("option defaults must be immutable (use a tuple)")
+    return field(default=default, metadata=metadata)
 
 
 def check_range(config, name: str, low=None, high=None, low_open=False, high_open=False) -> None:
@@ -44,14 +72,25 @@ def check_range(config, name: str, low=None, high=None, low_open=False, high_ope
 
 def check_choice(config, name: str) -> None:
     """Fail unless the field's value is one of its declared choices."""
-    choices = config.__dataclass_fields__[name].metadata.get("choices")
-    value = getattr(config, name)
+    meta = config.__dataclass_fields__[name].metadata
+    choices, value = meta.get("choices"), getattr(config, name)
+    if meta.get("network") and ":" in value:
+        return  # a user's network, checked when it is built
     if choices and value not in choices:
         raise GenlabError(f"--{flag_name(name)} must be one of {', '.join(choices)}; got '{value}'")
 
 
 def flag_name(name: str) -> str:
     return name.replace("_", "-")
+
+
+def check_types(config) -> None:
+    """Fail when a field that does not take None holds None, naming the flag and the expected type
+    (the API's counterpart of the CLI's "--epochs expects int, got 'none'")."""
+    for spec in dataclasses.fields(config):
+        if getattr(config, spec.name) is None and not is_optional(type(config), spec.name):
+            kind = field_type(type(config), spec.name)
+            raise GenlabError(f"--{flag_name(spec.name)} expects {getattr(kind, '__name__', kind)}, got none")
 
 
 @dataclass(frozen=True)
@@ -84,6 +123,8 @@ class TrainConfig:
     precision: str = option("fp32", "arithmetic precision (bf16 autocast on CUDA only)", choices=("fp32", "bf16"))
 
     def __post_init__(self):
+        self._network_references()
+        check_types(self)
         for name, spec in self.__dataclass_fields__.items():
             if spec.metadata.get("choices"):
                 check_choice(self, name)
@@ -96,6 +137,18 @@ class TrainConfig:
         check_range(self, "evals_per_epoch", low=1)
         check_range(self, "test_fraction", low=0, high=1, low_open=True, high_open=True)
         self._absolute_data_paths()
+
+    def _network_references(self) -> None:
+        """A user's network class (and its dict of arguments) given from Python, stored as the
+        importable "module:Class" (and JSON) that config.json keeps."""
+        from genlab.models.user import arguments_json, reference
+
+        for name, spec in self.__dataclass_fields__.items():
+            value, flag = getattr(self, name), f"--{flag_name(name)}"
+            if spec.metadata.get("network") and value is not None and not isinstance(value, str):
+                object.__setattr__(self, name, reference(value, flag))
+            elif spec.metadata.get("arguments"):
+                object.__setattr__(self, name, arguments_json(value, flag))
 
     def _absolute_data_paths(self) -> None:
         """Store tabular file paths absolute, so a run folder can be reopened from any directory."""
@@ -110,7 +163,7 @@ class TrainConfig:
     def to_dict(self) -> dict[str, Any]:
         return {k: _jsonable(v) for k, v in dataclasses.asdict(self).items()}
 
-    def non_defaults(self, defaults: "TrainConfig") -> dict[str, Any]:
+    def non_defaults(self, defaults: TrainConfig) -> dict[str, Any]:
         """The fields whose values differ from `defaults` (for reports)."""
         mine, theirs = self.to_dict(), defaults.to_dict()
         return {k: v for k, v in mine.items() if theirs.get(k) != v}
@@ -130,40 +183,61 @@ def _jsonable(value):
     return list(value) if isinstance(value, tuple) else value
 
 
+def _hint(config_cls, name: str):
+    return typing.get_type_hints(config_cls)[name]
+
+
+def is_optional(config_cls, name: str) -> bool:
+    """Whether the field's type admits None (`int | None`)."""
+    return type(None) in typing.get_args(_hint(config_cls, name))
+
+
 def field_type(config_cls, name: str):
-    """The base Python type of a config field: int, float, str, bool or tuple[int]."""
-    hints = typing.get_type_hints(config_cls)
-    hint = hints[name]
-    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    """The base Python type of a config field: int, float, str, bool, Path or tuple."""
+    hint = _hint(config_cls, name)
     origin = typing.get_origin(hint)
     if origin in (typing.Union, types.UnionType):
-        hint = args[0]
+        hint = next(a for a in typing.get_args(hint) if a is not type(None))
         origin = typing.get_origin(hint)
-    if origin is tuple:
-        return tuple
-    return hint
+    return tuple if origin is tuple else hint
+
+
+def item_type(config_cls, name: str):
+    """The type of one element of a tuple field (`tuple[int, ...]` -> int)."""
+    hint = _hint(config_cls, name)
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        hint = next(a for a in typing.get_args(hint) if a is not type(None))
+    return typing.get_args(hint)[0]
+
+
+def _parse_scalar(kind, text: str):
+    if kind is bool:
+        if text.lower() in ("1", "true", "yes", "on"):
+            return True
+        if text.lower() in ("0", "false", "no", "off"):
+            return False
+        raise ValueError(text)
+    return kind(text)
 
 
 def parse_value(config_cls, name: str, text: str):
     """Parse a command-line string into the type of a config field.
 
-    Tuples are comma-separated ("256,128"); "none" gives None for optional fields.
+    Tuples are comma-separated ("256,128"; "" is the empty tuple). "none" is None for a field that
+    admits None, the string "none" for a string field, and an error otherwise.
     """
     kind = field_type(config_cls, name)
     try:
-        if text.lower() == "none":
+        if text.lower() == "none" and is_optional(config_cls, name):
             return None
         if kind is tuple:
-            return tuple(int(part) for part in text.split(",") if part.strip())
-        if kind is bool:
-            if text.lower() in ("1", "true", "yes", "on"):
-                return True
-            if text.lower() in ("0", "false", "no", "off"):
-                return False
-            raise ValueError(text)
-        return kind(text)
+            item = item_type(config_cls, name)
+            return tuple(_parse_scalar(item, part.strip()) for part in text.split(",") if part.strip())
+        return _parse_scalar(kind, text)
     except ValueError:
-        raise GenlabError(f"--{flag_name(name)} expects {getattr(kind, '__name__', kind)}, got '{text}'") from None
+        what = f"comma-separated {item_type(config_cls, name).__name__} values" if kind is tuple else \
+            getattr(kind, "__name__", kind)
+        raise GenlabError(f"--{flag_name(name)} expects {what}, got '{text}'") from None
 
 
 def dump_json(data: Any) -> str:

@@ -16,23 +16,11 @@ import sys
 import time
 from pathlib import Path
 
-from genlab.errors import GenlabError
 from genlab.metrics.compare import METRICS, Comparison, MetricSettings, compare
 from genlab.metrics.result import format_value
 from genlab.metrics.sets import load_set
 
 PCA_SPACE = "pca:50"
-
-
-def parse_variances(text: str) -> tuple[float, ...]:
-    """'1,2,4' -> (1.0, 2.0, 4.0); every variance must be positive."""
-    try:
-        values = tuple(float(v) for v in text.split(",") if v.strip())
-    except ValueError:
-        raise GenlabError(f"--variances expects comma-separated numbers, got '{text}'") from None
-    if not values or any(not v > 0 for v in values):
-        raise GenlabError(f"--variances must be positive numbers, got '{text}'")
-    return values
 
 
 def _row_key(row) -> str:

@@ -100,8 +100,6 @@ def interpolate_run(run_path, start: str, end: str, steps: int = 10, spherical: 
     from genlab.plots.latent import interpolation_heatmap_figure, interpolation_strip_figure, path_figure
     from genlab.train.engine import load_run
 
-    if steps < 2:
-        raise GenlabError(f"--steps must be >= 2 (the two endpoints at least), got {steps}")
     loaded = load_run(run_path, device)
     family, model, data = loaded.family, loaded.model, loaded.family.data
     require(family, "encode", "interpolate")

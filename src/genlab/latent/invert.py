@@ -212,10 +212,6 @@ def invert_run(run_path, images: str = "0:8", restarts: int = 5, steps: int = 50
     from genlab.plots.gan import inversion_figure
     from genlab.train.runfolder import atomic_write_json
 
-    if restarts < 1:
-        raise GenlabError(f"--restarts must be >= 1, got {restarts}")
-    if steps < 1:
-        raise GenlabError(f"--steps must be >= 1, got {steps}")
     loaded = load_gan_run(run_path, device, "invert")
     source = "generated" if generated else "test"
     size = 100_000 if generated else len(loaded.family.data.test)

@@ -171,12 +171,6 @@ def path_run(run_path, source: int, target: int, points: int = 8, steps: int = 3
     from genlab.plots.gan import path_figure
     from genlab.train.runfolder import atomic_write_json
 
-    if points < 1:
-        raise GenlabError(f"--points must be >= 1, got {points}")
-    if restarts < 1:
-        raise GenlabError(f"--restarts must be >= 1, got {restarts}")
-    if steps < 1 or invert_steps < 1:
-        raise GenlabError(f"--steps and --invert-steps must be >= 1, got {steps} and {invert_steps}")
     loaded = load_gan_run(run_path, device, "path")
     size = len(loaded.family.data.test)
     indices = [parse_indices(str(i), size, flag)[0] for i, flag in ((source, "--from"), (target, "--to"))]

@@ -67,8 +67,6 @@ def compare_pca_linear_ae(data: str, latent_dim: int, out=None, epochs: int = 40
     from genlab.plots.latent import pca_vs_linear_ae_figure
     from genlab.train import engine
 
-    if latent_dim < 1:
-        raise GenlabError(f"--latent-dim must be >= 1, got {latent_dim}")
     spec = get_model("ae")
     config = spec.make_config(data=data, latent_dim=latent_dim, hidden=(), activation="linear",
                               output_activation="linear", loss="mse", noise="none", epochs=epochs, lr=lr,

@@ -64,8 +64,6 @@ def traverse_run(run_path, out, image: int = 0, dims: int = 8, steps: int = 9, s
     test = loaded.family.data.test
     if not 0 <= image < len(test):
         raise GenlabError(f"--image must be in [0, {len(test) - 1}] (a test-split index), got {image}")
-    if dims < 1 or steps < 2 or span <= 0:
-        raise GenlabError("--dims must be >= 1, --steps >= 2 and --span > 0")
     x = test.inputs(slice(image, image + 1))
     figure = traversal_figure(loaded.family, loaded.model, x,
                               f"Latent traversal of test image {image}: {loaded.config.model} on "

@@ -25,6 +25,7 @@ from genlab.data.corruption import Corruption, parse_noise
 from genlab.data.datasets import Split
 from genlab.errors import GenlabError
 from genlab.models.base import Family, ModelSpec
+from genlab.models.user import EncoderDecoderOptions, build_network, check_shape, dry_run
 
 ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU, "sigmoid": nn.Sigmoid, "elu": nn.ELU,
                "softplus": nn.Softplus, "linear": nn.Identity}
@@ -134,8 +135,30 @@ class ConvAutoencoder(nn.Module):
         return self.decode(z, skips if self.skip else None), z
 
 
+class UserAutoencoder(nn.Module):
+    """A user's encoder and decoder as an autoencoder: codes [B, p], and outputs shaped like the
+    inputs after the family's output activation (sigmoid for images, unless --output-activation)."""
+
+    def __init__(self, encoder: nn.Module, decoder: nn.Module, input_shape: tuple[int, ...], output: str):
+        super().__init__()
+        self.encoder, self.decoder = encoder, decoder
+        self.input_shape, self.output = tuple(input_shape), output
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        return self.encoder(x).flatten(1)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        out = self.decoder(z).reshape(-1, *self.input_shape)
+        return torch.sigmoid(out) if self.output == "sigmoid" else out
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(reconstruction shaped like x, code [B, p])."""
+        z = self.encode(x)
+        return self.decode(z), z
+
+
 @dataclass(frozen=True)
-class AutoencoderConfig(TrainConfig):
+class AutoencoderConfig(TrainConfig, EncoderDecoderOptions):
     """Options of every autoencoder; `arch` is set by the model name."""
 
     arch: str = option("mlp", "architecture", choices=("mlp", "conv", "conv-skip"), cli=False)
@@ -153,6 +176,7 @@ class AutoencoderConfig(TrainConfig):
 
     def __post_init__(self):
         super().__post_init__()
+        self.check_encoder_decoder()
         check_range(self, "latent_dim", low=1)
         if any(width < 1 for width in self.hidden):
             raise GenlabError(f"--hidden widths must be >= 1, got {','.join(map(str, self.hidden))}")
@@ -205,10 +229,25 @@ class Autoencoder(Family):
 
     def build(self) -> nn.Module:
         config = self.config
+        if config.encoder:
+            return self.user_networks()
         if config.arch == "mlp":
             return MLPAutoencoder(self.data.input_shape, config.hidden, config.latent_dim, config.activation,
                                   self.output)
         return ConvAutoencoder(config.latent_dim, skip=config.arch == "conv-skip")
+
+    def user_networks(self) -> nn.Module:
+        """The user's encoder and decoder (--encoder, --decoder), checked on two training inputs."""
+        c, data = self.config, self.data
+        encoder = build_network(c.encoder, c.encoder_args, "--encoder")
+        decoder = build_network(c.decoder, c.decoder_args, "--decoder")
+        x, p = data.train.inputs(slice(0, 2)), c.latent_dim
+        check_shape(dry_run(encoder, x, c.encoder, "--encoder"), 2 * p,
+                    f"codes [2, {p}] for inputs {list(x.shape)} (p = --latent-dim {p})", c.encoder, "--encoder")
+        check_shape(dry_run(decoder, torch.zeros(2, p, device=x.device), c.decoder, "--decoder"),
+                    2 * data.input_dim, f"[2, {', '.join(map(str, data.input_shape))}] for codes [2, {p}]",
+                    c.decoder, "--decoder")
+        return UserAutoencoder(encoder, decoder, data.input_shape, self.output)
 
     # -- capabilities ------------------------------------------------------------------
     def encode(self, model: nn.Module, x: torch.Tensor) -> torch.Tensor:
@@ -218,6 +257,10 @@ class Autoencoder(Family):
     def decode(self, model: nn.Module, z: torch.Tensor) -> torch.Tensor:
         """Reconstructions [B, ...] (images in [0, 1]) of codes z [B, p]."""
         return model.decode(z)
+
+    def reconstruct(self, model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+        """The network's output [B, ...] for inputs x (with the skip connections a skip-ae has)."""
+        return model(x)[0]
 
     # -- objective ---------------------------------------------------------------------
     def corrupt(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:

@@ -14,7 +14,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from genlab.config import TrainConfig
+from genlab.config import NOT_GIVEN, TrainConfig
 from genlab.data.datasets import DataBundle, Split
 from genlab.errors import GenlabError
 
@@ -50,6 +50,8 @@ class Family:
       encode(model, x [B, ...]) -> z [B, p]        autoencoders, VAEs (posterior mean)
       decode(model, z [B, p]) -> x [B, ...]        autoencoders, VAEs, GAN generators
       sample(model, n, labels=None) -> x [n, ...]  VAEs and GANs: new data, values in [0, 1]
+      reconstruct(model, x [B, ...]) -> x [B, ...] autoencoders, VAEs
+      predict_proba(model, x [B, ...]) -> [B, K]   classifiers
     """
 
     config_cls: type[TrainConfig] = TrainConfig
@@ -106,8 +108,9 @@ class ModelSpec:
         return self.family.config_cls
 
     def make_config(self, **values) -> TrainConfig:
-        """The resolved config: class defaults, then this preset's, then `values`."""
-        given = {k: v for k, v in values.items() if v is not None}
+        """The resolved config: class defaults, then this preset's, then `values` (NOT_GIVEN ones skipped;
+        None is a value)."""
+        given = {k: v for k, v in values.items() if v is not NOT_GIVEN}
         return self.config_cls(model=self.name, **{**self.defaults, **given})
 
     def default_config(self) -> TrainConfig:

@@ -207,6 +207,11 @@ class Classifier(Family):
             return TwoConvCNN(data.num_classes, channels)
         return FastCNN(data.num_classes, channels)
 
+    # -- capabilities ------------------------------------------------------------------
+    def predict_proba(self, model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+        """Class probabilities [B, K] (softmax of the logits) of inputs x [B, ...]."""
+        return torch.softmax(model(x), 1)
+
     def train_step(self, model, x, y, optimizers, step):
         optimizer = optimizers["model"]
         if self.config.augment == "degrade":

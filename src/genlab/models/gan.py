@@ -31,10 +31,11 @@ from genlab.data.datasets import Split
 from genlab.errors import GenlabError
 from genlab.metrics.diversity import within_class_diversity
 from genlab.models.base import Family, ModelSpec, make_optimizer
+from genlab.models.user import build_network, check_shape, dry_run
 from genlab.models.gan_losses import (LOSSES, discriminator_loss, generator_loss, gradient_penalty,
                                       mode_seeking_penalty, path_speed_penalty)
 from genlab.models.gan_networks import (ConvDiscriminator, ConvGenerator, MLPDiscriminator, MLPGenerator,
-                                        init_weights)
+                                        UserDiscriminator, UserGenerator, init_weights)
 
 JUDGED_SAMPLES = 1000  # samples the judge labels for the summary
 GRID_SAMPLES = 64  # fixed-noise samples drawn every epoch (unconditional models)
@@ -52,13 +53,20 @@ class GANConfig(TrainConfig):
     epochs: int = option(20, "passes of the training images through the discriminator")
     batch_size: int = option(64, "real images per iteration, split evenly among its discriminator updates")
     z_dim: int = option(100, "dimension of the Gaussian noise z fed to the generator")
-    generator: str = option("mlp", "generator architecture", choices=("mlp", "conv"))
+    generator: str = option("mlp", "generator architecture, or your own: module:Class, called with "
+                            "--generator-args; z [B, z_dim] -> image logits [B, C, H, W] or [B, C*H*W] (the "
+                            "sigmoid gives the image; docs/api.md)", choices=("mlp", "conv"), network=True)
+    generator_args: str = option("{}", "keyword arguments of your --generator, a JSON object", arguments=True)
     g_hidden: tuple[int, ...] = option((256, 512, 1024), "mlp generator: hidden widths, comma-separated")
     g_activation: str = option("leaky-relu", "mlp generator: hidden activation", choices=ACTIVATION_CHOICES)
     g_batchnorm: bool = option(True, "mlp generator: batch norm between its layers")
     g_channels: tuple[int, ...] = option((64, 32, 16), "conv generator: feature maps at 7x7, 14x14, 28x28")
     g_fc: int = option(256, "conv generator: width of the fully connected layer before the 7x7 map (0: none)")
-    discriminator: str = option("mlp", "discriminator architecture", choices=("mlp", "conv"))
+    discriminator: str = option("mlp", "discriminator architecture, or your own: module:Class, called with "
+                                "--discriminator-args; images [B, C, H, W] -> logits [B] or [B, 1] (the d-* "
+                                "options shape the built-in ones)", choices=("mlp", "conv"), network=True)
+    discriminator_args: str = option("{}", "keyword arguments of your --discriminator, a JSON object",
+                                     arguments=True)
     d_hidden: tuple[int, ...] = option((256, 256), "mlp discriminator: hidden widths, comma-separated")
     d_activation: str = option("leaky-relu", "mlp discriminator: hidden activation", choices=ACTIVATION_CHOICES)
     d_norm: str = option("batch", "discriminator normalisation (wasserstein-gp needs layer or none)",
@@ -109,6 +117,9 @@ class GANConfig(TrainConfig):
         check_range(self, "mode_seeking", low=0)
         check_range(self, "g_ema", low=0, high=1, high_open=True)
         check_range(self, "aux_weight", low=0)
+        if self.conditional and ":" in self.generator + self.discriminator:
+            raise GenlabError("your own --generator or --discriminator can be used by unconditional GANs only "
+                              "(gan, gan-leaky, dcgan, wgan-gp); conditional ones use the built-in players")
         if self.aux_weight > 0 and not self.conditional:
             raise GenlabError("--aux-weight trains D to name the class the generator was asked for; only "
                               "conditional models (cgan) have one: use cgan or --aux-weight 0")
@@ -155,12 +166,16 @@ class GANFamily(Family):
     def build(self) -> nn.Module:
         c, shape = self.config, self.data.input_shape
         classes = self.data.num_classes if c.conditional else 0
-        if c.generator == "conv":
+        if ":" in c.generator:
+            generator = self.user_generator()
+        elif c.generator == "conv":
             generator = ConvGenerator(c.z_dim, c.g_channels, c.g_fc, classes, c.label_dim, shape)
         else:
             generator = MLPGenerator(c.z_dim, c.g_hidden, c.g_activation, c.g_batchnorm, classes, c.label_dim,
                                      shape)
-        if c.discriminator == "conv":
+        if ":" in c.discriminator:
+            discriminator = self.user_discriminator()
+        elif c.discriminator == "conv":
             discriminator = ConvDiscriminator(c.d_channels, c.d_norm, classes, c.label_dim, shape, c.d_batch_std,
                                               c.d_projection, c.aux_weight > 0)
         else:
@@ -175,6 +190,25 @@ class GANFamily(Family):
         if c.g_ema > 0:  # a copy that follows the generator's weights slowly; never trained itself
             players["generator_ema"] = copy.deepcopy(generator).requires_grad_(False)
         return nn.ModuleDict(players)
+
+    def user_generator(self) -> nn.Module:
+        """The user's --generator, checked on two noise vectors."""
+        c, shape = self.config, self.data.input_shape
+        body = build_network(c.generator, c.generator_args, "--generator")
+        logits = dry_run(body, torch.zeros(2, c.z_dim, device=self.device), c.generator, "--generator")
+        check_shape(logits, 2 * int(np.prod(shape)), f"image logits [2, {', '.join(map(str, shape))}] for noise "
+                    f"[2, {c.z_dim}] (--z-dim {c.z_dim})", c.generator, "--generator")
+        return UserGenerator(body, c.z_dim, shape)
+
+    def user_discriminator(self) -> nn.Module:
+        """The user's --discriminator, checked on two training images."""
+        c = self.config
+        body = build_network(c.discriminator, c.discriminator_args, "--discriminator")
+        images = self.data.train.inputs(slice(0, 2)).to(self.device)
+        logits = dry_run(body, images, c.discriminator, "--discriminator")
+        check_shape(logits, 2, f"one logit per image, [2] or [2, 1], for images {list(images.shape)}",
+                    c.discriminator, "--discriminator")
+        return UserDiscriminator(body)
 
     @staticmethod
     def presented_generator(model) -> nn.Module:

@@ -150,6 +150,14 @@ def minibatch_std(features: torch.Tensor, parts: tuple[int, ...] | None = None,
     return (variance + 1e-8).sqrt().mean(1)[member].unsqueeze(1)
 
 
+class UserGenerator(Generator):
+    """A user's network `body` (noise [B, z_dim] -> image logits) as an unconditional generator."""
+
+    def __init__(self, body: nn.Module, z_dim: int, image_shape: tuple[int, int, int]):
+        super().__init__(z_dim, 0, 0, image_shape)
+        self.body = body
+
+
 class Discriminator(nn.Module):
     """Image (and label) -> one logit per image [B].
 
@@ -230,3 +238,17 @@ class ConvDiscriminator(Discriminator):
             plane = self.label_plane(self.embed(labels)).view(-1, 1, *images.shape[2:])
             images = torch.cat([images, plane], dim=1)
         return self.verdict(self.body(images), labels, parts, classes)
+
+
+class UserDiscriminator(nn.Module):
+    """A user's network `body` (images -> one logit each) as an unconditional discriminator: it takes
+    the built-in one's arguments (labels, the minibatch split, the classifier flag) and has no use for them."""
+
+    def __init__(self, body: nn.Module):
+        super().__init__()
+        self.body = body
+
+    def forward(self, images: torch.Tensor, labels: torch.Tensor | None = None,
+                parts: tuple[int, ...] | None = None, classes: bool = False):
+        logit = self.body(images).reshape(len(images))
+        return (logit, None) if classes else logit

@@ -25,6 +25,7 @@ from genlab.errors import GenlabError
 from genlab.metrics.likelihood import diagonal_gaussian_proposal, importance_weighted_bounds, \
     standard_normal_log_density
 from genlab.models.base import ModelSpec
+from genlab.models.user import EncoderDecoderOptions, build_network, check_shape, dry_run
 from genlab.models.stochastic_ae import StochasticAEConfig, StochasticAEFamily, mlp, reconstruction_nll
 
 
@@ -124,8 +125,32 @@ class GaussianVAE(nn.Module):
         return self.decoder(z), mean, logvar
 
 
+class UserEncoder(nn.Module):
+    """A user's encoder (`body`) with the output the VAE reads: (mean, logvar), each [B, p]."""
+
+    def __init__(self, body: nn.Module):
+        super().__init__()
+        self.body = body
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        out = self.body(x)
+        mean, logvar = out if isinstance(out, (tuple, list)) else out.chunk(2, dim=1)
+        return mean.flatten(1), logvar.flatten(1)
+
+
+class UserDecoder(nn.Module):
+    """A user's decoder (`body`) with the output the VAE reads: flat logits [B, D]."""
+
+    def __init__(self, body: nn.Module):
+        super().__init__()
+        self.body = body
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.body(z).flatten(1)
+
+
 @dataclass(frozen=True)
-class VAEConfig(StochasticAEConfig):
+class VAEConfig(StochasticAEConfig, EncoderDecoderOptions):
     """Options of the VAE family. `arch` is set by the model name."""
 
     arch: str = option("mlp", "architecture", choices=("mlp", "conv"), cli=False)
@@ -137,6 +162,7 @@ class VAEConfig(StochasticAEConfig):
 
     def __post_init__(self):
         super().__post_init__()
+        self.check_encoder_decoder()
         check_range(self, "kl_warmup", low=0)
         check_range(self, "iwae_k", low=1)
         check_range(self, "iwae_images", low=1)
@@ -175,6 +201,8 @@ class VAEFamily(StochasticAEFamily):
     def build(self) -> nn.Module:
         self.check_data()
         config, data = self.config, self.data
+        if config.encoder:
+            return self.user_networks()
         if config.arch == "conv":
             if data.kind != "image" or data.input_shape[1:] != (28, 28):
                 raise GenlabError(f"conv-vae needs 28x28 images; {data.name} has inputs of shape "
@@ -186,6 +214,25 @@ class VAEFamily(StochasticAEFamily):
             encoder = MLPEncoder(data.input_dim, config.hidden, config.latent_dim, config.activation, config.dropout)
             decoder = MLPDecoder(config.latent_dim, config.hidden, data.input_dim, config.activation)
         decoder.init_output_bias(self.mean_image_logits())
+        return GaussianVAE(encoder, decoder, data.input_shape)
+
+    def user_networks(self) -> nn.Module:
+        """The user's encoder and decoder (--encoder, --decoder), checked on two training inputs."""
+        c, data = self.config, self.data
+        encoder = UserEncoder(build_network(c.encoder, c.encoder_args, "--encoder"))
+        decoder = UserDecoder(build_network(c.decoder, c.decoder_args, "--decoder"))
+        x, p = data.train.inputs(slice(0, 2)), c.latent_dim
+        codes = dry_run(encoder.body, x, c.encoder, "--encoder")
+        if isinstance(codes, (tuple, list)):
+            for part in codes:
+                check_shape(part, 2 * p, f"a (mean, logvar) pair of [2, {p}] for inputs {list(x.shape)} "
+                            f"(p = --latent-dim {p})", c.encoder, "--encoder")
+        else:
+            check_shape(codes, 4 * p, f"[2, {2 * p}] (means, then log-variances) for inputs {list(x.shape)} "
+                        f"(p = --latent-dim {p})", c.encoder, "--encoder")
+        logits = dry_run(decoder, torch.zeros(2, p, device=x.device), c.decoder, "--decoder")
+        check_shape(logits, 2 * data.input_dim, f"[2, {', '.join(map(str, data.input_shape))}] for codes [2, {p}]",
+                    c.decoder, "--decoder")
         return GaussianVAE(encoder, decoder, data.input_shape)
 
     def rate_weight(self, step: int) -> float:

@@ -65,7 +65,7 @@ def metric_per_comparison_figure(panels: dict[str, dict[str, dict[str, float]]],
     width = 0.8 / max(1, len(comparisons))
     for axis, (family, rows) in zip(axes, panels.items()):
         top = _top([v for bars in rows.values() for v in bars.values()])
-        for group, (row, bars) in enumerate(rows.items()):
+        for group, (_, bars) in enumerate(rows.items()):
             for index, comparison in enumerate(comparisons):
                 if comparison not in bars:
                     continue

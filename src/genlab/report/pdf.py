@@ -302,9 +302,9 @@ def _table(pdf: ReportPDF, table: Table) -> None:
         widths = _fit([natural[i] for i in columns], [narrowest[i] for i in columns], pdf.epw)
         pdf.set_font(FONT, "", TABLE_FONT)
         pdf.set_draw_color(190)
-        with pdf.table(col_widths=widths, width=min(sum(widths), pdf.epw), align="LEFT", text_align="LEFT", line_height=3.6,
-                       padding=TABLE_PAD, headings_style=FontFace(emphasis="BOLD", fill_color=(233, 238, 246)),
-                       repeat_headings=1) as grid:
+        with pdf.table(col_widths=widths, width=min(sum(widths), pdf.epw), align="LEFT", text_align="LEFT",
+                       line_height=3.6, padding=TABLE_PAD,
+                       headings_style=FontFace(emphasis="BOLD", fill_color=(233, 238, 246)), repeat_headings=1) as grid:
             header = grid.row()
             headers = _headers(table)
             for i in columns:

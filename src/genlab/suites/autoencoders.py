@@ -65,7 +65,7 @@ def build(data: tuple[str, ...]) -> list:
         Train("conv-ae-denoising", "conv-ae", f"the convolutional autoencoder trained to undo Gaussian noise "
               f"({NOISE}: standard deviation 0.3 added to each pixel)", {**on, **CONV, "noise": NOISE},
               floors=(SEPARATES_CONV,)),
-        Train("skip-ae-denoising", "skip-ae", f"the skip-connection autoencoder trained to undo the same noise",
+        Train("skip-ae-denoising", "skip-ae", "the skip-connection autoencoder trained to undo the same noise",
               {**on, **CONV, "noise": NOISE}),
         Inspect("interpolation-ae", "interpolations through the MLP autoencoder's 2-D code, within a class and "
                 "between classes", lambda context: interpolations(context, context.runs("ae")[0]), uses=("ae",)),

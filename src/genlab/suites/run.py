@@ -125,8 +125,14 @@ def validate(suite: Suite, mode: str, data: tuple[str, ...] | None = None) -> No
             raise GenlabError(f"suite {suite.name}: step {step.name} has no settings to run in {mode} mode")
         spec = get_model(step.model)
         for point in points:
-            spec.make_config(**{**settings, **point})
+            spec.make_config(**given({**settings, **point}))
         firsts[step.name] = points[0]
+
+
+def given(settings: dict[str, Any]) -> dict[str, Any]:
+    """A step's model settings less those it leaves to the model: suites write None for "the
+    model's default" (ByMode(quick=3, full=None)), whereas to a config None is a value."""
+    return {k: v for k, v in settings.items() if v is not None}
 
 
 def _placeholders(value: Any, mode: str, firsts: dict[str, dict]) -> Any:
@@ -155,7 +161,8 @@ def _train(step: Train, folder: Path, mode: str, outcomes: dict[str, Outcome], p
 
     settings = resolve(step.settings, mode, outcomes)
     spec = get_model(step.model)
-    summary, action = ensure_run(spec, spec.make_config(**settings), folder, replace_other=True, progress=progress)
+    summary, action = ensure_run(spec, spec.make_config(**given(settings)), folder, replace_other=True,
+                                 progress=progress)
     if action == "reused" and _stale(folder, step.settings, outcomes):
         summary, action = _reevaluate(folder), "re-evaluated"
     run = RunOutcome(folder, step.model, {}, settings, summary, action)
@@ -165,7 +172,7 @@ def _train(step: Train, folder: Path, mode: str, outcomes: dict[str, Outcome], p
 def _sweep(step: Sweep, folder: Path, mode: str, outcomes: dict[str, Outcome], progress: bool) -> Outcome:
     from genlab.sweep import run_points
 
-    settings = resolve(step.settings, mode, outcomes)
+    settings = given(resolve(step.settings, mode, outcomes))
     points = resolve(step.points, mode, outcomes)
     result = run_points(step.model, points, settings, out=folder, replace_other=True, progress=progress)
     actions = list(result.actions)

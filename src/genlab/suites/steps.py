@@ -136,7 +136,7 @@ class Inspection:
                 "notes": self.notes, "values": self.values}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Inspection":
+    def from_dict(cls, data: dict[str, Any]) -> Inspection:
         return cls([(f["file"], f["caption"]) for f in data.get("figures", [])], list(data.get("tables", [])),
                    list(data.get("notes", [])), dict(data.get("values", {})))
 
@@ -147,7 +147,7 @@ class Inspect:
 
     name: str
     what: str
-    function: Callable[["InspectContext"], Inspection]
+    function: Callable[[InspectContext], Inspection]
     uses: tuple[str, ...] = ()
     settings: dict[str, Any] = field(default_factory=dict)   # its own parameters (ByMode allowed)
     floors: tuple[Floor, ...] = ()                            # on entries of its Inspection.values

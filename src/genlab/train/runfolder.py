@@ -75,7 +75,7 @@ class RunFolder:
 
     # -- lifecycle -----------------------------------------------------------------
     @classmethod
-    def create(cls, path: str | Path, overwrite: bool = False) -> "RunFolder":
+    def create(cls, path: str | Path, overwrite: bool = False) -> RunFolder:
         """Make an empty run folder; an existing one is refused unless `overwrite`."""
         path = Path(path)
         if path.exists() and (not path.is_dir() or any(path.iterdir())):
@@ -90,7 +90,7 @@ class RunFolder:
         return cls(path)
 
     @classmethod
-    def open(cls, path: str | Path) -> "RunFolder":
+    def open(cls, path: str | Path) -> RunFolder:
         """An existing run folder; a path without config.json is a user error."""
         path = Path(path)
         if not (path / CONFIG).is_file():

@@ -1,0 +1,184 @@
+"""The one builder that turns a settings dataclass into click parameters, and flags back into settings.
+
+Every CLI-visible field becomes one parameter: an option `--field-name VALUE`
+(or the field's declared flags), a `--x/--no-x` switch for a bool, a positional
+argument when declared `argument=True`, a repeatable option when a tuple of
+strings has a metavar with '=' (KEY=VALUE), and nested groups (`Device`,
+`DataSelection`, `MetricSettings`) contribute their fields flattened. Values
+arrive as strings and are parsed by the field's type (`genlab.config.parse_value`):
+click's None means "not given", and the literal text "none" is a value.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+from typing import Any, Callable
+
+import click
+
+from genlab.config import NOT_GIVEN, field_type, flag_name, item_type, parse_value
+from genlab.errors import GenlabError
+
+
+def is_group(spec: dataclasses.Field) -> bool:
+    return spec.metadata.get("group", False)
+
+
+def leaves(cls) -> list[tuple[type, dataclasses.Field]]:
+    """(owning class, field) for every CLI-visible leaf field of `cls`, groups flattened in order."""
+    found = []
+    for spec in dataclasses.fields(cls):
+        if is_group(spec):
+            found.extend(leaves(spec.default_factory))
+        elif spec.metadata.get("cli", True):
+            found.append((cls, spec))
+    names = [spec.name for _, spec in found]
+    duplicate = {name for name in names if names.count(name) > 1}
+    assert not duplicate, f"{cls.__name__}: settings {duplicate} appear twice once groups are flattened"
+    return found
+
+
+def _default_of(spec: dataclasses.Field):
+    return spec.default if spec.default is not dataclasses.MISSING else NOT_GIVEN
+
+
+def _show(value) -> str:
+    """A default as a user would type it."""
+    if isinstance(value, tuple):
+        return ",".join(map(str, value))
+    return "none" if value is None else str(value)
+
+
+def repeatable(owner, spec) -> bool:
+    """A tuple option whose items are KEY=VALUE strings (with their own commas) is given once per item."""
+    return "=" in (spec.metadata.get("metavar") or "") and field_type(owner, spec.name) is tuple
+
+
+def click_params(cls, defaults=None) -> list[click.Parameter]:
+    """One click parameter per CLI-visible leaf field of settings class `cls`.
+
+    `defaults` (an instance) supplies the defaults shown in --help, e.g. a model preset's.
+    """
+    params = []
+    for owner, spec in leaves(cls):
+        meta, name = spec.metadata, spec.name
+        default = getattr(defaults, name, NOT_GIVEN) if defaults is not None else _default_of(spec)
+        kind = field_type(owner, name)
+        if meta.get("argument"):
+            variadic = kind is tuple
+            params.append(click.Argument([name], nargs=-1 if variadic else 1, required=default is NOT_GIVEN,
+                                         metavar=meta.get("metavar") or name.upper() + ("..." if variadic else "")))
+            continue
+        help_text = meta.get("help", "")
+        if meta.get("choices"):
+            help_text += f" ({'|'.join(meta['choices'])})"
+        if default is NOT_GIVEN:
+            help_text += "  [required]"
+        elif "[default:" not in help_text:
+            help_text += f"  [default: {_show(default)}]"
+        flags = list(meta.get("flags") or (f"--{flag_name(name)}",))
+        if kind is bool:
+            long, *short = flags
+            switch = f"{long}/--no-{long.lstrip('-')}"
+            params.append(click.Option([switch, *short, name], default=None, help=help_text))
+        else:
+            params.append(click.Option([*flags, name], type=str, default=None, help=help_text,
+                                       required=default is NOT_GIVEN, multiple=repeatable(owner, spec),
+                                       metavar=meta.get("metavar") or "VALUE"))
+    return params
+
+
+def given_values(cls, raw: dict[str, Any]) -> dict[str, Any]:
+    """The typed values of the flags a user gave (click's None / empty tuple = not given), by leaf name."""
+    owners = {spec.name: (owner, spec) for owner, spec in leaves(cls)}
+    values = {}
+    for name, text in raw.items():
+        owner, spec = owners[name]
+        if text is None or text == ():
+            continue
+        if isinstance(text, bool):
+            values[name] = text
+        elif repeatable(owner, spec):  # KEY=VALUE items, each with its own commas: kept as given
+            values[name] = text
+        elif isinstance(text, tuple):  # a variadic argument: one string per item
+            values[name] = tuple(_parse_item(owner, name, item) for item in text)
+        else:
+            values[name] = parse_value(owner, name, text)
+    return values
+
+
+def _parse_item(owner, name: str, text: str):
+    """One item of a variadic argument, parsed as the tuple's element type."""
+    kind = item_type(owner, name)
+    try:
+        return kind(text)
+    except ValueError:
+        raise GenlabError(f"{name.upper()} expects {kind.__name__}, got '{text}'") from None
+
+
+def build(cls, /, **values):
+    """Settings of class `cls` from flat keyword values: a group's fields may be given by their own
+    names (device="cpu") or the group as one object (device=Device(device="cpu")). NOT_GIVEN is skipped.
+    """
+    values = {k: v for k, v in values.items() if v is not NOT_GIVEN}
+    kwargs = {}
+    for spec in dataclasses.fields(cls):
+        if spec.name in values and not (is_group(spec) and not dataclasses.is_dataclass(values[spec.name])):
+            kwargs[spec.name] = values.pop(spec.name)
+        elif is_group(spec):
+            inner = {f.name for f in dataclasses.fields(spec.default_factory)}
+            mine = {k: values.pop(k) for k in list(values) if k in inner}
+            if mine:
+                kwargs[spec.name] = build(spec.default_factory, **mine)
+    if values:
+        name = next(iter(values))
+        raise GenlabError(f"'{name}' is not a setting of {cls.__name__}; settings are "
+                          f"{', '.join(spec.name for _, spec in leaves(cls))}")
+    return cls(**kwargs)
+
+
+def signature(cls) -> inspect.Signature:
+    """A Python signature listing the settings (positional ones first), for help() and editors."""
+    params = []
+    for _, spec in leaves(cls):
+        default = _default_of(spec)
+        kind = inspect.Parameter.POSITIONAL_OR_KEYWORD if spec.metadata.get("argument") else \
+            inspect.Parameter.KEYWORD_ONLY
+        params.append(inspect.Parameter(spec.name, kind, default=inspect.Parameter.empty
+                                        if default is NOT_GIVEN else default))
+    params.sort(key=lambda p: p.kind)
+    return inspect.Signature(params)
+
+
+def positional_values(cls, args: tuple) -> dict[str, Any]:
+    """Positional API arguments mapped onto the settings' argument fields, in declaration order."""
+    names = [spec.name for _, spec in leaves(cls) if spec.metadata.get("argument")]
+    if len(args) > len(names):
+        raise GenlabError(f"{cls.__name__} takes {len(names)} positional setting(s) ({', '.join(names)}), "
+                          f"got {len(args)}")
+    return dict(zip(names, args))
+
+
+class SettingsCommand(click.Command):
+    """A click command generated from an API function's settings class; it calls
+    `show(api(settings), settings)`. The settings class's docstring is the command's help."""
+
+    def __init__(self, name: str, api: Callable, show: Callable[[Any, Any], None]):
+        self.settings_cls, self.api, self.show = api.settings_cls, api, show
+        doc = inspect.cleandoc(self.settings_cls.__doc__ or "")
+        super().__init__(name, callback=self.run,
+                         params=click_params(self.settings_cls), help=doc, short_help=doc.split("\n\n")[0])
+
+    def run(self, **raw) -> None:
+        settings = self.settings_from(raw)
+        self.show(self.api(settings), settings)
+
+    def settings_from(self, raw: dict[str, Any]):
+        """The settings object for click's parsed parameters."""
+        return build(self.settings_cls, **given_values(self.settings_cls, raw))
+
+    def parse_settings(self, args: list[str]):
+        """The settings object `genlab NAME ARGS` would run with (without running it)."""
+        with self.make_context(self.name, list(args)) as ctx:
+            return self.settings_from(ctx.params)
