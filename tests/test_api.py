@@ -97,3 +97,16 @@ def test_train_is_the_verb_and_the_engine_still_imports():
 
     assert callable(genlab.train) and callable(engine.train)
     assert genlab.train.__module__ == "genlab.api"
+
+
+def test_train_judge_without_a_batch_size_uses_the_cnns(monkeypatch, tmp_path):
+    """`genlab judge train` gives no batch size: None there must not reach the config as a value."""
+    from genlab.judge import train_judge
+    from genlab.models.registry import get_model
+    from genlab.train import engine
+
+    trained = []
+    monkeypatch.setenv("GENLAB_CACHE", str(tmp_path))
+    monkeypatch.setattr(engine, "train", lambda spec, config, **options: trained.append(config))
+    train_judge("mnist-sample", epochs=1, device="cpu", progress=False)
+    assert trained[0].batch_size == get_model("cnn").default_config().batch_size

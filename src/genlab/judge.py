@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from genlab.config import NOT_GIVEN
 from genlab.errors import GenlabError
 
 #: The recipe a judge's summary must carry: 2 = trained with --augment degrade, assessed by `assess`
@@ -79,8 +80,9 @@ def train_judge(data: str, epochs: int | None = None, device: str = "auto", over
     if (target / "summary.json").exists() and not overwrite:
         raise GenlabError(f"a judge for {data} already exists in {target}; pass --overwrite to retrain it")
     spec = get_model("cnn")
+    # None here means "the CNN's default"; to a config None is a value, so it is left out instead.
     config = spec.make_config(**{**settings, "epochs": epochs or settings["epochs"]}, device=device,
-                              batch_size=batch_size)
+                              batch_size=NOT_GIVEN if batch_size is None else batch_size)
     return engine.train(spec, config, out=target, overwrite=True, progress=progress)
 
 
