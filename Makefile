@@ -22,7 +22,8 @@ demo: install
 
 # Lint first: a style or import error fails in seconds, before minutes of tests.
 test: install
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks scripts
+	$(BIN)/ruff format --check src tests benchmarks scripts
 	GENLAB_DATA=$(DATA) $(BIN)/python -m pytest
 
 # Each benchmark writes benchmarks/results/NAME.json; their tables live in docs/benchmarks.md.

@@ -381,7 +381,8 @@ def default_bins(n: int, d: int) -> int:
     return max(2, int(math.floor((n / 10) ** (1 / d) + 1e-9)))
 
 
-def histogram_kl(x, y, bins: int | None = None, pseudo_count: float = DEFAULT_PSEUDO_COUNT) -> tuple[Estimate, Estimate]:
+def histogram_kl(x, y, bins: int | None = None,
+                 pseudo_count: float = DEFAULT_PSEUDO_COUNT) -> tuple[Estimate, Estimate]:
     """Histogram estimates of KL(A||B) and KL(B||A) in nats, for dimension d <= 3.
 
     Both sets are binned on the same edges (`bins` equal-width bins per axis

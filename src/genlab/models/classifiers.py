@@ -291,7 +291,8 @@ class Classifier(Family):
                         self.config.seed)
         distance = report["degraded_label_distance_max"]
         if distance > self.config.max_label_distance:
-            raise GenlabError(f"the judge check failed: on {report['degraded_label_distance_worst']} test images the label histogram is "
+            worst = report["degraded_label_distance_worst"]
+            raise GenlabError(f"the judge check failed: on {worst} test images the label histogram is "
                               f"{distance:.3f} (total variation) from the true one, above "
                               f"--max-label-distance {self.config.max_label_distance:g}; train longer (--epochs) "
                               f"or on more data; the weights are in {run.path}")
