@@ -45,13 +45,33 @@ from genlab.train import engine  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "autoencoders.json"
 PBMC = "pbmc68k-reduced/pbmc68k_reduced.h5ad"
-KEYS = ("test_reconstruction_mse", "latent_knn_accuracy", "latent_silhouette", "seconds", "train_seconds", "epochs",
-        "steps",
-        "test_reconstruction_mse_vs_corrupted", "test_corrupted_input_mse")
+KEYS = (
+    "test_reconstruction_mse",
+    "latent_knn_accuracy",
+    "latent_silhouette",
+    "seconds",
+    "train_seconds",
+    "epochs",
+    "steps",
+    "test_reconstruction_mse_vs_corrupted",
+    "test_corrupted_input_mse",
+)
 
-ORDER = ("conv-ae-mnist-60s", "conv-ae-mask-mnist-60s", "conv-ae-mnist", "conv-ae-mnist-long", "skip-ae-mnist",
-         "conv-ae-denoise-mnist", "skip-ae-denoise-mnist", "ae-mnist",
-         "ae-relu4-mnist", "conv-ae-fashion", "skip-ae-fashion", "ae-pbmc", "pca-vs-linear-ae-mnist")
+ORDER = (
+    "conv-ae-mnist-60s",
+    "conv-ae-mask-mnist-60s",
+    "conv-ae-mnist",
+    "conv-ae-mnist-long",
+    "skip-ae-mnist",
+    "conv-ae-denoise-mnist",
+    "skip-ae-denoise-mnist",
+    "ae-mnist",
+    "ae-relu4-mnist",
+    "conv-ae-fashion",
+    "skip-ae-fashion",
+    "ae-pbmc",
+    "pca-vs-linear-ae-mnist",
+)
 
 MNIST_EPOCHS = 30
 # Epochs of conv-ae whose training loop took under 60 CPU seconds here (30 epochs took 72 s).
@@ -71,8 +91,9 @@ def timed_run(model: str, folder: Path, **settings) -> dict:
     spec = get_model(model)
     config = spec.make_config(**settings)
     wall, cpu = time.perf_counter(), time.process_time()
-    result = engine.train(spec, config, out=folder / model / settings["data"].replace("/", "_")[-40:],
-                          overwrite=True, progress=False)
+    result = engine.train(
+        spec, config, out=folder / model / settings["data"].replace("/", "_")[-40:], overwrite=True, progress=False
+    )
     run_wall, run_cpu = time.perf_counter() - wall, time.process_time() - cpu
     # What the run spent outside its training loop (loading the data, the final figures and
     # numbers) is what re-evaluating it costs; the rest is the training loop's CPU time.
@@ -80,9 +101,14 @@ def timed_run(model: str, folder: Path, **settings) -> dict:
     engine.evaluate_run(result.run.path, device="cpu")
     outside = time.process_time() - cpu
     record = {k: result.summary[k] for k in KEYS if k in result.summary}
-    record.update(model=model, settings={k: v for k, v in settings.items() if k != "data"},
-                  data=Path(settings["data"]).name, run_wall_seconds=round(run_wall, 2),
-                  run_cpu_seconds=round(run_cpu, 2), training_cpu_seconds=round(run_cpu - outside, 2))
+    record.update(
+        model=model,
+        settings={k: v for k, v in settings.items() if k != "data"},
+        data=Path(settings["data"]).name,
+        run_wall_seconds=round(run_wall, 2),
+        run_cpu_seconds=round(run_cpu, 2),
+        training_cpu_seconds=round(run_cpu - outside, 2),
+    )
     return record
 
 
@@ -95,8 +121,14 @@ def pca_knn(settings: dict) -> dict:
     spec = get_model("ae")
     bundle = engine.load_family_data(spec, spec.make_config(**settings), torch.device("cpu"))
     pca = PCA(n_components=2, random_state=0).fit(bundle.train.x.numpy())
-    return {"pca2_knn_accuracy": knn_accuracy(pca.transform(bundle.train.x.numpy()), bundle.train.y.numpy(),
-                                              pca.transform(bundle.test.x.numpy()), bundle.test.y.numpy())}
+    return {
+        "pca2_knn_accuracy": knn_accuracy(
+            pca.transform(bundle.train.x.numpy()),
+            bundle.train.y.numpy(),
+            pca.transform(bundle.test.x.numpy()),
+            bundle.test.y.numpy(),
+        )
+    }
 
 
 def pca_vs_linear(folder: Path) -> dict:
@@ -107,8 +139,12 @@ def pca_vs_linear(folder: Path) -> dict:
 
     cpu = time.process_time()
     result = asdict(compare_pca_linear_ae("mnist", 2, out=folder / "pca-vs-linear-ae", progress=False))
-    return {**{k: v for k, v in result.items() if k not in ("run", "figure")},
-            "run_cpu_seconds": round(time.process_time() - cpu, 2), "data": "mnist", "epochs": 40}
+    return {
+        **{k: v for k, v in result.items() if k not in ("run", "figure")},
+        "run_cpu_seconds": round(time.process_time() - cpu, 2),
+        "data": "mnist",
+        "epochs": 40,
+    }
 
 
 def experiments(folder: Path) -> dict:
@@ -139,23 +175,45 @@ def machine() -> dict:
 
     cpu = "unknown"
     if Path("/proc/cpuinfo").is_file():
-        cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                    if line.startswith("model name")), cpu)
-    return {"cpu": cpu, "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(),
-            "python": platform.python_version(), "genlab": __version__, "torch": torch.__version__,
-            "numpy": np.__version__, "scikit-learn": sklearn.__version__, "matplotlib": matplotlib.__version__}
+        cpu = next(
+            (
+                line.split(":", 1)[1].strip()
+                for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")
+            ),
+            cpu,
+        )
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "python": platform.python_version(),
+        "genlab": __version__,
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "scikit-learn": sklearn.__version__,
+        "matplotlib": matplotlib.__version__,
+    }
 
 
 def markdown(stored: dict) -> str:
     """The autoencoder runs as the markdown table of docs/benchmarks.md (the PCA comparison is quoted in its text)."""
-    columns = ("latent_knn_accuracy", "test_reconstruction_mse", "test_reconstruction_mse_vs_corrupted",
-               "latent_silhouette", "epochs", "seconds", "train_seconds", "run_cpu_seconds", "training_cpu_seconds")
+    columns = (
+        "latent_knn_accuracy",
+        "test_reconstruction_mse",
+        "test_reconstruction_mse_vs_corrupted",
+        "latent_silhouette",
+        "epochs",
+        "seconds",
+        "train_seconds",
+        "run_cpu_seconds",
+        "training_cpu_seconds",
+    )
     lines = ["| experiment | " + " | ".join(columns) + " |", "|---|" + "---:|" * len(columns)]
     done = {name: record for name, record in stored["experiments"].items() if "latent_knn_accuracy" in record}
     for name in sorted(done, key=lambda n: ORDER.index(n) if n in ORDER else len(ORDER)):
         record = done[name]
-        cells = [f"{record[c]:.4g}" if isinstance(record.get(c), float) else str(record.get(c, "-"))
-                 for c in columns]
+        cells = [f"{record[c]:.4g}" if isinstance(record.get(c), float) else str(record.get(c, "-")) for c in columns]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -180,8 +238,12 @@ def main() -> None:
                 raise SystemExit(f"unknown experiment {name!r}; choose from {', '.join(todo)}")
             load_before = os.getloadavg()[0]
             record = todo[name]()
-            record.update(date=datetime.date.today().isoformat(), load_average_before=round(load_before, 2),
-                          load_average_after=round(os.getloadavg()[0], 2), machine=machine())
+            record.update(
+                date=datetime.date.today().isoformat(),
+                load_average_before=round(load_before, 2),
+                load_average_after=round(os.getloadavg()[0], 2),
+                machine=machine(),
+            )
             stored["experiments"][name] = record
             args.out.parent.mkdir(parents=True, exist_ok=True)
             args.out.write_text(json.dumps(stored, indent=2, sort_keys=True) + "\n")

@@ -101,8 +101,9 @@ def fashion_tensors() -> dict[str, TensorDataset]:
     return out
 
 
-def reference_loop(model: nn.Module, data: dict[str, TensorDataset], epochs: int, target: float | None,
-                   seed: int = 1) -> dict:
+def reference_loop(
+    model: nn.Module, data: dict[str, TensorDataset], epochs: int, target: float | None, seed: int = 1
+) -> dict:
     """Train like the example; return per-epoch training seconds and test accuracies.
 
     Stops early once test accuracy reaches `target`. Only the training loop is timed
@@ -134,10 +135,14 @@ def reference_loop(model: nn.Module, data: dict[str, TensorDataset], epochs: int
         if target is not None and accuracies[-1] >= target:
             break
     reached = next((i for i, a in enumerate(accuracies) if target is not None and a >= target), None)
-    return {"epoch_seconds": seconds, "epoch_cpu_seconds": cpu_seconds, "test_accuracy": accuracies,
-            "epochs_to_target": None if reached is None else reached + 1,
-            "seconds_to_target": None if reached is None else sum(seconds[:reached + 1]),
-            "cpu_seconds_to_target": None if reached is None else sum(cpu_seconds[:reached + 1])}
+    return {
+        "epoch_seconds": seconds,
+        "epoch_cpu_seconds": cpu_seconds,
+        "test_accuracy": accuracies,
+        "epochs_to_target": None if reached is None else reached + 1,
+        "seconds_to_target": None if reached is None else sum(seconds[: reached + 1]),
+        "cpu_seconds_to_target": None if reached is None else sum(cpu_seconds[: reached + 1]),
+    }
 
 
 def genlab_run(model: str, target: float | None = None, **overrides) -> dict:
@@ -152,13 +157,21 @@ def genlab_run(model: str, target: float | None = None, **overrides) -> dict:
     clock = [e["seconds"] for e in events if e.get("event") == "epoch"]
     accuracies = [e["accuracy"] for e in events if e.get("event") == "eval" and e["split"] == "test"]
     reached = next((i for i, a in enumerate(accuracies) if target is not None and a >= target), None)
-    return {"config": {k: v for k, v in config.to_dict().items() if k in overrides or k in
-                       ("epochs", "batch_size", "lr", "optimizer", "schedule", "val_fraction")},
-            "epoch_seconds": [b - a for a, b in zip([0.0, *clock[:-1]], clock)],
-            "train_seconds": clock[-1], "wall_seconds": wall, "cpu_seconds": cpu, "test_accuracy": accuracies,
-            "final_test_accuracy": result.summary["test_accuracy"],
-            "epochs_to_target": None if reached is None else reached + 1,
-            "seconds_to_target": None if reached is None else clock[reached]}
+    return {
+        "config": {
+            k: v
+            for k, v in config.to_dict().items()
+            if k in overrides or k in ("epochs", "batch_size", "lr", "optimizer", "schedule", "val_fraction")
+        },
+        "epoch_seconds": [b - a for a, b in zip([0.0, *clock[:-1]], clock)],
+        "train_seconds": clock[-1],
+        "wall_seconds": wall,
+        "cpu_seconds": cpu,
+        "test_accuracy": accuracies,
+        "final_test_accuracy": result.summary["test_accuracy"],
+        "epochs_to_target": None if reached is None else reached + 1,
+        "seconds_to_target": None if reached is None else clock[reached],
+    }
 
 
 def median(values):
@@ -167,22 +180,40 @@ def median(values):
 
 
 def machine() -> dict:
-    model = next((line.split(":", 1)[1].strip() for line in
-                  subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines()
-                  if line.startswith("Model name")), platform.processor())
-    return {"cpu": model, "threads": torch.get_num_threads(), "python": platform.python_version(),
-            "torch": torch.__version__, "genlab": genlab.__version__,
-            "date": datetime.date.today().isoformat(), "gpu": "none (CPU-only machine)",
-            "load_average_1min": round(os.getloadavg()[0], 1)}
+    model = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines()
+            if line.startswith("Model name")
+        ),
+        platform.processor(),
+    )
+    return {
+        "cpu": model,
+        "threads": torch.get_num_threads(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "genlab": genlab.__version__,
+        "date": datetime.date.today().isoformat(),
+        "gpu": "none (CPU-only machine)",
+        "load_average_1min": round(os.getloadavg()[0], 1),
+    }
 
 
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3, help="runs of each cheap measurement (medians reported)")
-    parser.add_argument("--reference-epochs", type=int, default=3,
-                        help="most epochs of the reference CNN (it stops once it reaches 90.7%%)")
-    parser.add_argument("--docs-only", action="store_true",
-                        help=f"rewrite the section of {DOCS.name} from {RESULTS.name} without measuring")
+    parser.add_argument(
+        "--reference-epochs",
+        type=int,
+        default=3,
+        help="most epochs of the reference CNN (it stops once it reaches 90.7%%)",
+    )
+    parser.add_argument(
+        "--docs-only",
+        action="store_true",
+        help=f"rewrite the section of {DOCS.name} from {RESULTS.name} without measuring",
+    )
     args = parser.parse_args(argv)
     if args.docs_only:
         results = json.loads(RESULTS.read_text())
@@ -201,16 +232,19 @@ def main(argv=None) -> dict:
     for seed in range(1, args.repeats):
         runs.append(genlab_run("cnn", GENLAB_TARGET, data="fashion-mnist", seed=seed))
         print(f"genlab cnn: {runs[-1]}", flush=True)
-    cnn = {"reference": reference, "genlab": runs,
-           "reference_epoch_seconds": median(reference["epoch_seconds"]),
-           "reference_seconds_to_target": reference["seconds_to_target"],
-           "genlab_epoch_seconds": median([s for run in runs for s in run["epoch_seconds"]]),
-           "genlab_seconds_to_target": median([run["seconds_to_target"] for run in runs]),
-           "genlab_wall_seconds": median([run["wall_seconds"] for run in runs]),
-           "reference_cpu_seconds_to_target": reference["cpu_seconds_to_target"],
-           "genlab_cpu_seconds": median([run["cpu_seconds"] for run in runs]),
-           "genlab_final_test_accuracy": median([run["final_test_accuracy"] for run in runs]),
-           "genlab_runs_reaching_target": sum(run["seconds_to_target"] is not None for run in runs)}
+    cnn = {
+        "reference": reference,
+        "genlab": runs,
+        "reference_epoch_seconds": median(reference["epoch_seconds"]),
+        "reference_seconds_to_target": reference["seconds_to_target"],
+        "genlab_epoch_seconds": median([s for run in runs for s in run["epoch_seconds"]]),
+        "genlab_seconds_to_target": median([run["seconds_to_target"] for run in runs]),
+        "genlab_wall_seconds": median([run["wall_seconds"] for run in runs]),
+        "reference_cpu_seconds_to_target": reference["cpu_seconds_to_target"],
+        "genlab_cpu_seconds": median([run["cpu_seconds"] for run in runs]),
+        "genlab_final_test_accuracy": median([run["final_test_accuracy"] for run in runs]),
+        "genlab_runs_reaching_target": sum(run["seconds_to_target"] is not None for run in runs),
+    }
     if cnn["reference_seconds_to_target"] and cnn["genlab_seconds_to_target"]:
         cnn["time_to_target_ratio"] = cnn["genlab_seconds_to_target"] / cnn["reference_seconds_to_target"]
         cnn["wall_to_target_ratio"] = cnn["genlab_wall_seconds"] / cnn["reference_seconds_to_target"]
@@ -219,24 +253,30 @@ def main(argv=None) -> dict:
 
     mlp_reference = reference_loop(ReferenceMLP(), data, args.repeats, None)
     print(f"reference MLP: {mlp_reference}", flush=True)
-    mlp_runs = [genlab_run("mlp", data="fashion-mnist", val_fraction=0.0, epochs=2, seed=seed)
-                for seed in range(args.repeats)]
+    mlp_runs = [
+        genlab_run("mlp", data="fashion-mnist", val_fraction=0.0, epochs=2, seed=seed) for seed in range(args.repeats)
+    ]
     for run in mlp_runs:
         print(f"genlab mlp: {run}", flush=True)
-    mlp = {"reference": mlp_reference, "genlab": mlp_runs,
-           "reference_epoch_seconds": median(mlp_reference["epoch_seconds"]),
-           "genlab_epoch_seconds": median([s for run in mlp_runs for s in run["epoch_seconds"]])}
+    mlp = {
+        "reference": mlp_reference,
+        "genlab": mlp_runs,
+        "reference_epoch_seconds": median(mlp_reference["epoch_seconds"]),
+        "genlab_epoch_seconds": median([s for run in mlp_runs for s in run["epoch_seconds"]]),
+    }
     mlp["speedup"] = mlp["reference_epoch_seconds"] / mlp["genlab_epoch_seconds"]
     results["mlp"] = mlp
 
     logreg_runs = [genlab_run("logreg", LOGREG_TARGET, data="mnist", seed=seed) for seed in range(args.repeats)]
     for run in logreg_runs:
         print(f"genlab logreg: {run}", flush=True)
-    results["logreg"] = {"genlab": logreg_runs,
-                         "final_test_accuracy": median([run["final_test_accuracy"] for run in logreg_runs]),
-                         "epochs_to_target": median([run["epochs_to_target"] for run in logreg_runs]),
-                         "seconds_to_target": median([run["seconds_to_target"] for run in logreg_runs]),
-                         "wall_seconds": median([run["wall_seconds"] for run in logreg_runs])}
+    results["logreg"] = {
+        "genlab": logreg_runs,
+        "final_test_accuracy": median([run["final_test_accuracy"] for run in logreg_runs]),
+        "epochs_to_target": median([run["epochs_to_target"] for run in logreg_runs]),
+        "seconds_to_target": median([run["seconds_to_target"] for run in logreg_runs]),
+        "wall_seconds": median([run["wall_seconds"] for run in logreg_runs]),
+    }
 
     results["machine"]["load_average_1min_at_end"] = round(os.getloadavg()[0], 1)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
@@ -266,9 +306,12 @@ def markdown(results: dict) -> str:
         f"{machine_['python']}, torch {machine_['torch']}, genlab {machine_['genlab']}; {machine_['date']}. "
         f"1-minute load average {machine_['load_average_1min']} at the start and "
         f"{machine_.get('load_average_1min_at_end', 'n/a')} at the end"
-        + (" (the benchmark's own 2 threads: nothing else ran)." if machine_["load_average_1min"] < 1 else
-           ": other jobs shared the 2 cores, so absolute seconds are inflated and noisy; the ratios compare "
-           "runs made in the same conditions."),
+        + (
+            " (the benchmark's own 2 threads: nothing else ran)."
+            if machine_["load_average_1min"] < 1
+            else ": other jobs shared the 2 cores, so absolute seconds are inflated and noisy; the ratios compare "
+            "runs made in the same conditions."
+        ),
         "",
         "| measurement | reference loop | genlab | genlab / reference |",
         "| --- | --- | --- | --- |",

@@ -79,12 +79,25 @@ def run_genlab(model: str, data: str, epochs: int) -> dict:
     config = spec.make_config(data=data, epochs=epochs, device="cpu")
     result = engine.train(spec, config, out=RUNS / f"{model}-{data}", overwrite=True, progress=False)
     summary = result.summary
-    keep = ("seconds", "steps", "sample_unrecognisable_share", "sample_class_entropy", "sample_mean_confidence",
-            "conditional_accuracy", "sample_within_class_diversity",
-            "sample_class_histogram", "judge")
-    return {"model": model, "data": data, "epochs": epochs, "batch_size": config.batch_size,
-            "epoch_seconds": epoch_seconds(result.run.path),
-            **{k: summary[k] for k in keep if k in summary}}
+    keep = (
+        "seconds",
+        "steps",
+        "sample_unrecognisable_share",
+        "sample_class_entropy",
+        "sample_mean_confidence",
+        "conditional_accuracy",
+        "sample_within_class_diversity",
+        "sample_class_histogram",
+        "judge",
+    )
+    return {
+        "model": model,
+        "data": data,
+        "epochs": epochs,
+        "batch_size": config.batch_size,
+        "epoch_seconds": epoch_seconds(result.run.path),
+        **{k: summary[k] for k in keep if k in summary},
+    }
 
 
 class ImageDataset(torch.utils.data.Dataset):
@@ -115,8 +128,9 @@ def reference_dcgan(data: str, epochs: int, seed: int = 0) -> dict:
     netG, netD = model["generator"], model["discriminator"]
     optD = torch.optim.Adam(netD.parameters(), lr=config.lr_d, betas=(config.beta1, config.beta2))
     optG = torch.optim.Adam(netG.parameters(), lr=config.lr_g, betas=(config.beta1, config.beta2))
-    loader = torch.utils.data.DataLoader(ImageDataset(bundle.train.x, bundle.train.y),
-                                         batch_size=config.batch_size, shuffle=True)
+    loader = torch.utils.data.DataLoader(
+        ImageDataset(bundle.train.x, bundle.train.y), batch_size=config.batch_size, shuffle=True
+    )
     fixed_noise = torch.randn(64, config.z_dim)
     out = RUNS / f"reference-dcgan-{data}"
     out.mkdir(parents=True, exist_ok=True)
@@ -146,10 +160,16 @@ def reference_dcgan(data: str, epochs: int, seed: int = 0) -> dict:
         seconds.append(round(time.perf_counter() - started, 3))
     netG.eval()
     save_file({k: v.contiguous() for k, v in netG.state_dict().items()}, str(out / "generator.safetensors"))
-    return {"model": "reference dcgan (DataLoader)", "data": data, "epochs": epochs,
-            "batch_size": config.batch_size, "steps": epochs * len(loader), "epoch_seconds": seconds,
-            "seconds": round(sum(seconds), 3),
-            **judge_reference(data, seed)}
+    return {
+        "model": "reference dcgan (DataLoader)",
+        "data": data,
+        "epochs": epochs,
+        "batch_size": config.batch_size,
+        "steps": epochs * len(loader),
+        "epoch_seconds": seconds,
+        "seconds": round(sum(seconds), 3),
+        **judge_reference(data, seed),
+    }
 
 
 def judge_reference(data: str, seed: int = 0) -> dict:
@@ -164,8 +184,9 @@ def judge_reference(data: str, seed: int = 0) -> dict:
         samples = netG(torch.randn(1000, config.z_dim, generator=torch.Generator().manual_seed(seed + 2)))
     judge = load_judge(data, device="cpu")
     labels, confidence = judge.labels(samples)  # unrecognisable samples (-1) are in no class
-    diversity, _ = within_class_diversity(samples, torch.as_tensor(labels), bundle.test.inputs(),
-                                          bundle.test.y, bundle.num_classes)
+    diversity, _ = within_class_diversity(
+        samples, torch.as_tensor(labels), bundle.test.inputs(), bundle.test.y, bundle.num_classes
+    )
     return {**label_quality(labels, confidence, bundle.num_classes), "sample_within_class_diversity": diversity}
 
 
@@ -180,25 +201,48 @@ def rescore(job: str) -> None:
         row.update(judge_reference(data))
     else:
         summary = evaluate_run(RUNS / f"{model}-{data}", device="cpu")
-        row.update({k: summary[k] for k in ("sample_unrecognisable_share", "sample_class_entropy",
-                                            "sample_mean_confidence",
-                                            "conditional_accuracy", "sample_class_histogram",
-                                            "sample_within_class_diversity") if k in summary})
+        row.update(
+            {
+                k: summary[k]
+                for k in (
+                    "sample_unrecognisable_share",
+                    "sample_class_entropy",
+                    "sample_mean_confidence",
+                    "conditional_accuracy",
+                    "sample_class_histogram",
+                    "sample_within_class_diversity",
+                )
+                if k in summary
+            }
+        )
     row["judge"] = judge_for(data)
     path.write_text(json.dumps(row, indent=2) + "\n")
-    print(f"rescored {job}: unrecognisable {_cell(row['sample_unrecognisable_share'])}, entropy of the rest "
-          f"{_cell(row['sample_class_entropy'])}", flush=True)
+    print(
+        f"rescored {job}: unrecognisable {_cell(row['sample_unrecognisable_share'])}, entropy of the rest "
+        f"{_cell(row['sample_class_entropy'])}",
+        flush=True,
+    )
 
 
 JOBS_DIR = HERE / "results" / "gan"
 
 
 def environment() -> dict:
-    return {"machine": {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
-                        "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads()},
-            "versions": {"genlab": __version__, "torch": torch.__version__, "numpy": np.__version__,
-                         "python": platform.python_version()},
-            "date": datetime.date.today().isoformat()}
+    return {
+        "machine": {
+            "platform": platform.platform(),
+            "processor": platform.processor() or platform.machine(),
+            "cpu_count": os.cpu_count(),
+            "torch_threads": torch.get_num_threads(),
+        },
+        "versions": {
+            "genlab": __version__,
+            "torch": torch.__version__,
+            "numpy": np.__version__,
+            "python": platform.python_version(),
+        },
+        "date": datetime.date.today().isoformat(),
+    }
 
 
 def run_job(job: str) -> dict:
@@ -208,13 +252,33 @@ def run_job(job: str) -> dict:
     load_before = os.getloadavg()
     judge = judge_for(data)
     row = reference_dcgan(data, epochs) if model == "reference-dcgan" else run_genlab(model, data, epochs)
-    row.update(environment(), judge=judge, load_average={"start": load_before, "end": os.getloadavg()},
-               median_epoch_seconds=statistics.median(row["epoch_seconds"]))
+    row.update(
+        environment(),
+        judge=judge,
+        load_average={"start": load_before, "end": os.getloadavg()},
+        median_epoch_seconds=statistics.median(row["epoch_seconds"]),
+    )
     JOBS_DIR.mkdir(parents=True, exist_ok=True)
     (JOBS_DIR / f"{data}-{model}.json").write_text(json.dumps(row, indent=2) + "\n")
-    print(json.dumps({k: v for k, v in row.items() if k in ("model", "data", "epochs", "seconds",
-                                                           "median_epoch_seconds", "sample_class_entropy",
-                                                           "conditional_accuracy")}), flush=True)
+    print(
+        json.dumps(
+            {
+                k: v
+                for k, v in row.items()
+                if k
+                in (
+                    "model",
+                    "data",
+                    "epochs",
+                    "seconds",
+                    "median_epoch_seconds",
+                    "sample_class_entropy",
+                    "conditional_accuracy",
+                )
+            }
+        ),
+        flush=True,
+    )
     return row
 
 
@@ -230,11 +294,20 @@ def all_jobs() -> list[str]:
 
 def report() -> dict:
     """Merge the jobs' JSON files into benchmarks/results/gan.json (with targets checked)."""
-    rows = [json.loads((JOBS_DIR / f"{job.replace(':', '-')}.json").read_text())
-            for job in all_jobs() if (JOBS_DIR / f"{job.replace(':', '-')}.json").exists()]
+    rows = [
+        json.loads((JOBS_DIR / f"{job.replace(':', '-')}.json").read_text())
+        for job in all_jobs()
+        if (JOBS_DIR / f"{job.replace(':', '-')}.json").exists()
+    ]
     first = rows[0]
-    results = {"machine": first["machine"], "versions": first["versions"], "date": first["date"],
-               "plan_epochs": PLAN, "judges": {r["data"]: r["judge"] for r in rows}, "runs": []}
+    results = {
+        "machine": first["machine"],
+        "versions": first["versions"],
+        "date": first["date"],
+        "plan_epochs": PLAN,
+        "judges": {r["data"]: r["judge"] for r in rows},
+        "runs": [],
+    }
     for row in rows:
         entry = {k: v for k, v in row.items() if k not in ("machine", "versions", "date", "judge")}
         # None: no sample was recognisable, so no target is met
@@ -249,9 +322,11 @@ def report() -> dict:
             results.setdefault("dcgan_vs_reference", {})[data] = {
                 "genlab_median_epoch_seconds": ours["median_epoch_seconds"],
                 "genlab_median_train_epoch_seconds": statistics.median(
-                    epoch_seconds(RUNS / f"dcgan-{data}", "train_seconds")),
+                    epoch_seconds(RUNS / f"dcgan-{data}", "train_seconds")
+                ),
                 "reference_median_epoch_seconds": theirs["median_epoch_seconds"],
-                "speedup": theirs["median_epoch_seconds"] / ours["median_epoch_seconds"]}
+                "speedup": theirs["median_epoch_seconds"] / ours["median_epoch_seconds"],
+            }
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
     write_docs_section("GANs", markdown(results))
     print(f"wrote {RESULTS} ({len(rows)} jobs) and the GAN section of {DOCS.name}")
@@ -289,8 +364,9 @@ def markdown(results: dict) -> str:
         f"{versions['torch']}, numpy {versions['numpy']}, Python {versions['python']}; {results['date']}. "
         "No GPU on this machine.",
         "",
-        "Judges: " + "; ".join(f"{data} test accuracy {judge['test_accuracy']:.2%}"
-                               for data, judge in results["judges"].items()) + ".",
+        "Judges: "
+        + "; ".join(f"{data} test accuracy {judge['test_accuracy']:.2%}" for data, judge in results["judges"].items())
+        + ".",
         "",
         "| data | model | epochs | iterations | seconds | median s / epoch | unrecognisable share | "
         "class entropy (nats) | mean confidence | conditional accuracy | within-class diversity | targets |",
@@ -305,21 +381,28 @@ def markdown(results: dict) -> str:
             f"{run['median_epoch_seconds']:.1f} | {_cell(run.get('sample_unrecognisable_share'))} | "
             f"{_cell(run['sample_class_entropy'])} | {run['sample_mean_confidence']:.3f} | "
             f"{_cell(run.get('conditional_accuracy'))} | {_cell(run['sample_within_class_diversity'])} | "
-            f"{'; '.join(met)} |")
-    unmet = [f"{run['data']} {run['model']}" for run in results["runs"]
-             if not run["entropy_target_met"] or not run.get("conditional_accuracy_target_met", True)]
+            f"{'; '.join(met)} |"
+        )
+    unmet = [
+        f"{run['data']} {run['model']}"
+        for run in results["runs"]
+        if not run["entropy_target_met"] or not run.get("conditional_accuracy_target_met", True)
+    ]
     if unmet:
         lines += ["", "Targets not met: " + ", ".join(unmet) + ". See docs/gan.md for what was tried."]
     lines += ["", "Judge's class histograms of the 1,000 samples (classes 0-9):", ""]
     for run in results["runs"]:
         lines.append(f"- {run['data']} {run['model']}: {run['sample_class_histogram']}")
     for data, pair in results.get("dcgan_vs_reference", {}).items():
-        lines += ["", f"**dcgan vs the reference loop on {data}** (same networks, optimisers and epochs, each job on "
-                  f"its own core): median seconds per epoch {pair['genlab_median_epoch_seconds']:.2f} for genlab "
-                  f"(of which {pair['genlab_median_train_epoch_seconds']:.2f} training steps, the rest its per-epoch "
-                  f"evaluation of D on held-out images, the sample grid and the checkpoint) against "
-                  f"{pair['reference_median_epoch_seconds']:.2f} for the reference (training steps and its sample "
-                  f"grid): genlab / reference = {1 / pair['speedup']:.2f}."]
+        lines += [
+            "",
+            f"**dcgan vs the reference loop on {data}** (same networks, optimisers and epochs, each job on "
+            f"its own core): median seconds per epoch {pair['genlab_median_epoch_seconds']:.2f} for genlab "
+            f"(of which {pair['genlab_median_train_epoch_seconds']:.2f} training steps, the rest its per-epoch "
+            f"evaluation of D on held-out images, the sample grid and the checkpoint) against "
+            f"{pair['reference_median_epoch_seconds']:.2f} for the reference (training steps and its sample "
+            f"grid): genlab / reference = {1 / pair['speedup']:.2f}.",
+        ]
     return "\n".join(lines)
 
 
@@ -327,10 +410,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--job", help="run one job, DATA:MODEL (MODEL may be reference-dcgan)")
     parser.add_argument("--report", action="store_true", help="only merge the jobs' results")
-    parser.add_argument("--rescore", action="store_true",
-                        help="judge every finished job's samples again with the stored judges, then report")
-    parser.add_argument("--threads", type=int, default=1,
-                        help="torch threads; 1 is fastest on a machine whose cores are shared")
+    parser.add_argument(
+        "--rescore",
+        action="store_true",
+        help="judge every finished job's samples again with the stored judges, then report",
+    )
+    parser.add_argument(
+        "--threads", type=int, default=1, help="torch threads; 1 is fastest on a machine whose cores are shared"
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     if args.rescore:

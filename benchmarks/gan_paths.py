@@ -44,17 +44,24 @@ def measure(run: Path) -> dict:
         return float(np.mean([p[path][key] for p in paths]))
 
     return {
-        "inversion": {"test_median_best_loss": test["median_best_loss"],
-                      "generated_median_best_loss": own["median_best_loss"],
-                      "ratio": test["median_best_loss"] / max(own["median_best_loss"], 1e-12),
-                      "test_targets_with_unique_minimiser": test["targets_with_unique_minimiser"],
-                      "generated_true_latent_relative_error": float(np.median(
-                          [t["true_latent_relative_error"] for t in own["targets"]]))},
-        "paths": {"pairs": [list(p) for p in PAIRS],
-                  **{f"{path}_{key}": mean(path, key) for path in ("straight", "optimised")
-                     for key in ("U", "U_refined", "image_length", "latent_length")},
-                  "mean_U_ratio_optimised_to_straight": float(np.mean(
-                      [p["U_ratio_optimised_to_straight"] for p in paths]))},
+        "inversion": {
+            "test_median_best_loss": test["median_best_loss"],
+            "generated_median_best_loss": own["median_best_loss"],
+            "ratio": test["median_best_loss"] / max(own["median_best_loss"], 1e-12),
+            "test_targets_with_unique_minimiser": test["targets_with_unique_minimiser"],
+            "generated_true_latent_relative_error": float(
+                np.median([t["true_latent_relative_error"] for t in own["targets"]])
+            ),
+        },
+        "paths": {
+            "pairs": [list(p) for p in PAIRS],
+            **{
+                f"{path}_{key}": mean(path, key)
+                for path in ("straight", "optimised")
+                for key in ("U", "U_refined", "image_length", "latent_length")
+            },
+            "mean_U_ratio_optimised_to_straight": float(np.mean([p["U_ratio_optimised_to_straight"] for p in paths])),
+        },
     }
 
 
@@ -84,7 +91,8 @@ def markdown(results: dict) -> str:
             f"{inv['generated_median_best_loss']:.4f} | {inv['ratio']:.0f}x | "
             f"{inv['generated_true_latent_relative_error']:.2f} | {paths['straight_U']:.0f} | "
             f"{paths['optimised_U']:.0f} | {paths['mean_U_ratio_optimised_to_straight']:.2f} | "
-            f"{paths['straight_image_length']:.2f} | {paths['optimised_image_length']:.2f} |")
+            f"{paths['straight_image_length']:.2f} | {paths['optimised_image_length']:.2f} |"
+        )
     return "\n".join(lines)
 
 
@@ -100,18 +108,26 @@ def main() -> None:
         return
     torch.set_num_threads(args.threads)
     started = time.perf_counter()
-    results = {"machine": {"platform": platform.platform(), "cpu_count": os.cpu_count(),
-                           "torch_threads": torch.get_num_threads()},
-               "versions": {"genlab": __version__, "torch": torch.__version__},
-               "date": datetime.date.today().isoformat(), "epochs": args.epochs, "runs": {}}
+    results = {
+        "machine": {
+            "platform": platform.platform(),
+            "cpu_count": os.cpu_count(),
+            "torch_threads": torch.get_num_threads(),
+        },
+        "versions": {"genlab": __version__, "torch": torch.__version__},
+        "date": datetime.date.today().isoformat(),
+        "epochs": args.epochs,
+        "runs": {},
+    }
     spec = get_model("gan")
     for weight in (0.0, args.path_reg):
         config = spec.make_config(data="mnist", epochs=args.epochs, path_reg=weight, device="cpu")
-        result = engine.train(spec, config, out=RUNS / f"gan-mnist-path-reg-{weight:g}", overwrite=True,
-                              progress=False)
-        entry = {"train_seconds": result.summary["seconds"],
-                 **{k: result.summary.get(k) for k in ("sample_class_entropy", "sample_mean_confidence")},
-                 **measure(result.run.path)}
+        result = engine.train(spec, config, out=RUNS / f"gan-mnist-path-reg-{weight:g}", overwrite=True, progress=False)
+        entry = {
+            "train_seconds": result.summary["seconds"],
+            **{k: result.summary.get(k) for k in ("sample_class_entropy", "sample_mean_confidence")},
+            **measure(result.run.path),
+        }
         results["runs"][f"path_reg={weight:g}"] = entry
         print(json.dumps({f"path_reg={weight:g}": entry}), flush=True)
     results["total_seconds"] = round(time.perf_counter() - started, 1)

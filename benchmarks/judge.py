@@ -35,16 +35,29 @@ def measure(data: str, augment: str, folder: Path) -> dict:
     spec = get_model("cnn")
     config = spec.make_config(**{**judge_settings(data), "augment": augment}, device="cpu", max_label_distance=1.0)
     result = engine.train(spec, config, out=folder / f"{data}-{augment}", progress=False)
-    report = result.summary if augment == "degrade" else assess(
-        lambda x: torch.softmax(result.model(x), 1), engine.load_family_data(spec, config, torch.device("cpu")).test,
-        10, config.seed)
+    report = (
+        result.summary
+        if augment == "degrade"
+        else assess(
+            lambda x: torch.softmax(result.model(x), 1),
+            engine.load_family_data(spec, config, torch.device("cpu")).test,
+            10,
+            config.seed,
+        )
+    )
     degraded = {record["degradation"]: record for record in report["degraded_test"]}
-    return {"data": data, "augment": augment, "epochs": config.epochs, "batch_size": config.batch_size,
-            "train_seconds": result.summary["train_seconds"], "test_accuracy": result.summary["test_accuracy"],
-            "test_calibration_error": report["test_calibration_error"],
-            "unrecognisable_threshold": report["unrecognisable_threshold"],
-            "label_distance_max": max(degraded[name]["label_distance"] for name in CHECKED_DEGRADATIONS),
-            "degraded_test": degraded}
+    return {
+        "data": data,
+        "augment": augment,
+        "epochs": config.epochs,
+        "batch_size": config.batch_size,
+        "train_seconds": result.summary["train_seconds"],
+        "test_accuracy": result.summary["test_accuracy"],
+        "test_calibration_error": report["test_calibration_error"],
+        "unrecognisable_threshold": report["unrecognisable_threshold"],
+        "label_distance_max": max(degraded[name]["label_distance"] for name in CHECKED_DEGRADATIONS),
+        "degraded_test": degraded,
+    }
 
 
 def markdown(results: dict) -> str:
@@ -66,20 +79,29 @@ def markdown(results: dict) -> str:
     ]
     for run in results["runs"]:
         cells = " | ".join(f"{run['degraded_test'][name]['accuracy']:.3f}" for name in names)
-        lines.append(f"| {run['data']} | {'degraded' if run['augment'] == 'degrade' else 'clean'} | "
-                     f"{run['train_seconds']:.0f} | {run['test_accuracy']:.3f} | {cells} | "
-                     f"{run['label_distance_max']:.3f} | {run['test_calibration_error']:.4f} | "
-                     f"{run['unrecognisable_threshold']:.3f} |")
+        lines.append(
+            f"| {run['data']} | {'degraded' if run['augment'] == 'degrade' else 'clean'} | "
+            f"{run['train_seconds']:.0f} | {run['test_accuracy']:.3f} | {cells} | "
+            f"{run['label_distance_max']:.3f} | {run['test_calibration_error']:.4f} | "
+            f"{run['unrecognisable_threshold']:.3f} |"
+        )
     return "\n".join(lines)
 
 
 def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         runs = [measure(data, augment, Path(folder)) for data in DATASETS for augment in ("none", "degrade")]
-    results = {"machine": {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
-                           "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads()},
-               "versions": {"genlab": __version__, "torch": torch.__version__, "python": platform.python_version()},
-               "date": datetime.date.today().isoformat(), "runs": runs}
+    results = {
+        "machine": {
+            "platform": platform.platform(),
+            "processor": platform.processor() or platform.machine(),
+            "cpu_count": os.cpu_count(),
+            "torch_threads": torch.get_num_threads(),
+        },
+        "versions": {"genlab": __version__, "torch": torch.__version__, "python": platform.python_version()},
+        "date": datetime.date.today().isoformat(),
+        "runs": runs,
+    }
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
     write_docs_section("Judge", markdown(results))
     print(f"wrote {RESULTS} and the Judge section of docs/benchmarks.md")

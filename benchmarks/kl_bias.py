@@ -75,14 +75,34 @@ def run(quick: bool) -> list[dict]:
                         if case == "var16" and estimator != "ensemble":
                             continue
                         for e in knn_kl(x, y, estimator=estimator, support_tolerance=1.0):
-                            rows.append({"d": d, "n": n, "case": case, "seed": seed, "estimator": estimator,
-                                         "direction": e.direction, "truth": truth[e.direction], "value": e.value,
-                                         "outside": e.extra["outside_support_fraction"]})
+                            rows.append(
+                                {
+                                    "d": d,
+                                    "n": n,
+                                    "case": case,
+                                    "seed": seed,
+                                    "estimator": estimator,
+                                    "direction": e.direction,
+                                    "truth": truth[e.direction],
+                                    "value": e.value,
+                                    "outside": e.extra["outside_support_fraction"],
+                                }
+                            )
                 print(f"d={d} n={n} {case}", flush=True)
             for name, a, b in infinite_pairs(d, n, np.random.default_rng(d + n)):
                 e = knn_kl(a, b, support_tolerance=1.0)[0]
-                rows.append({"d": d, "n": n, "case": name, "estimator": e.settings["estimator"], "direction": "A||B",
-                             "truth": float("inf"), "value": e.value, "outside": e.extra["outside_support_fraction"]})
+                rows.append(
+                    {
+                        "d": d,
+                        "n": n,
+                        "case": name,
+                        "estimator": e.settings["estimator"],
+                        "direction": "A||B",
+                        "truth": float("inf"),
+                        "value": e.value,
+                        "outside": e.extra["outside_support_fraction"],
+                    }
+                )
     return rows
 
 

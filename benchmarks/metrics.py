@@ -54,8 +54,7 @@ def measure(call, repeats: int, device="cpu") -> dict:
         synchronize(device)
         wall.append(time.perf_counter() - started)
         cpu.append(time.process_time() - started_cpu)
-    return {"median_s": statistics.median(wall), "runs_s": wall, "median_cpu_s": statistics.median(cpu),
-            "value": value}
+    return {"median_s": statistics.median(wall), "runs_s": wall, "median_cpu_s": statistics.median(cpu), "value": value}
 
 
 def load_average() -> list[float] | None:
@@ -83,8 +82,11 @@ def run(quick: bool) -> dict:
     def record(name, n, target, result, threads, **extra):
         row = {"name": name, "n": n, "dim": 784, "target_s": target, "threads": threads, **result, **extra}
         rows.append(row)
-        print(f"{name:<44} n={n:<6} threads={threads} wall {row['median_s']:.3f} s, "
-              f"cpu {row['median_cpu_s']:.3f} s" + (f" (target {target} s)" if target else ""), flush=True)
+        print(
+            f"{name:<44} n={n:<6} threads={threads} wall {row['median_s']:.3f} s, "
+            f"cpu {row['median_cpu_s']:.3f} s" + (f" (target {target} s)" if target else ""),
+            flush=True,
+        )
 
     # Two passes: the specified 2 threads (wall-clock), and 1 thread, whose process CPU time is
     # what the computation costs on an idle core: on a shared machine wall-clock times inflate.
@@ -92,19 +94,45 @@ def run(quick: bool) -> dict:
         torch.set_num_threads(threads)
         repeats, big_repeats = (2, 1) if quick else ((5, 3) if threads == THREADS else (3, 2))
         with threadpool_limits(threads):
-            record("exact EMD (genlab, assignment)", n_small, 0.5,
-                   measure(lambda: exact_emd(a, b).value, repeats), threads)
-            record("unbiased MMD^2, median bandwidth (genlab)", n_small, 0.3,
-                   measure(lambda: gaussian_mmd(a, b, permutations=0)[0].value, repeats), threads)
-            record("kNN KL, both directions (genlab)", n_small, 0.5,
-                   measure(lambda: [e.value for e in knn_kl(a, b)], repeats), threads,
-                   estimator=knn_kl(a[:100], b[:100])[0].settings["estimator"])
-            record("MMD^2 + 200 permutations (genlab)", n_small, None,
-                   measure(lambda: gaussian_mmd(a, b, permutations=200)[0].value, repeats), threads)
-            record("unbiased MMD^2, median bandwidth (genlab)", n_large, 30.0,
-                   measure(lambda: gaussian_mmd(big_a, big_b, permutations=0)[0].value, big_repeats), threads)
-            record("sliced W1, 500 projections (genlab)", n_large, 30.0,
-                   measure(lambda: sliced_wasserstein(big_a, big_b, projections=500).value, big_repeats), threads)
+            record(
+                "exact EMD (genlab, assignment)", n_small, 0.5, measure(lambda: exact_emd(a, b).value, repeats), threads
+            )
+            record(
+                "unbiased MMD^2, median bandwidth (genlab)",
+                n_small,
+                0.3,
+                measure(lambda: gaussian_mmd(a, b, permutations=0)[0].value, repeats),
+                threads,
+            )
+            record(
+                "kNN KL, both directions (genlab)",
+                n_small,
+                0.5,
+                measure(lambda: [e.value for e in knn_kl(a, b)], repeats),
+                threads,
+                estimator=knn_kl(a[:100], b[:100])[0].settings["estimator"],
+            )
+            record(
+                "MMD^2 + 200 permutations (genlab)",
+                n_small,
+                None,
+                measure(lambda: gaussian_mmd(a, b, permutations=200)[0].value, repeats),
+                threads,
+            )
+            record(
+                "unbiased MMD^2, median bandwidth (genlab)",
+                n_large,
+                30.0,
+                measure(lambda: gaussian_mmd(big_a, big_b, permutations=0)[0].value, big_repeats),
+                threads,
+            )
+            record(
+                "sliced W1, 500 projections (genlab)",
+                n_large,
+                30.0,
+                measure(lambda: sliced_wasserstein(big_a, big_b, projections=500).value, big_repeats),
+                threads,
+            )
     torch.set_num_threads(THREADS)
 
     # Reference points on the same digits, one timed call each (they are slow; both are
@@ -123,18 +151,36 @@ def run(quick: bool) -> dict:
         started, started_cpu = time.perf_counter(), time.process_time()
         value = call()
         seconds, cpu = time.perf_counter() - started, time.process_time() - started_cpu
-        record(name, n_small, None, {"median_s": seconds, "runs_s": [seconds], "median_cpu_s": cpu, "value": value},
-               THREADS, note="reference: one call, no warm-up")
+        record(
+            name,
+            n_small,
+            None,
+            {"median_s": seconds, "runs_s": [seconds], "median_cpu_s": cpu, "value": value},
+            THREADS,
+            note="reference: one call, no warm-up",
+        )
     if torch.cuda.is_available():
-        record("MMD^2 + 1,000 permutations (genlab, GPU)", n_large, 1.0,
-               measure(lambda: gaussian_mmd(big_a, big_b, permutations=1000, device="cuda")[0].value, 5, "cuda"),
-               THREADS, device=torch.cuda.get_device_name())
+        record(
+            "MMD^2 + 1,000 permutations (genlab, GPU)",
+            n_large,
+            1.0,
+            measure(lambda: gaussian_mmd(big_a, big_b, permutations=1000, device="cuda")[0].value, 5, "cuda"),
+            THREADS,
+            device=torch.cuda.get_device_name(),
+        )
     return {"rows": rows}
 
 
 def machine() -> dict:
-    info = {"python": platform.python_version(), "platform": platform.platform(), "processor": platform.processor(),
-            "cpu_count": os.cpu_count(), "threads": THREADS, "torch": torch.__version__, "numpy": np.__version__}
+    info = {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "processor": platform.processor(),
+        "cpu_count": os.cpu_count(),
+        "threads": THREADS,
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+    }
     import ot
     import scipy
 
@@ -151,19 +197,22 @@ def machine() -> dict:
 def markdown(record: dict) -> str:
     info = record["machine"]
     lines = [
-             f"`benchmarks/metrics.py`, {record['date']}: {info['platform']}, {info['cpu_count']} CPUs; "
-             f"python {info['python']}, torch {info['torch']}, numpy {info['numpy']}, scipy {info['scipy']}, "
-             f"POT {info['pot']}, OpenCV {info['opencv']}. Inputs: MNIST test digits (784-D, values in [0, 1]); "
-             "at n = 10,000, MNIST test against Fashion-MNIST test. Medians of repeated calls after a warm-up "
-             "(reference points: one call).", "",
-             f"The machine was shared: load average {record['load_before']} before and {record['load_after']} "
-             f"after, on {info['cpu_count']} cores, so wall-clock times on 2 threads are inflated (threads "
-             "wait on descheduled partners). The process CPU time of a 1-thread run is what the computation "
-             "costs on an idle core, and an upper bound of the idle 2-thread wall time; 'meets' compares the "
-             "target with it.", "",
-             "| computation | n per set | wall s, 2 threads | CPU s, 1 thread | target s | meets "
-             "| ratio target / CPU s | value |",
-             "|---|---|---|---|---|---|---|---|"]
+        f"`benchmarks/metrics.py`, {record['date']}: {info['platform']}, {info['cpu_count']} CPUs; "
+        f"python {info['python']}, torch {info['torch']}, numpy {info['numpy']}, scipy {info['scipy']}, "
+        f"POT {info['pot']}, OpenCV {info['opencv']}. Inputs: MNIST test digits (784-D, values in [0, 1]); "
+        "at n = 10,000, MNIST test against Fashion-MNIST test. Medians of repeated calls after a warm-up "
+        "(reference points: one call).",
+        "",
+        f"The machine was shared: load average {record['load_before']} before and {record['load_after']} "
+        f"after, on {info['cpu_count']} cores, so wall-clock times on 2 threads are inflated (threads "
+        "wait on descheduled partners). The process CPU time of a 1-thread run is what the computation "
+        "costs on an idle core, and an upper bound of the idle 2-thread wall time; 'meets' compares the "
+        "target with it.",
+        "",
+        "| computation | n per set | wall s, 2 threads | CPU s, 1 thread | target s | meets "
+        "| ratio target / CPU s | value |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     single = {(r["name"], r["n"]): r for r in record["rows"] if r["threads"] == 1}
     for row in record["rows"]:
         if row["threads"] == 1:
@@ -175,15 +224,24 @@ def markdown(record: dict) -> str:
         target = row["target_s"]
         meets = "-" if target is None or cpu is None else ("yes" if cpu < target else "no")
         ratio = f"{target / cpu:.1f}x" if target and cpu else "-"
-        lines.append(f"| {row['name']} | {row['n']:,} | {row['median_s']:.3f} | "
-                     f"{'-' if cpu is None else f'{cpu:.3f}'} | {target or '-'} | {meets} | {ratio} | {shown} |")
+        lines.append(
+            f"| {row['name']} | {row['n']:,} | {row['median_s']:.3f} | "
+            f"{'-' if cpu is None else f'{cpu:.3f}'} | {target or '-'} | {meets} | {ratio} | {shown} |"
+        )
     emd = single.get(("exact EMD (genlab, assignment)", record["rows"][0]["n"]))
     refs = [r for r in record["rows"] if r.get("note", "").startswith("reference")]
     if refs and emd:
-        lines += ["", f"Exact EMD of the same {emd['n']:,} vs {emd['n']:,} digits, CPU seconds against genlab's "
-                  f"{emd['median_cpu_s']:.3f} s (value {emd['value']:.6g}): " + "; ".join(
-                      f"{r['name']} {r['median_cpu_s']:.2f} s ({r['median_cpu_s'] / emd['median_cpu_s']:.0f}x, "
-                      f"value {r['value']:.6g})" for r in refs) + "."]
+        lines += [
+            "",
+            f"Exact EMD of the same {emd['n']:,} vs {emd['n']:,} digits, CPU seconds against genlab's "
+            f"{emd['median_cpu_s']:.3f} s (value {emd['value']:.6g}): "
+            + "; ".join(
+                f"{r['name']} {r['median_cpu_s']:.2f} s ({r['median_cpu_s'] / emd['median_cpu_s']:.0f}x, "
+                f"value {r['value']:.6g})"
+                for r in refs
+            )
+            + ".",
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -193,9 +251,15 @@ def main() -> None:
     args = parser.parse_args()
     before = load_average()
     record = run(args.quick)
-    record.update({"date": datetime.datetime.now().isoformat(timespec="seconds"), "machine": machine(),
-                   "load_before": [round(v, 2) for v in before] if before else None,
-                   "load_after": [round(v, 2) for v in load_average()] if before else None, "quick": args.quick})
+    record.update(
+        {
+            "date": datetime.datetime.now().isoformat(timespec="seconds"),
+            "machine": machine(),
+            "load_before": [round(v, 2) for v in before] if before else None,
+            "load_after": [round(v, 2) for v in load_average()] if before else None,
+            "quick": args.quick,
+        }
+    )
     if args.quick:
         print(markdown(record))
         return

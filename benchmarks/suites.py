@@ -34,8 +34,12 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def timed(args: list[str], threads: int) -> dict:
     """Run `python -m genlab.cli ARGS` and measure it."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "OMP_NUM_THREADS": str(threads),
-           "MKL_NUM_THREADS": str(threads)}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT / "src"),
+        "OMP_NUM_THREADS": str(threads),
+        "MKL_NUM_THREADS": str(threads),
+    }
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     load_before = os.getloadavg()[0]
     started = time.perf_counter()
@@ -44,10 +48,14 @@ def timed(args: list[str], threads: int) -> dict:
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
         raise SystemExit(f"genlab {' '.join(args)} failed ({done.returncode}):\n{done.stderr[-2000:]}")
-    return {"command": "genlab " + " ".join(args), "wall_seconds": round(wall, 1),
-            "cpu_seconds": round((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), 1),
-            "load_average_before": round(load_before, 2), "load_average_after": round(os.getloadavg()[0], 2),
-            "steps": [line for line in done.stdout.splitlines() if line.startswith(("[", "    "))]}
+    return {
+        "command": "genlab " + " ".join(args),
+        "wall_seconds": round(wall, 1),
+        "cpu_seconds": round((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), 1),
+        "load_average_before": round(load_before, 2),
+        "load_average_after": round(os.getloadavg()[0], 2),
+        "steps": [line for line in done.stdout.splitlines() if line.startswith(("[", "    "))],
+    }
 
 
 def main() -> None:
@@ -55,8 +63,12 @@ def main() -> None:
     parser.add_argument("--suites", nargs="+", default=["all"])
     parser.add_argument("--threads", type=int, default=2, help="OMP_NUM_THREADS of the measured commands")
     parser.add_argument("--skip-demo", action="store_true")
-    parser.add_argument("--keep", type=Path, help="run into DIR and keep it (e.g. for scripts/guide_numbers.py), "
-                        "instead of a temporary folder; DIR must not exist yet, so nothing is reused")
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        help="run into DIR and keep it (e.g. for scripts/guide_numbers.py), "
+        "instead of a temporary folder; DIR must not exist yet, so nothing is reused",
+    )
     args = parser.parse_args()
 
     import torch
@@ -80,8 +92,12 @@ def main() -> None:
             print(json.dumps(results[-1]))
     record = {
         "date": datetime.date.today().isoformat(),
-        "machine": {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
-                    "cpus": os.cpu_count(), "threads": args.threads},
+        "machine": {
+            "platform": platform.platform(),
+            "processor": platform.processor() or platform.machine(),
+            "cpus": os.cpu_count(),
+            "threads": args.threads,
+        },
         "versions": {"genlab": __version__, "torch": torch.__version__, "python": platform.python_version()},
         "data": os.environ.get("GENLAB_DATA", "~/.cache/genlab"),
         "results": results,
@@ -117,9 +133,11 @@ def markdown(record: dict) -> str:
         promise = None if reused else next((v for k, v in PROMISES.items() if command.startswith(k)), None)
         name = f"{command} (again, same folder: reused)" if reused else command
         met = "-" if promise is None else ("yes" if result["wall_seconds"] < promise else "**no**")
-        lines.append(f"| `{name}` | {result['wall_seconds']:.0f} | {result['cpu_seconds']:.0f} | "
-                     f"{result['load_average_before']:.1f} / {result['load_average_after']:.1f} | "
-                     f"{'-' if promise is None else f'< {promise} s'} | {met} |")
+        lines.append(
+            f"| `{name}` | {result['wall_seconds']:.0f} | {result['cpu_seconds']:.0f} | "
+            f"{result['load_average_before']:.1f} / {result['load_average_after']:.1f} | "
+            f"{'-' if promise is None else f'< {promise} s'} | {met} |"
+        )
     return "\n".join(lines)
 
 

@@ -113,8 +113,14 @@ def run_reference(train_x, test_x, checkpoints: list[int], seed: int) -> list[di
         seconds += time.perf_counter() - started
         cpu_seconds += time.process_time() - cpu_started
         if epoch in checkpoints:
-            results.append({"epoch": epoch, "seconds": seconds, "cpu_seconds": cpu_seconds,
-                            "test_loss": reference_test_loss(model, test_loader)})
+            results.append(
+                {
+                    "epoch": epoch,
+                    "seconds": seconds,
+                    "cpu_seconds": cpu_seconds,
+                    "test_loss": reference_test_loss(model, test_loader),
+                }
+            )
     return results
 
 
@@ -154,16 +160,25 @@ def run_genlab(settings: dict, seed: int) -> list[dict[str, Any]]:
     spec = get_model("vae")
     timed = ModelSpec(spec.name, CPUTimedVAE, spec.description, spec.defaults)
     settings = {k: tuple(v) if isinstance(v, list) else v for k, v in settings.items()}
-    config = spec.make_config(data="mnist", val_fraction=0.0, seed=seed, device="cpu", iwae_k=1, iwae_images=1,
-                              **settings)
+    config = spec.make_config(
+        data="mnist", val_fraction=0.0, seed=seed, device="cpu", iwae_k=1, iwae_images=1, **settings
+    )
     with tempfile.TemporaryDirectory() as folder:
         result = engine.train(timed, config, out=Path(folder) / "run", progress=False)
         events = result.run.read_metrics()
     evaluations = [e for e in events if e.get("event") == "eval" and e.get("split") == "test"]
     marks = CPUTimedVAE.built[-1].cpu_marks
     assert len(marks) == len(evaluations)
-    return [{"step": e["step"], "epoch": e["epoch"], "seconds": e["train_seconds"], "cpu_seconds": cpu,
-             "test_loss": e["loss"]} for e, cpu in zip(evaluations, marks)]
+    return [
+        {
+            "step": e["step"],
+            "epoch": e["epoch"],
+            "seconds": e["train_seconds"],
+            "cpu_seconds": cpu,
+            "test_loss": e["loss"],
+        }
+        for e, cpu in zip(evaluations, marks)
+    ]
 
 
 def time_to_reach(curve: list[dict], target: float, clock: str = "seconds") -> float | None:
@@ -177,19 +192,39 @@ CANDIDATES = {
     # Aims at the reference's 10-epoch loss: half the hidden units, a higher learning rate.
     "vae-relu200-lr3e-3": {"hidden": (200,), "activation": "relu", "dropout": 0.0, "lr": 3e-3, "epochs": 8},
     # Aims at the reference's 80-epoch loss: the reference's width, smaller batches, one-cycle schedule.
-    "vae-relu400-bs64-onecycle": {"hidden": (400,), "activation": "relu", "dropout": 0.0, "lr": 2e-3,
-                                  "batch_size": 64, "schedule": "onecycle", "epochs": 30},
+    "vae-relu400-bs64-onecycle": {
+        "hidden": (400,),
+        "activation": "relu",
+        "dropout": 0.0,
+        "lr": 2e-3,
+        "batch_size": 64,
+        "schedule": "onecycle",
+        "epochs": 30,
+    },
 }
 
 
 def machine() -> dict:
     import os
 
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())
-    return {"cpu": cpu, "cores": os.cpu_count(), "threads": torch.get_num_threads(), "torch": torch.__version__,
-            "python": platform.python_version(), "platform": platform.platform(),
-            "date": time.strftime("%Y-%m-%d %H:%M"), "load_average_1min_at_start": os.getloadavg()[0]}
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "date": time.strftime("%Y-%m-%d %H:%M"),
+        "load_average_1min_at_start": os.getloadavg()[0],
+    }
 
 
 def main() -> None:
@@ -197,8 +232,12 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--reference-epochs", type=int, default=80)
-    parser.add_argument("--candidates", type=json.loads, default=None,
-                        help='JSON {"name": {settings}} replacing the built-in candidates')
+    parser.add_argument(
+        "--candidates",
+        type=json.loads,
+        default=None,
+        help='JSON {"name": {settings}} replacing the built-in candidates',
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "vae.json")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -238,9 +277,13 @@ def main() -> None:
         print(json.dumps(row), flush=True)
 
     info["load_average_1min_at_end"] = __import__("os").getloadavg()[0]
-    result = {"machine": info, "candidates": {k: {**v, "hidden": list(v.get("hidden", ()))} for k, v in
-                                             candidates.items()},
-              "targets": targets, "reference_runs": reference_runs, "genlab_runs": genlab_runs}
+    result = {
+        "machine": info,
+        "candidates": {k: {**v, "hidden": list(v.get("hidden", ()))} for k, v in candidates.items()},
+        "targets": targets,
+        "reference_runs": reference_runs,
+        "genlab_runs": genlab_runs,
+    }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     print(f"wrote {args.out}")

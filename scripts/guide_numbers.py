@@ -51,8 +51,10 @@ def suite_block(out: Path, name: str) -> str:
     suite = all_suites()[name]
     path = out / name / "suite.json"
     if not path.is_file():
-        return (f"Quick-run numbers: not run (no `{name}/suite.json` in `{out.name}`; run "
-                f"`genlab suite {name} --quick` or `genlab suite all --quick`).\n")
+        return (
+            f"Quick-run numbers: not run (no `{name}/suite.json` in `{out.name}`; run "
+            f"`genlab suite {name} --quick` or `genlab suite all --quick`).\n"
+        )
     record = json.loads(path.read_text())
     expected = [step.name for step in suite.build(tuple(record.get("data") or suite.data))]
     ran = {step["name"] for step in record.get("steps", [])}
@@ -92,15 +94,19 @@ def _provenance(out: Path, name: str, record: dict) -> str:
     facts = [f"{record.get('mode', '?')} settings", f"data {', '.join(record.get('data', [])) or '?'}"]
     if configs:
         created = sorted(str(c.get("created", "?"))[:10] for c in configs)
-        facts.append(f"genlab {', '.join(sorted({str(c.get('genlab_version', '?')) for c in configs}))} on "
-                     f"{', '.join(sorted({str(c.get('device', '?')) for c in configs}))}, "
-                     + (created[0] if created[0] == created[-1] else f"{created[0]} to {created[-1]}"))
+        facts.append(
+            f"genlab {', '.join(sorted({str(c.get('genlab_version', '?')) for c in configs}))} on "
+            f"{', '.join(sorted({str(c.get('device', '?')) for c in configs}))}, "
+            + (created[0] if created[0] == created[-1] else f"{created[0]} to {created[-1]}")
+        )
     results = record.get("results") or {}
     if "seconds" in results.get("columns", []):
         column = results["columns"].index("seconds")
         facts.append(f"{format_duration(sum(float(row[column] or 0) for row in results['rows']))} of training")
-    return (f"Quick-run numbers ({'; '.join(facts)}): written by `scripts/guide_numbers.py` from "
-            f"`{out.name}/{name}/suite.json`, not typed.")
+    return (
+        f"Quick-run numbers ({'; '.join(facts)}): written by `scripts/guide_numbers.py` from "
+        f"`{out.name}/{name}/suite.json`, not typed."
+    )
 
 
 def _markdown_table(columns: list[str], rows: list[list]) -> list[str]:
@@ -123,11 +129,14 @@ def rewrite(guide_text: str, out: Path) -> str:
     names = [m.group("name") for m in REGION.finditer(guide_text)]
     unknown = [n for n in names if n not in all_suites()]
     if unknown:
-        raise GenlabError(f"the guide marks quick-run regions for unknown suites ({', '.join(unknown)}); "
-                          f"name one of: {', '.join(all_suites())}")
+        raise GenlabError(
+            f"the guide marks quick-run regions for unknown suites ({', '.join(unknown)}); "
+            f"name one of: {', '.join(all_suites())}"
+        )
     if not names:
-        raise GenlabError("the guide has no '<!-- quick-run:NAME -->' regions; mark where each suite's "
-                          "quick-run numbers go")
+        raise GenlabError(
+            "the guide has no '<!-- quick-run:NAME -->' regions; mark where each suite's quick-run numbers go"
+        )
     return REGION.sub(lambda m: m.group(1) + suite_block(out, m.group("name")) + m.group(4), guide_text)
 
 

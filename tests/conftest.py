@@ -21,8 +21,9 @@ def genlab_env(tmp_path_factory, monkeypatch):
         monkeypatch.setenv("GENLAB_DATA", str(SHARED_DATA))
     else:
         monkeypatch.setenv("GENLAB_DATA", str(tmp_path_factory.getbasetemp() / "no-data"))
-    monkeypatch.setenv("GENLAB_CACHE", os.environ.get("GENLAB_TEST_CACHE") or
-                       str(tmp_path_factory.getbasetemp() / "cache"))
+    monkeypatch.setenv(
+        "GENLAB_CACHE", os.environ.get("GENLAB_TEST_CACHE") or str(tmp_path_factory.getbasetemp() / "cache")
+    )
 
 
 needs_shared_data = pytest.mark.skipif(not SHARED_DATA.is_dir(), reason="../shared/datasets is not present")

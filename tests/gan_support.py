@@ -51,6 +51,7 @@ def _gan(name, **values):
         with cache_at(cache):
             result = engine.train(spec, config, out=folder / "run", progress=False)
         return result.run.path, result.summary
+
     return factory
 
 

@@ -18,8 +18,9 @@ SMALL = {"data": "mnist-sample", "limit": 300, "epochs": 1, "device": "cpu", "qu
 
 @pytest.fixture(scope="module")
 def vae_run(tmp_path_factory):
-    return genlab.train("vae", **SMALL, latent_dim=2, iwae_k=20, iwae_images=100,
-                        out=tmp_path_factory.mktemp("api") / "vae")
+    return genlab.train(
+        "vae", **SMALL, latent_dim=2, iwae_k=20, iwae_images=100, out=tmp_path_factory.mktemp("api") / "vae"
+    )
 
 
 def test_a_trained_vae_samples_encodes_decodes_and_interpolates(vae_run):
@@ -63,14 +64,19 @@ def test_a_classifier_predicts_its_test_split(tmp_path):
         run.sample(2)
 
 
-@pytest.mark.parametrize("args, call", [
-    (["invert", "r", "--restarts", "0"], lambda: genlab.invert("r", restarts=0)),
-    (["sample", "r", "-o", "x.png"], lambda: genlab.sample("r", out="x.png")),
-    (["evaluate", "nothing-here"], lambda: genlab.evaluate("nothing-here")),
-    (["train", "mlp", "--epochs", "0"], lambda: genlab.train("mlp", epochs=0)),
-    (["compare", "uniform:2", "normal:3", "-m", "mmd"], lambda: genlab.compare("uniform:2", "normal:3",
-                                                                               metrics=["mmd"])),
-])
+@pytest.mark.parametrize(
+    "args, call",
+    [
+        (["invert", "r", "--restarts", "0"], lambda: genlab.invert("r", restarts=0)),
+        (["sample", "r", "-o", "x.png"], lambda: genlab.sample("r", out="x.png")),
+        (["evaluate", "nothing-here"], lambda: genlab.evaluate("nothing-here")),
+        (["train", "mlp", "--epochs", "0"], lambda: genlab.train("mlp", epochs=0)),
+        (
+            ["compare", "uniform:2", "normal:3", "-m", "mmd"],
+            lambda: genlab.compare("uniform:2", "normal:3", metrics=["mmd"]),
+        ),
+    ],
+)
 def test_api_errors_are_the_cli_lines(args, call, capsys):
     code, _, err = run_cli(args, capsys)
     assert code == 2
@@ -81,8 +87,24 @@ def test_api_errors_are_the_cli_lines(args, call, capsys):
 
 def test_compare_returns_the_numbers_the_cli_writes(capsys, tmp_path):
     result = genlab.compare("uniform:2", "uniform:2", metrics=["mmd"], n=200, permutations=20, device="cpu")
-    code, _, _ = run_cli(["compare", "uniform:2", "uniform:2", "-m", "mmd", "-n", "200", "--permutations", "20",
-                          "--device", "cpu", "-o", str(tmp_path / "c.json")], capsys)
+    code, _, _ = run_cli(
+        [
+            "compare",
+            "uniform:2",
+            "uniform:2",
+            "-m",
+            "mmd",
+            "-n",
+            "200",
+            "--permutations",
+            "20",
+            "--device",
+            "cpu",
+            "-o",
+            str(tmp_path / "c.json"),
+        ],
+        capsys,
+    )
     written = json.loads((tmp_path / "c.json").read_text())
 
     def values(record):

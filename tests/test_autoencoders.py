@@ -60,8 +60,10 @@ def test_denoising_run_reports_both_comparisons_and_shows_the_corrupted_row(runs
     assert summary["test_reconstruction_mse"] < summary["test_reconstruction_mse_vs_corrupted"]
     assert summary["test_reconstruction_mse"] < summary["test_corrupted_input_mse"]
     assert "test_reconstruction_mse_clean_input" in summary
-    heights = {name: Image.open(runs[name].run.path / "figures" / "reconstructions.png").size[1]
-               for name in ("denoise", "conv")}
+    heights = {
+        name: Image.open(runs[name].run.path / "figures" / "reconstructions.png").size[1]
+        for name in ("denoise", "conv")
+    }
     assert heights["denoise"] > 1.25 * heights["conv"]  # a third row: the corrupted inputs
 
 
@@ -69,7 +71,15 @@ def test_default_mlp_autoencoder_layout():
     model = MLPAutoencoder((1, 28, 28), (1000, 500, 250), 2, "tanh", "sigmoid")
     linear = [m for m in model.modules() if isinstance(m, torch.nn.Linear)]
     assert [(m.in_features, m.out_features) for m in linear] == [
-        (784, 1000), (1000, 500), (500, 250), (250, 2), (2, 250), (250, 500), (500, 1000), (1000, 784)]
+        (784, 1000),
+        (1000, 500),
+        (500, 250),
+        (250, 2),
+        (2, 250),
+        (250, 500),
+        (500, 1000),
+        (1000, 784),
+    ]
     assert isinstance(model.encoder[-1], torch.nn.Linear)  # no activation into the bottleneck
     assert isinstance(model.decoder[0], torch.nn.Linear)  # the code enters the decoder unchanged
     assert isinstance(model.decoder[-2], torch.nn.Sigmoid)
@@ -97,7 +107,11 @@ def test_conv_autoencoder_shapes(skip):
     assert reconstruction.shape == x.shape and z.shape == (4, 3)
     assert 0 < reconstruction.min() and reconstruction.max() < 1
     assert [(m.in_features, m.out_features) for m in model.modules() if isinstance(m, torch.nn.Linear)] == [
-        (392, 20), (20, 3), (3, 20), (20, 392)]
+        (392, 20),
+        (20, 3),
+        (3, 20),
+        (20, 392),
+    ]
 
 
 def test_lerp_and_slerp():
@@ -115,23 +129,24 @@ def test_lerp_and_slerp():
 
 def test_interpolate_between_classes(runs, capsys):
     run = runs["conv"].run.path
-    code, out, err = run_cli(["interpolate", str(run), "--from", "class:3", "--to", "class:8", "--steps", "7"],
-                             capsys)
+    code, out, err = run_cli(["interpolate", str(run), "--from", "class:3", "--to", "class:8", "--steps", "7"], capsys)
     assert code == 0, err
     strips = sorted((run / "figures").glob("interpolation-*.png"))
     assert len(strips) == 2 and all(p.stat().st_size > 5_000 for p in strips)
-    code, out, err = run_cli(["interpolate", str(run), "--from", "0", "--to", "1", "--steps", "4", "--slerp"],
-                             capsys)
+    code, out, err = run_cli(["interpolate", str(run), "--from", "0", "--to", "1", "--steps", "4", "--slerp"], capsys)
     assert code == 0, err
     assert (run / "figures" / "interpolation-0-1-slerp-embedding.png").is_file()
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--from", "500", "--to", "1"], "--from 500 is out of range: the test set has 500 examples (indices 0..499)"),
-    (["--from", "1", "--to", "class:12"], "--to class:12: class index out of range; use 0..9 or a class name"),
-    (["--from", "one", "--to", "1"], "--from 'one' is neither a test-set index nor class:K"),
-    (["--from", "1", "--to", "2", "--steps", "1"], "--steps must be >= 2"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--from", "500", "--to", "1"], "--from 500 is out of range: the test set has 500 examples (indices 0..499)"),
+        (["--from", "1", "--to", "class:12"], "--to class:12: class index out of range; use 0..9 or a class name"),
+        (["--from", "one", "--to", "1"], "--from 'one' is neither a test-set index nor class:K"),
+        (["--from", "1", "--to", "2", "--steps", "1"], "--steps must be >= 2"),
+    ],
+)
 def test_interpolate_bad_input(runs, args, message, capsys):
     code, out, err = run_cli(["interpolate", str(runs["conv"].run.path), *args], capsys)
     assert code == 2
@@ -146,8 +161,12 @@ def test_interpolate_refuses_a_decoder_that_needs_skip_connections(runs, capsys)
 
 
 def test_compare_runs(runs, tmp_path, capsys):
-    classifier = engine.train(get_model("logreg"), get_model("logreg").make_config(data="mnist-sample", epochs=1),
-                              out=tmp_path / "logreg", progress=False)
+    classifier = engine.train(
+        get_model("logreg"),
+        get_model("logreg").make_config(data="mnist-sample", epochs=1),
+        out=tmp_path / "logreg",
+        progress=False,
+    )
     paths = [str(runs[name].run.path) for name in ("conv", "skip", "denoise")]
     code, out, err = run_cli(["compare-runs", *paths, str(classifier.run.path), "-o", str(tmp_path / "cmp")], capsys)
     assert code == 0, err
@@ -167,20 +186,31 @@ def test_linear_autoencoder_finds_the_pca_subspace(tmp_path):
     x = (rng.normal(size=(800, 3)) * [3.0, 2.45, 2.0]) @ basis.T + 0.1 * rng.normal(size=(800, 12))
     np.save(tmp_path / "x.npy", x)
     np.save(tmp_path / "y.npy", (x @ basis[:, 0] > 0).astype(int))
-    result = compare_pca_linear_ae(str(tmp_path / "x.npy"), 3, out=tmp_path / "out", epochs=25, lr=1e-2,
-                                   batch_size=64, labels=str(tmp_path / "y.npy"), progress=False)
+    result = compare_pca_linear_ae(
+        str(tmp_path / "x.npy"),
+        3,
+        out=tmp_path / "out",
+        epochs=25,
+        lr=1e-2,
+        batch_size=64,
+        labels=str(tmp_path / "y.npy"),
+        progress=False,
+    )
     assert result.largest_angle_deg < 3.0
     assert result.linear_ae_test_mse == pytest.approx(result.pca_test_mse, rel=0.1)
     assert (tmp_path / "out" / "pca_vs_linear_ae.png").is_file()
 
 
-@pytest.mark.parametrize("args, message", [
-    (["train", "conv-ae", "--latent-dim", "0"], "--latent-dim must be in [1, inf], got 0"),
-    (["train", "ae", "--noise", "gaussian0.3"], "--noise 'gaussian0.3' does not parse"),
-    (["train", "skip-ae", "--noise", "mask:2"], "the mask probability must be in (0, 1], got 2"),
-    (["train", "ae", "--loss", "l1"], "--loss must be one of mse, bce; got 'l1'"),
-    (["pca-vs-linear-ae", "--latent-dim", "0"], "--latent-dim must be >= 1, got 0"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["train", "conv-ae", "--latent-dim", "0"], "--latent-dim must be in [1, inf], got 0"),
+        (["train", "ae", "--noise", "gaussian0.3"], "--noise 'gaussian0.3' does not parse"),
+        (["train", "skip-ae", "--noise", "mask:2"], "the mask probability must be in (0, 1], got 2"),
+        (["train", "ae", "--loss", "l1"], "--loss must be one of mse, bce; got 'l1'"),
+        (["pca-vs-linear-ae", "--latent-dim", "0"], "--latent-dim must be >= 1, got 0"),
+    ],
+)
 def test_bad_autoencoder_options(args, message, capsys):
     code, out, err = run_cli(args, capsys)
     assert code == 2

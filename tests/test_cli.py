@@ -12,8 +12,7 @@ def test_unknown_model(capsys):
 
 
 def test_unknown_dataset(capsys, tmp_path):
-    assert_user_error(["train", "logreg", "--data", "cifar", "-o", str(tmp_path / "r")], capsys,
-                      "cifar", "mnist")
+    assert_user_error(["train", "logreg", "--data", "cifar", "-o", str(tmp_path / "r")], capsys, "cifar", "mnist")
     assert not (tmp_path / "r").exists()
 
 
@@ -30,8 +29,12 @@ def test_missing_and_corrupt_files(capsys, tmp_path, monkeypatch):
     assert_user_error(["evaluate", str(tmp_path / "nothing")], capsys, "is not a genlab run folder")
     data = tmp_path / "data" / "mnist"
     data.mkdir(parents=True)
-    for name in ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
-                 "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"):
+    for name in (
+        "train-images-idx3-ubyte.gz",
+        "train-labels-idx1-ubyte.gz",
+        "t10k-images-idx3-ubyte.gz",
+        "t10k-labels-idx1-ubyte.gz",
+    ):
         with gzip.open(data / name, "wb") as handle:
             handle.write(b"\x00\x00\x08\x03\x00\x00\x00\x05\x00\x00\x00\x1c\x00\x00\x00\x1c" + b"\x00" * 100)
     monkeypatch.setenv("GENLAB_DATA", str(tmp_path / "data"))
@@ -50,13 +53,31 @@ def test_existing_run_folder_needs_overwrite(capsys, tmp_path):
 
 
 def test_resume_refuses_changed_settings(capsys, tmp_path):
-    assert_user_error(["train", "mlp", "--resume", str(tmp_path), "--lr", "0.1"], capsys,
-                      "only --epochs may be given, not --lr")
+    assert_user_error(
+        ["train", "mlp", "--resume", str(tmp_path), "--lr", "0.1"], capsys, "only --epochs may be given, not --lr"
+    )
 
 
 def test_nan_loss_is_a_one_line_error(capsys, tmp_path):
-    line = assert_user_error(["train", "mlp", "--data", "mnist-sample", "--lr", "1e30", "--optimizer", "sgd",
-                              "--epochs", "2", "-q", "-o", str(tmp_path / "r")], capsys, "at step")
+    line = assert_user_error(
+        [
+            "train",
+            "mlp",
+            "--data",
+            "mnist-sample",
+            "--lr",
+            "1e30",
+            "--optimizer",
+            "sgd",
+            "--epochs",
+            "2",
+            "-q",
+            "-o",
+            str(tmp_path / "r"),
+        ],
+        capsys,
+        "at step",
+    )
     assert "became" in line
 
 
@@ -70,6 +91,7 @@ def test_evaluate_recomputes_the_summary(capsys, tmp_path):
     run = tmp_path / "r"
     run_cli(["train", "logreg", "--data", "mnist-sample", "--epochs", "1", "-q", "-o", str(run)], capsys)
     import json
+
     before = json.loads((run / "summary.json").read_text())
     (run / "summary.json").write_text(json.dumps({**before, "test_accuracy": 0.0}))
     code, out, _ = run_cli(["evaluate", str(run)], capsys)

@@ -11,27 +11,33 @@ from genlab.data.toy2d import sample_toy
 from genlab.errors import GenlabError
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("gaussian:0.3", Corruption("gaussian", 0.3)),
-    ("Gaussian:1e-1", Corruption("gaussian", 0.1)),
-    ("salt-pepper:0.2", Corruption("salt-pepper", 0.2)),
-    ("salt-and-pepper:0.2", Corruption("salt-pepper", 0.2)),
-    ("mask:0.5", Corruption("mask", 0.5)),
-    ("none", None),
-    ("", None),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("gaussian:0.3", Corruption("gaussian", 0.3)),
+        ("Gaussian:1e-1", Corruption("gaussian", 0.1)),
+        ("salt-pepper:0.2", Corruption("salt-pepper", 0.2)),
+        ("salt-and-pepper:0.2", Corruption("salt-pepper", 0.2)),
+        ("mask:0.5", Corruption("mask", 0.5)),
+        ("none", None),
+        ("", None),
+    ],
+)
 def test_parse_noise(text, expected):
     assert parse_noise(text) == expected
 
 
-@pytest.mark.parametrize("text, fragment", [
-    ("gauss", "does not parse"),
-    ("blur:0.3", "does not parse"),
-    ("gaussian:abc", "is not a number"),
-    ("gaussian:-1", "std must be > 0"),
-    ("mask:1.5", "probability must be in (0, 1]"),
-    ("gaussian:inf", "finite"),
-])
+@pytest.mark.parametrize(
+    "text, fragment",
+    [
+        ("gauss", "does not parse"),
+        ("blur:0.3", "does not parse"),
+        ("gaussian:abc", "is not a number"),
+        ("gaussian:-1", "std must be > 0"),
+        ("mask:1.5", "probability must be in (0, 1]"),
+        ("gaussian:inf", "finite"),
+    ],
+)
 def test_parse_noise_rejects(text, fragment):
     with pytest.raises(GenlabError) as error:
         parse_noise(text)
@@ -85,18 +91,22 @@ def test_toy_datasets_lie_on_their_curves():
 
 def test_corrupt_command_writes_the_figure(tmp_path, capsys):
     target = tmp_path / "parabola.png"
-    code, out, err = run_cli(["corrupt", "--data", "parabola", "--noise", "gaussian:0.1", "-n", "300",
-                              "--out", str(target)], capsys)
+    code, out, err = run_cli(
+        ["corrupt", "--data", "parabola", "--noise", "gaussian:0.1", "-n", "300", "--out", str(target)], capsys
+    )
     assert code == 0, err
     assert target.stat().st_size > 10_000
     assert str(target) in out
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--data", "parabola", "--noise", "gaussian"], "--noise 'gaussian' does not parse"),
-    (["--data", "spiral", "--noise", "gaussian:0.1"], "unknown 2-D dataset 'spiral'"),
-    (["--data", "circle", "--noise", "mask:0.1", "-n", "0"], "-n must be >= 1"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--data", "parabola", "--noise", "gaussian"], "--noise 'gaussian' does not parse"),
+        (["--data", "spiral", "--noise", "gaussian:0.1"], "unknown 2-D dataset 'spiral'"),
+        (["--data", "circle", "--noise", "mask:0.1", "-n", "0"], "-n must be >= 1"),
+    ],
+)
 def test_corrupt_command_bad_input(args, message, capsys, tmp_path):
     code, out, err = run_cli(["corrupt", *args, "--out", str(tmp_path / "x.png")], capsys)
     assert code == 2

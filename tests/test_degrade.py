@@ -5,8 +5,7 @@ from __future__ import annotations
 import torch
 
 from genlab.data.datasets import load_dataset
-from genlab.data.degrade import (MAX_SHIFT, TEST_DEGRADATIONS, box_blur, random_degradation, shift, thicken,
-                                 thin)
+from genlab.data.degrade import MAX_SHIFT, TEST_DEGRADATIONS, box_blur, random_degradation, shift, thicken, thin
 from genlab.models.registry import get_model
 from genlab.train import engine
 
@@ -48,8 +47,9 @@ def test_random_degradation_is_seeded_in_range_and_varied():
 
 def test_training_on_degraded_batches_is_bit_repeatable(tmp_path):
     spec = get_model("cnn")
-    config = spec.make_config(data="mnist-sample", limit=200, epochs=1, batch_size=32, device="cpu",
-                              augment="degrade", max_label_distance=1.0)
+    config = spec.make_config(
+        data="mnist-sample", limit=200, epochs=1, batch_size=32, device="cpu", augment="degrade", max_label_distance=1.0
+    )
 
     def weights(folder):
         model = engine.train(spec, config, out=folder, progress=False).model

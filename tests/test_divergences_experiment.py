@@ -14,8 +14,25 @@ def test_the_experiment_writes_json_figures_and_markdown(tmp_path, capsys, monke
     rng = np.random.default_rng(0)
     np.savez(fake_gan, images=rng.uniform(size=(60, 1, 28, 28)).astype(np.float32))
     out = tmp_path / "report"
-    main(["experiment", "divergences", "-o", str(out), "-n", "60", "--variances", "1,4", "--permutations", "20",
-          "--data", "mnist-sample", "--gan", str(fake_gan), "-q"])
+    main(
+        [
+            "experiment",
+            "divergences",
+            "-o",
+            str(out),
+            "-n",
+            "60",
+            "--variances",
+            "1,4",
+            "--permutations",
+            "20",
+            "--data",
+            "mnist-sample",
+            "--gan",
+            str(fake_gan),
+            "-q",
+        ]
+    )
     assert "report:" in capsys.readouterr().out
     record = json.loads((out / "divergences.json").read_text())
     assert set(record["uniform_vs_normal"]) == {"1", "4"}
@@ -28,8 +45,13 @@ def test_the_experiment_writes_json_figures_and_markdown(tmp_path, capsys, monke
     assert fake["emd"] > real["emd"] and fake["mmd2_unbiased"] > real["mmd2_unbiased"]
     assert fake["coverage"] < real["coverage"]
     figures = sorted(p.name for p in (out / "figures").glob("*.png"))
-    assert figures == ["mnist-sample_pca50.png", "mnist-sample_pixels.png", "mnist-sample_seconds.png",
-                       "uniform_vs_normal.png", "uniform_vs_normal_seconds.png"]
+    assert figures == [
+        "mnist-sample_pca50.png",
+        "mnist-sample_pixels.png",
+        "mnist-sample_seconds.png",
+        "uniform_vs_normal.png",
+        "uniform_vs_normal_seconds.png",
+    ]
     markdown = (out / "divergences.md").read_text()
     assert "| kl_exact | B\\|\\|A | inf | inf |" in markdown  # pipes escaped inside table cells
     assert "real vs VAE skipped" in markdown and "genlab judge train --data mnist" in markdown

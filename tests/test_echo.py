@@ -33,7 +33,8 @@ def test_truncated_noise_is_within_the_bound_of_the_long_series():
     # The bound is attained by f = 1, s = s_max everywhere, so it cannot be tightened.
     ones = torch.ones(batch, p, dtype=torch.float64)
     worst = echo_noise(ones, ones * math.log(s_max), 20 * depth, partners) - echo_noise(
-        ones, ones * math.log(s_max), depth, partners)
+        ones, ones * math.log(s_max), depth, partners
+    )
     assert worst.max().item() == pytest.approx(truncation_bound(depth, s_max) * (1 - s_max ** (19 * depth)))
 
 
@@ -55,10 +56,10 @@ def test_echo_noise_has_the_code_distribution_and_the_rate_is_minus_log_s():
     log_s = torch.full((n, 1), math.log(s), dtype=torch.float64)
     noise = echo_noise(f, log_s, truncation_depth(1e-8, s, f_max=f.abs().max().item()))
     z = f + s * noise
-    expected = a ** 2 / (1 - s ** 2)
+    expected = a**2 / (1 - s**2)
     assert noise.var().item() == pytest.approx(expected, rel=0.05)
     assert z.var().item() == pytest.approx(expected, rel=0.05)
-    information = 0.5 * math.log(z.var().item() / (s ** 2 * noise.var().item()))
+    information = 0.5 * math.log(z.var().item() / (s**2 * noise.var().item()))
     assert information == pytest.approx(-math.log(s), abs=0.05)
 
 
@@ -66,12 +67,29 @@ def test_echo_noise_has_the_code_distribution_and_the_rate_is_minus_log_s():
 def sweep_and_echo(tmp_path_factory):
     root = tmp_path_factory.mktemp("rd")
     common = ["--set", "data=mnist-sample", "--set", "limit=500", "--set", "epochs=2", "--set", "device=cpu"]
-    main(["sweep", "vae", "--grid", "beta=0.5,4", *common, "--set", "iwae_k=5", "--set", "iwae_images=50",
-          "-o", str(root / "sweep"), "-q"])
+    main(
+        [
+            "sweep",
+            "vae",
+            "--grid",
+            "beta=0.5,4",
+            *common,
+            "--set",
+            "iwae_k=5",
+            "--set",
+            "iwae_images=50",
+            "-o",
+            str(root / "sweep"),
+            "-q",
+        ]
+    )
     spec = get_model("echo-ae")
-    echo = engine.train(spec, spec.make_config(data="mnist-sample", limit=500, epochs=2, beta=1.0, device="cpu",
-                                               latent_dim=2),
-                        out=root / "echo", progress=False)
+    echo = engine.train(
+        spec,
+        spec.make_config(data="mnist-sample", limit=500, epochs=2, beta=1.0, device="cpu", latent_dim=2),
+        out=root / "echo",
+        progress=False,
+    )
     return root, echo
 
 
@@ -100,19 +118,26 @@ def test_rate_distortion_figure_of_a_sweep_and_an_echo_run(sweep_and_echo, tmp_p
 
 def test_rate_distortion_rejects_a_classifier_run(tmp_path, capsys):
     spec = get_model("logreg")
-    run = engine.train(spec, spec.make_config(data="mnist-sample", limit=100, epochs=1, device="cpu"),
-                       out=tmp_path / "logreg", progress=False).run
+    run = engine.train(
+        spec,
+        spec.make_config(data="mnist-sample", limit=100, epochs=1, device="cpu"),
+        out=tmp_path / "logreg",
+        progress=False,
+    ).run
     with pytest.raises(SystemExit) as stopped:
         main(["rate-distortion", str(run.path), "-o", str(tmp_path / "rd.png")])
     assert stopped.value.code == 2
     assert "'logreg' run with no rate" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["train", "echo-ae", "--s-max", "1"], "--s-max must be in (0, 1), got 1.0"),
-    (["train", "echo-ae", "--echo-tolerance", "0"], "--echo-tolerance must be in (0, inf]"),
-    (["train", "echo-ae", "--batch-size", "1"], "--batch-size must be >= 2 for echo noise"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["train", "echo-ae", "--s-max", "1"], "--s-max must be in (0, 1), got 1.0"),
+        (["train", "echo-ae", "--echo-tolerance", "0"], "--echo-tolerance must be in (0, inf]"),
+        (["train", "echo-ae", "--batch-size", "1"], "--batch-size must be >= 2 for echo noise"),
+    ],
+)
 def test_bad_echo_flags_are_one_line_errors(argv, message, capsys):
     with pytest.raises(SystemExit) as stopped:
         main(argv)

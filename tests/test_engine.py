@@ -80,8 +80,11 @@ def test_non_finite_loss_stops_at_its_step_and_keeps_the_checkpoint(tmp_path, mo
         return values
 
     monkeypatch.setattr(MLPFamily, "train_step", poisoned)
-    with pytest.raises(GenlabError, match=r"loss became nan at step 41; training stopped and the last good "
-                                          r"checkpoint is kept"):
+    with pytest.raises(
+        GenlabError,
+        match=r"loss became nan at step 41; training stopped and the last good "
+        r"checkpoint is kept",
+    ):
         engine.train(spec, small_mlp(epochs=3), out=tmp_path / "run", progress=False)
     run = RunFolder(tmp_path / "run")
     assert (run.path / "checkpoint.safetensors").exists()
@@ -91,8 +94,12 @@ def test_non_finite_loss_stops_at_its_step_and_keeps_the_checkpoint(tmp_path, mo
 
 
 def test_run_folder_records_config_metrics_and_summary(tmp_path):
-    result = engine.train(get_model("logreg"), get_model("logreg").make_config(data="mnist-sample", epochs=1),
-                          out=tmp_path / "run", progress=False)
+    result = engine.train(
+        get_model("logreg"),
+        get_model("logreg").make_config(data="mnist-sample", epochs=1),
+        out=tmp_path / "run",
+        progress=False,
+    )
     record = json.loads((tmp_path / "run" / "config.json").read_text())
     assert record["config"]["lr"] == 0.5 and record["config"]["seed"] == 0
     assert record["genlab_version"] and record["device"] == "cpu"

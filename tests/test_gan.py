@@ -13,8 +13,13 @@ import torch.nn.functional as F
 from genlab.cli import main
 from genlab.data.datasets import load_dataset
 from genlab.errors import GenlabError
-from genlab.models.gan_losses import (discriminator_loss, generator_loss, gradient_penalty, mode_seeking_penalty,
-                                      path_speed_penalty)
+from genlab.models.gan_losses import (
+    discriminator_loss,
+    generator_loss,
+    gradient_penalty,
+    mode_seeking_penalty,
+    path_speed_penalty,
+)
 from genlab.models.gan_networks import minibatch_std
 from genlab.models.registry import get_model
 from genlab.train import engine
@@ -30,9 +35,11 @@ def test_binary_losses_match_their_formulas():
     assert discriminator_loss("non-saturating", real, fake).item() == pytest.approx(expected_d.item(), rel=1e-6)
     assert discriminator_loss("minimax", real, fake).item() == pytest.approx(expected_d.item(), rel=1e-6)
     assert generator_loss("non-saturating", fake).item() == pytest.approx(
-        (-0.5 * torch.log(d_fake).mean()).item(), rel=1e-6)
+        (-0.5 * torch.log(d_fake).mean()).item(), rel=1e-6
+    )
     assert generator_loss("minimax", fake).item() == pytest.approx(
-        (0.5 * torch.log(1 - d_fake).mean()).item(), rel=1e-6)
+        (0.5 * torch.log(1 - d_fake).mean()).item(), rel=1e-6
+    )
     assert discriminator_loss("wasserstein-gp", real, fake).item() == pytest.approx(fake.mean() - real.mean())
     assert generator_loss("wasserstein-gp", fake).item() == pytest.approx(-fake.mean().item())
     # Stable where the naive formula overflows: a confident discriminator on logits of +-100.
@@ -51,8 +58,9 @@ def test_gradient_penalty_of_a_linear_critic_is_known_exactly():
 def test_gradient_penalty_uses_one_interpolation_per_sample():
     """Against a per-sample hand computation with the same interpolation coefficients."""
     torch.manual_seed(1)
-    critic = torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3, padding=1), torch.nn.Softplus(), torch.nn.Flatten(),
-                                 torch.nn.Linear(4 * 28 * 28, 1))
+    critic = torch.nn.Sequential(
+        torch.nn.Conv2d(1, 4, 3, padding=1), torch.nn.Softplus(), torch.nn.Flatten(), torch.nn.Linear(4 * 28 * 28, 1)
+    )
     real, fake = torch.rand(5, 1, 28, 28), torch.rand(5, 1, 28, 28)
     value = gradient_penalty(critic, real, fake, generator=torch.Generator().manual_seed(7))
     eps = torch.rand(5, 1, 1, 1, generator=torch.Generator().manual_seed(7))
@@ -124,8 +132,9 @@ def test_mode_seeking_penalty_is_the_inverse_image_to_noise_ratio():
     ignores its noise gets 1/eps."""
     torch.manual_seed(0)
     assert mode_seeking_penalty(ScaledNoise(2.0), 16).item() == pytest.approx(0.5, rel=1e-4)
-    assert mode_seeking_penalty(ScaledNoise(0.0), 16, torch.zeros(16, dtype=torch.long)).item() == \
-        pytest.approx(1e5, rel=1e-6)
+    assert mode_seeking_penalty(ScaledNoise(0.0), 16, torch.zeros(16, dtype=torch.long)).item() == pytest.approx(
+        1e5, rel=1e-6
+    )
 
 
 @pytest.fixture(scope="module")
@@ -155,11 +164,18 @@ def test_discriminator_learns_against_a_fixed_generator(bundle):
     assert values["d_real"].item() > 0.8 > 0.2 > values["d_fake"].item()
 
 
-@pytest.mark.parametrize("name, extra", [
-    ("gan", {}), ("gan-leaky", {}), ("dcgan", {}), ("cgan", {}), ("wgan-gp", {}),
-    ("cgan", {"generator": "conv", "discriminator": "conv"}),
-    ("wgan-gp", {"generator": "conv", "discriminator": "conv"}),
-])
+@pytest.mark.parametrize(
+    "name, extra",
+    [
+        ("gan", {}),
+        ("gan-leaky", {}),
+        ("dcgan", {}),
+        ("cgan", {}),
+        ("wgan-gp", {}),
+        ("cgan", {"generator": "conv", "discriminator": "conv"}),
+        ("wgan-gp", {"generator": "conv", "discriminator": "conv"}),
+    ],
+)
 def test_every_architecture_maps_noise_to_images_and_images_to_one_score(name, extra, bundle):
     family = make_family(name, bundle, **extra)
     model = family.build()
@@ -334,8 +350,9 @@ def test_summary_reports_the_judges_view_of_samples(trained_gan):
 def test_summary_says_when_no_judge_exists(tmp_path, monkeypatch):
     monkeypatch.setenv("GENLAB_CACHE", str(tmp_path / "empty-cache"))
     spec = get_model("gan")
-    result = engine.train(spec, spec.make_config(**{**FAST, "epochs": 1, "limit": 300}), out=tmp_path / "run",
-                          progress=False)
+    result = engine.train(
+        spec, spec.make_config(**{**FAST, "epochs": 1, "limit": 300}), out=tmp_path / "run", progress=False
+    )
     assert result.summary["judge"] == "none found; run genlab judge train --data mnist-sample"
     assert "sample_class_entropy" not in result.summary
 
@@ -366,17 +383,20 @@ def test_an_unconditional_gan_refuses_labels(trained_gan, bundle):
     assert loaded.family.decode(loaded.model, latent).shape == (2, 1, 28, 28)
 
 
-@pytest.mark.parametrize("flags, message", [
-    (["--loss", "wasserstein-gp"], "needs a per-sample critic"),
-    (["--loss", "wasserstein-gp", "--d-norm", "layer"], "the minibatch standard deviation couples the samples"),
-    (["--loss", "wasserstein-gp", "--d-norm", "layer", "--no-d-batch-std", "--d-steps", "2"], "set by --n-critic"),
-    (["--g-channels", "64,32"], "--g-channels must be 3 positive widths"),
-    (["--beta1", "1"], r"--beta1 must be in \[0, 1\)"),
-    (["--g-ema", "1"], r"--g-ema must be in \[0, 1\)"),
-    (["--mode-seeking", "-1"], "--mode-seeking must be"),
-    (["--loss", "hinge"], "--loss must be one of non-saturating, minimax, wasserstein-gp"),
-    (["--aux-weight", "1"], "only conditional models"),
-])
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--loss", "wasserstein-gp"], "needs a per-sample critic"),
+        (["--loss", "wasserstein-gp", "--d-norm", "layer"], "the minibatch standard deviation couples the samples"),
+        (["--loss", "wasserstein-gp", "--d-norm", "layer", "--no-d-batch-std", "--d-steps", "2"], "set by --n-critic"),
+        (["--g-channels", "64,32"], "--g-channels must be 3 positive widths"),
+        (["--beta1", "1"], r"--beta1 must be in \[0, 1\)"),
+        (["--g-ema", "1"], r"--g-ema must be in \[0, 1\)"),
+        (["--mode-seeking", "-1"], "--mode-seeking must be"),
+        (["--loss", "hinge"], "--loss must be one of non-saturating, minimax, wasserstein-gp"),
+        (["--aux-weight", "1"], "only conditional models"),
+    ],
+)
 def test_bad_gan_options_fail_in_one_line(flags, message, capsys, tmp_path):
     with pytest.raises(SystemExit) as exit_info:
         main(["train", "gan", "--data", "mnist-sample", "-o", str(tmp_path / "run"), *flags])

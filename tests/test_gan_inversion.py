@@ -72,14 +72,17 @@ def main_ok(argv):
     main(argv)  # returns normally on success (exit code 0)
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["invert", "{classifier}"], "is a 'logreg' run; 'genlab invert' needs a GAN run"),
-    (["path", "{classifier}", "--from", "0", "--to", "1"], "is a 'logreg' run; 'genlab path' needs a GAN run"),
-    (["invert", "{gan}", "--restarts", "0"], "--restarts must be >= 1, got 0"),
-    (["path", "{gan}", "--from", "0", "--to", "1", "--points", "0"], "--points must be >= 1, got 0"),
-    (["path", "{gan}", "--from", "0", "--to", "99999"], "--to index 99999 is outside the 500 images"),
-    (["invert", "{gan}", "--images", "a:b"], "--images expects START:STOP"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["invert", "{classifier}"], "is a 'logreg' run; 'genlab invert' needs a GAN run"),
+        (["path", "{classifier}", "--from", "0", "--to", "1"], "is a 'logreg' run; 'genlab path' needs a GAN run"),
+        (["invert", "{gan}", "--restarts", "0"], "--restarts must be >= 1, got 0"),
+        (["path", "{gan}", "--from", "0", "--to", "1", "--points", "0"], "--points must be >= 1, got 0"),
+        (["path", "{gan}", "--from", "0", "--to", "99999"], "--to index 99999 is outside the 500 images"),
+        (["invert", "{gan}", "--images", "a:b"], "--images expects START:STOP"),
+    ],
+)
 def test_bad_input_is_one_line_and_exit_code_2(argv, message, classifier_run, trained_gan, capsys):
     argv = [a.format(classifier=classifier_run, gan=trained_gan[0]) for a in argv]
     with pytest.raises(SystemExit) as exit_info:
@@ -90,7 +93,6 @@ def test_bad_input_is_one_line_and_exit_code_2(argv, message, classifier_run, tr
 
 
 def test_invert_command_prints_each_target(trained_gan, capsys):
-    main_ok(["invert", str(trained_gan[0]), "--images", "0:2", "--restarts", "2", "--steps", "20",
-             "--device", "cpu"])
+    main_ok(["invert", str(trained_gan[0]), "--images", "0:2", "--restarts", "2", "--steps", "20", "--device", "cpu"])
     out = capsys.readouterr().out
     assert "image     0: best loss" in out and "image     1: best loss" in out and "inversion_test.json" in out

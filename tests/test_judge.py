@@ -14,8 +14,16 @@ from gan_support import cache_at, mnist_sample_judge  # noqa: F401 (fixture)
 from genlab.data.datasets import load_dataset
 from genlab.data.degrade import TEST_DEGRADATIONS
 from genlab.errors import GenlabError
-from genlab.judge import (JUDGE_RECIPE, UNRECOGNISABLE, conditional_accuracy, label_distance, label_quality,
-                          load_judge, resolve_judge, sample_quality)
+from genlab.judge import (
+    JUDGE_RECIPE,
+    UNRECOGNISABLE,
+    conditional_accuracy,
+    label_distance,
+    label_quality,
+    load_judge,
+    resolve_judge,
+    sample_quality,
+)
 from genlab.models.registry import get_model
 from genlab.train import engine
 from helpers import assert_user_error
@@ -53,8 +61,11 @@ def test_the_judge_keeps_the_class_of_blurred_and_noised_digits_and_reports_its_
         predicted = judge.predict(degraded)
         assert label_distance(predicted, true, 10) <= DISTANCE_BOUND, name
         assert (predicted == true).mean() >= 0.9, name
-    assert all(record["accuracy"] >= 0.9 for record in summary["degraded_test"]
-               if record["degradation"] in ("blur", "noise", "blur_noise"))
+    assert all(
+        record["accuracy"] >= 0.9
+        for record in summary["degraded_test"]
+        if record["degradation"] in ("blur", "noise", "blur_noise")
+    )
 
 
 def test_without_the_recipe_a_cnn_calls_blurred_digits_one(tmp_path):
@@ -114,27 +125,59 @@ def test_an_old_judge_is_refused_with_one_line_that_says_how_to_retrain(tmp_path
     with cache_at(tmp_path):  # a run judged automatically is kept, its summary saying how to judge it
         judge, note = resolve_judge("auto", "mnist-sample", device="cpu")
     assert judge is None and note.startswith("refused: ") and "is not a judge of recipe 2" in note
-    assert note.endswith("'genlab judge train --data mnist-sample --overwrite', then 'genlab evaluate RUN' to "
-                         "judge this run")
+    assert note.endswith(
+        "'genlab judge train --data mnist-sample --overwrite', then 'genlab evaluate RUN' to judge this run"
+    )
     with pytest.raises(GenlabError, match="retrain it with 'genlab train cnn --augment degrade'"):
         load_judge(str(old), device="cpu")
     with cache_at(tmp_path):
-        assert_user_error(["compare", "mnist-sample:test[0:50]", "mnist-sample:test[50:100]", "-m", "fd",
-                           "--judge-data", "mnist-sample"], capsys, "is not a judge of recipe 2",
-                          "genlab judge train --data mnist-sample --overwrite")
+        assert_user_error(
+            [
+                "compare",
+                "mnist-sample:test[0:50]",
+                "mnist-sample:test[50:100]",
+                "-m",
+                "fd",
+                "--judge-data",
+                "mnist-sample",
+            ],
+            capsys,
+            "is not a judge of recipe 2",
+            "genlab judge train --data mnist-sample --overwrite",
+        )
 
 
 def test_a_judge_that_fails_its_check_stops_training_with_one_line(tmp_path, capsys):
-    assert_user_error(["train", "cnn", "--data", "mnist-sample", "--limit", "200", "--epochs", "1", "--device",
-                       "cpu", "--augment", "degrade", "--max-label-distance", "0", "--out", str(tmp_path / "run"),
-                       "--quiet"], capsys, "the judge check failed", "above --max-label-distance 0")
+    assert_user_error(
+        [
+            "train",
+            "cnn",
+            "--data",
+            "mnist-sample",
+            "--limit",
+            "200",
+            "--epochs",
+            "1",
+            "--device",
+            "cpu",
+            "--augment",
+            "degrade",
+            "--max-label-distance",
+            "0",
+            "--out",
+            str(tmp_path / "run"),
+            "--quiet",
+        ],
+        capsys,
+        "the judge check failed",
+        "above --max-label-distance 0",
+    )
     assert not (tmp_path / "run" / "summary.json").exists()  # so it can never be loaded as a judge
 
 
 def test_resolve_judge_choices(tmp_path, mnist_sample_judge):
     with cache_at(tmp_path):
-        assert resolve_judge("auto", "mnist-sample") == (None, "none found; run genlab judge train --data "
-                                                                "mnist-sample")
+        assert resolve_judge("auto", "mnist-sample") == (None, "none found; run genlab judge train --data mnist-sample")
     assert resolve_judge("none", "mnist-sample") == (None, "none (--judge none)")
     cache, _ = mnist_sample_judge
     with cache_at(cache), pytest.raises(GenlabError, match="classes differ"):

@@ -5,8 +5,11 @@ import math
 import pytest
 import torch
 
-from genlab.metrics.likelihood import diagonal_gaussian_proposal, importance_weighted_log_likelihood, \
-    standard_normal_log_density
+from genlab.metrics.likelihood import (
+    diagonal_gaussian_proposal,
+    importance_weighted_log_likelihood,
+    standard_normal_log_density,
+)
 from genlab.models.vae import gaussian_kl
 
 
@@ -16,9 +19,9 @@ def linear_gaussian(seed=0, d=5, p=3, noise=0.5):
     w = torch.randn(d, p, generator=g, dtype=torch.float64)
     b = torch.randn(d, generator=g, dtype=torch.float64)
     x = torch.randn(8, d, generator=g, dtype=torch.float64) * 2
-    marginal = torch.distributions.MultivariateNormal(b, w @ w.T + noise ** 2 * torch.eye(d, dtype=torch.float64))
-    post_cov = torch.linalg.inv(torch.eye(p, dtype=torch.float64) + w.T @ w / noise ** 2)
-    post_mean = (x - b) @ w @ post_cov.T / noise ** 2  # [N, p]
+    marginal = torch.distributions.MultivariateNormal(b, w @ w.T + noise**2 * torch.eye(d, dtype=torch.float64))
+    post_cov = torch.linalg.inv(torch.eye(p, dtype=torch.float64) + w.T @ w / noise**2)
+    post_mean = (x - b) @ w @ post_cov.T / noise**2  # [N, p]
 
     def log_joint(xs, z):  # z [m, N, p]
         mean = z @ w.T + b
@@ -48,8 +51,10 @@ def test_iwae_bound_tightens_with_k_towards_log_px():
     # A deliberately poor diagonal proposal: the right mean, twice the posterior's spread.
     variances = torch.diagonal(post_cov).expand_as(post_mean) * 4
     propose = diagonal_gaussian_proposal(lambda xs: (post_mean, variances.log()))
-    bounds = {k: torch.stack([importance_weighted_log_likelihood(x, propose, log_joint, k) for _ in range(20)]).mean(0)
-              for k in (1, 10, 2000)}
+    bounds = {
+        k: torch.stack([importance_weighted_log_likelihood(x, propose, log_joint, k) for _ in range(20)]).mean(0)
+        for k in (1, 10, 2000)
+    }
     gap = {k: (log_px - bound).mean().item() for k, bound in bounds.items()}
     assert gap[1] > gap[10] > gap[2000] > -0.01  # L_1 <= L_10 <= L_2000 <= log p(x), up to Monte Carlo noise
     assert gap[1] > 0.2 and gap[2000] < 0.02
@@ -68,7 +73,7 @@ def test_iwae_chunking_does_not_change_the_estimate():
         used = []
 
         def propose(xs, m):
-            z = post_mean + eps[len(used):len(used) + m] * spread
+            z = post_mean + eps[len(used) : len(used) + m] * spread
             used.extend(range(m))
             chunk_sizes.append(m)
             return z, posterior.log_prob(z).sum(-1)
@@ -89,7 +94,7 @@ def test_gaussian_kl_matches_monte_carlo():
     n = 200_000
     eps = torch.randn(n, *mean.shape, dtype=torch.float64)
     z = mean + eps * torch.exp(0.5 * logvar)
-    log_q = -0.5 * (eps ** 2 + logvar + math.log(2 * math.pi)).sum(-1)
+    log_q = -0.5 * (eps**2 + logvar + math.log(2 * math.pi)).sum(-1)
     samples = log_q - standard_normal_log_density(z)  # [n, 2]
     monte_carlo, stderr = samples.mean(0), samples.std(0) / math.sqrt(n)
     closed = gaussian_kl(mean, logvar)

@@ -10,8 +10,13 @@ from scipy.stats import wasserstein_distance
 
 from genlab.errors import GenlabError
 from genlab.metrics import emd
-from genlab.metrics.emd import (exact_emd, sinkhorn_divergence, sliced_wasserstein, sphere_mean_abs_coordinate,
-                                wasserstein_1d)
+from genlab.metrics.emd import (
+    exact_emd,
+    sinkhorn_divergence,
+    sliced_wasserstein,
+    sphere_mean_abs_coordinate,
+    wasserstein_1d,
+)
 from metrics_threads import one_torch_thread  # noqa: F401 (autouse fixture)
 
 

@@ -31,8 +31,9 @@ def test_sample_frechet_distance_of_two_gaussians_is_close_to_the_closed_form():
     rng = np.random.default_rng(1)
     mean_a, cov_a = np.array([0.0, 0.0]), np.array([[1.0, 0.3], [0.3, 0.5]])
     mean_b, cov_b = np.array([1.0, -1.0]), np.array([[2.0, -0.4], [-0.4, 1.0]])
-    sample = frechet_distance(rng.multivariate_normal(mean_a, cov_a, 5000),
-                              rng.multivariate_normal(mean_b, cov_b, 5000))
+    sample = frechet_distance(
+        rng.multivariate_normal(mean_a, cov_a, 5000), rng.multivariate_normal(mean_b, cov_b, 5000)
+    )
     assert sample.value == pytest.approx(gaussian_frechet(mean_a, cov_a, mean_b, cov_b), abs=0.08)
 
 
@@ -46,14 +47,14 @@ def test_frechet_distance_stays_real_with_singular_covariances():
 
 
 def test_population_frechet_of_named_distributions():
-    assert exact_frechet(Uniform(3), Normal(3, var=4.0)) == pytest.approx(3 * (0.5 ** 2 + (np.sqrt(1 / 12) - 2) ** 2))
+    assert exact_frechet(Uniform(3), Normal(3, var=4.0)) == pytest.approx(3 * (0.5**2 + (np.sqrt(1 / 12) - 2) ** 2))
 
 
 def test_prdc_of_identical_distributions_meets_the_expected_density_and_coverage():
     rng = np.random.default_rng(3)
     runs = [[e.value for e in prdc(rng.normal(size=(1000, 8)), rng.normal(size=(1000, 8)))] for _ in range(3)]
     precision, recall, density, coverage = np.mean(runs, 0)
-    assert density == pytest.approx(1.0, abs=0.05)           # E[density] = 1 (Naeem et al. 2020)
+    assert density == pytest.approx(1.0, abs=0.05)  # E[density] = 1 (Naeem et al. 2020)
     assert coverage == pytest.approx(expected_coverage(1000, 1000, 5), abs=0.02)  # 1 - 2^-5 to first order
     assert precision > 0.9 and recall > 0.9
 
@@ -72,8 +73,12 @@ def reference_prdc(real, fake, k=5):
     radius_real = np.partition(real_real, k, axis=-1)[:, k]
     radius_fake = np.partition(fake_fake, k, axis=-1)[:, k]
     inside_real = real_fake < radius_real[:, None]
-    return [inside_real.any(0).mean(), (real_fake < radius_fake[None, :]).any(1).mean(),
-            inside_real.sum(0).mean() / k, (real_fake.min(1) < radius_real).mean()]
+    return [
+        inside_real.any(0).mean(),
+        (real_fake < radius_fake[None, :]).any(1).mean(),
+        inside_real.sum(0).mean() / k,
+        (real_fake.min(1) < radius_real).mean(),
+    ]
 
 
 @pytest.mark.parametrize("dimension, dtype", [(3, np.float64), (100, np.float32)])
@@ -87,7 +92,7 @@ def test_prdc_of_a_set_against_its_copy_is_exactly_one(dimension, dtype):
 @pytest.mark.parametrize("step", [1.0, 0.1])
 def test_prdc_on_quantised_sets_equals_the_reference_convention(step):
     rng = np.random.default_rng(6)
-    real = np.round(rng.normal(size=(400, 2)) * 3) * step       # many exact ties of distances and points
+    real = np.round(rng.normal(size=(400, 2)) * 3) * step  # many exact ties of distances and points
     fake = np.round(rng.normal(size=(300, 2)) * 3 + 0.5) * step
     assert [e.value for e in prdc(real, fake)] == reference_prdc(real, fake)
     assert prdc(real, fake)[0].settings["balls"] == "open (distance < radius)"

@@ -19,8 +19,12 @@ def gaussian_kl(mean_p, cov_p, mean_q, cov_q) -> float:
     """KL(N(mean_p, cov_p) || N(mean_q, cov_q)) in nats."""
     inverse = np.linalg.inv(cov_q)
     delta = mean_q - mean_p
-    return 0.5 * (np.trace(inverse @ cov_p) + delta @ inverse @ delta - len(mean_p)
-                  + np.log(np.linalg.det(cov_q) / np.linalg.det(cov_p)))
+    return 0.5 * (
+        np.trace(inverse @ cov_p)
+        + delta @ inverse @ delta
+        - len(mean_p)
+        + np.log(np.linalg.det(cov_q) / np.linalg.det(cov_p))
+    )
 
 
 def reference_knn_kl(x, y, k=5) -> float:
@@ -34,8 +38,8 @@ def reference_knn_kl(x, y, k=5) -> float:
 def plug_in_kl(x, y) -> float:
     """The discrete KL between the empirical distributions of the rows of x and y (y covers x)."""
     values, index = np.unique(np.concatenate([x, y]), axis=0, return_inverse=True)
-    p = np.bincount(index.ravel()[:len(x)], minlength=len(values)) / len(x)
-    q = np.bincount(index.ravel()[len(x):], minlength=len(values)) / len(y)
+    p = np.bincount(index.ravel()[: len(x)], minlength=len(values)) / len(x)
+    q = np.bincount(index.ravel()[len(x) :], minlength=len(values)) / len(y)
     return float(np.sum(p[p > 0] * np.log(p[p > 0] / q[p > 0])))
 
 
@@ -116,22 +120,22 @@ def test_quantised_one_dimensional_data_meet_the_exact_discrete_kl():
     x, y = np.round(rng.normal(size=(4000, 1)), 1), np.round(rng.normal(0.5, 1, size=(4000, 1)), 1)
     edges = np.arange(-80.5, 81) / 10
     p, q = np.diff(norm.cdf(edges)), np.diff(norm.cdf(edges, 0.5))
-    exact = np.sum(p * np.log(p / q)), np.sum(q * np.log(q / p))   # both 0.1249
+    exact = np.sum(p * np.log(p / q)), np.sum(q * np.log(q / p))  # both 0.1249
     forward, backward = knn_kl(x, y)
     # The plug-in's bias at this size was measured +0.018 (sd 0.016 over 8 seeds).
     assert forward.value == pytest.approx(exact[0], abs=0.06)
     assert backward.value == pytest.approx(exact[1], abs=0.06)
-    assert forward.extra["points_on_copies"] > 3990   # all but a few tail points are atoms
+    assert forward.extra["points_on_copies"] > 3990  # all but a few tail points are atoms
 
 
 def test_binary_multidimensional_data_are_the_plug_in_discrete_kl():
     rng = np.random.default_rng(12)
-    x = (rng.random((4000, 6)) < 0.5).astype(np.float32)   # 64 values, every one repeated
+    x = (rng.random((4000, 6)) < 0.5).astype(np.float32)  # 64 values, every one repeated
     y = (rng.random((4000, 6)) < 0.3).astype(np.float32)
     forward, backward = knn_kl(x, y)
     assert (forward.value, backward.value) == pytest.approx((plug_in_kl(x, y), plug_in_kl(y, x)), rel=1e-12)
-    bernoulli = 6 * (0.5 * math.log(0.5 / 0.3) + 0.5 * math.log(0.5 / 0.7))   # 0.523; reverse 0.494
-    assert forward.value == pytest.approx(bernoulli, abs=0.1)   # measured bias +0.038 (sd 0.025)
+    bernoulli = 6 * (0.5 * math.log(0.5 / 0.3) + 0.5 * math.log(0.5 / 0.7))  # 0.523; reverse 0.494
+    assert forward.value == pytest.approx(bernoulli, abs=0.1)  # measured bias +0.038 (sd 0.025)
 
 
 @pytest.mark.parametrize("copies", [2, 5, 20])
@@ -149,10 +153,10 @@ def test_a_mode_collapsed_sample_never_scores_closer_than_real_data(copies):
 def test_memorised_copies_of_real_points_score_worse_than_real_data():
     rng = np.random.default_rng(14)
     real, independent = rng.normal(size=(1000, 5)), rng.normal(size=(1000, 5))
-    memorised = np.repeat(real[:50], 20, axis=0)   # 50 training points, 20 copies each
+    memorised = np.repeat(real[:50], 20, axis=0)  # 50 training points, 20 copies each
     forward, backward = knn_kl(real, memorised)
     floor = knn_kl(real, independent)
-    assert forward.value == math.inf                   # B shows no continuous part
+    assert forward.value == math.inf  # B shows no continuous part
     assert backward.value == pytest.approx(math.log(20)) and backward.value > floor[1].value
 
 
@@ -216,7 +220,7 @@ def test_the_bias_note_fires_where_the_measured_bias_is_large():
     # d = 5, n = 8,000 was silent before (n >= 2^d) while 22% low; 1-D at 8,000 points is quiet.
     assert "d = 5, n = 8000" in bias_note("ensemble", 5, 8000, 5)
     assert bias_note("ensemble", 1, 8000, 5) is None
-    assert "d = 10, n = 2000" in bias_note("ensemble", 7, 3000, 5)        # the more biased cell speaks
+    assert "d = 10, n = 2000" in bias_note("ensemble", 7, 3000, 5)  # the more biased cell speaks
     assert "at k = 5" in bias_note("knn", 3, 2000, 10)
 
 

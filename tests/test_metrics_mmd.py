@@ -10,12 +10,15 @@ from metrics_threads import one_torch_thread  # noqa: F401 (autouse fixture)
 
 def brute_force_mmd(x, y, sigma):
     """(unbiased, biased) MMD^2 with a Gaussian kernel, straight from the definition."""
+
     def kernel(a, b):
-        return np.exp(-((a[:, None] - b[None]) ** 2).sum(-1) / (2 * sigma ** 2))
+        return np.exp(-((a[:, None] - b[None]) ** 2).sum(-1) / (2 * sigma**2))
+
     kxx, kyy, kxy = kernel(x, x), kernel(y, y), kernel(x, y)
     n, m = len(x), len(y)
-    unbiased = ((kxx.sum() - np.trace(kxx)) / (n * (n - 1)) + (kyy.sum() - np.trace(kyy)) / (m * (m - 1))
-                - 2 * kxy.mean())
+    unbiased = (
+        (kxx.sum() - np.trace(kxx)) / (n * (n - 1)) + (kyy.sum() - np.trace(kyy)) / (m * (m - 1)) - 2 * kxy.mean()
+    )
     return unbiased, kxx.mean() + kyy.mean() - 2 * kxy.mean()
 
 
@@ -74,7 +77,8 @@ def test_kid_is_the_cubic_kernel_unbiased_mmd(samples):
     d = x.shape[1]
     kxx, kyy, kxy = ((x @ x.T / d + 1) ** 3, (shifted @ shifted.T / d + 1) ** 3, (x @ shifted.T / d + 1) ** 3)
     n, m = len(x), len(shifted)
-    expected = ((kxx.sum() - np.trace(kxx)) / (n * (n - 1)) + (kyy.sum() - np.trace(kyy)) / (m * (m - 1))
-                - 2 * kxy.mean())
+    expected = (
+        (kxx.sum() - np.trace(kxx)) / (n * (n - 1)) + (kyy.sum() - np.trace(kyy)) / (m * (m - 1)) - 2 * kxy.mean()
+    )
     assert kid(x, shifted).value == pytest.approx(expected, rel=1e-9)
     assert kid(x, shifted, block=64).value == pytest.approx(expected, rel=1e-9)

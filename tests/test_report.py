@@ -31,10 +31,22 @@ def report(tmp_path_factory):
     runs = root / "runs"
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("GENLAB_CACHE", str(root / "cache"))
-        for args in (["train", "logreg", "--epochs", "1", "--limit", "1000", "-o", str(runs / "logreg")],
-                     ["train", "mlp", "--epochs", "1", "--hidden", "32", "-o", str(runs / "mlp")],
-                     ["sweep", "mlp", "--grid", "hidden=16", "--set", "epochs=1", "--set", "data=mnist-sample",
-                      "-o", str(runs / "sweep")]):
+        for args in (
+            ["train", "logreg", "--epochs", "1", "--limit", "1000", "-o", str(runs / "logreg")],
+            ["train", "mlp", "--epochs", "1", "--hidden", "32", "-o", str(runs / "mlp")],
+            [
+                "sweep",
+                "mlp",
+                "--grid",
+                "hidden=16",
+                "--set",
+                "epochs=1",
+                "--set",
+                "data=mnist-sample",
+                "-o",
+                str(runs / "sweep"),
+            ],
+        ):
             if args[0] == "train":
                 args += ["--data", "mnist-sample"]
             _call([*args, "-q"])
@@ -103,8 +115,7 @@ def test_every_figure_is_embedded_once_with_a_numbered_caption(report):
     captions = re.findall(r"<figcaption>Figure (\d+): ([^<]*)</figcaption>", page)
     assert [int(n) for n, _ in captions] == list(range(1, len(pngs) + 1))
     texts = [text for _, text in captions]
-    assert any(t.startswith("training and test error against optimisation steps (mlp on mnist-sample")
-               for t in texts)
+    assert any(t.startswith("training and test error against optimisation steps (mlp on mnist-sample") for t in texts)
     assert any(t.startswith("confusion matrix on the test split") for t in texts)
     assert any("headline number of each setting of the sweep" in t for t in texts)
 
@@ -115,7 +126,7 @@ def test_title_page_and_contents_say_what_was_run(report):
     for fact in ("What was run", "Runs created", "genlab version", "Device", "Total time"):
         assert f"<dt>{fact}</dt>" in page
     assert "logreg on mnist-sample (1 run); mlp on mnist-sample (2 runs)" in page
-    toc = page[page.index('<nav class="toc">'):page.index("</nav>")]
+    toc = page[page.index('<nav class="toc">') : page.index("</nav>")]
     assert toc.count("<a href=") == 3 + 1 + 1 + 3  # parts, the family, the sweep, the runs
     for anchor in re.findall(r'href="#([^"]+)"', toc):
         assert f'id="{anchor}"' in page
@@ -128,8 +139,9 @@ def test_runs_show_their_non_default_settings_and_numbers(report):
     assert ["hidden", "32", "128", "hidden layer widths, comma-separated, e.g. 256,128"] in mlp
     assert ["epochs", "1", "10", "passes over the training split"] in mlp
     assert not any(row[0] in ("model", "data_fingerprint", "seed") for row in mlp)
-    assert ["limit", "1000", "none", "use a stratified subset of N training examples"] in \
-        found["settings of run logreg that differ from the defaults of logreg"]
+    assert ["limit", "1000", "none", "use a stratified subset of N training examples"] in found[
+        "settings of run logreg that differ from the defaults of logreg"
+    ]
     numbers = {row[0]: row for row in found["the numbers of run mlp (its summary.json)"][1:]}
     summary = json.loads((report[0] / "mlp" / "summary.json").read_text())
     assert numbers["test_accuracy"][1] == f"{summary['test_accuracy']:.4g}"
@@ -144,8 +156,11 @@ def test_cross_run_table_has_one_row_per_run(report):
     header, *rows = comparison[0]
     assert header[:3] == ["run", "model", "settings"] and header[3:5] == ["val_accuracy", "test_accuracy"]
     assert sorted(row[0] for row in rows) == ["logreg", "mlp", "sweep/hidden=16"]
-    assert {row[0]: row[2] for row in rows} == {"logreg": "limit=1000", "mlp": "hidden=32",
-                                                "sweep/hidden=16": "hidden=16"}
+    assert {row[0]: row[2] for row in rows} == {
+        "logreg": "limit=1000",
+        "mlp": "hidden=32",
+        "sweep/hidden=16": "hidden=16",
+    }
     assert "Common to all 3 runs: data mnist-sample; non-default settings epochs=1." in page
 
 
@@ -191,11 +206,15 @@ def test_runs_given_one_by_one_keep_their_order(report, tmp_path, capsys):
 
 
 def test_report_user_errors(tmp_path, capsys):
-    assert_user_error(["report", str(tmp_path / "missing"), "-o", str(tmp_path / "o")], capsys,
-                      "does not exist", "give run folders")
+    assert_user_error(
+        ["report", str(tmp_path / "missing"), "-o", str(tmp_path / "o")], capsys, "does not exist", "give run folders"
+    )
     (tmp_path / "empty").mkdir()
-    assert_user_error(["report", str(tmp_path / "empty"), "-o", str(tmp_path / "o")], capsys,
-                      "no run folders (config.json) or sweep folders (results.csv) under")
+    assert_user_error(
+        ["report", str(tmp_path / "empty"), "-o", str(tmp_path / "o")],
+        capsys,
+        "no run folders (config.json) or sweep folders (results.csv) under",
+    )
     assert_user_error(["report", "-o", str(tmp_path / "o")], capsys, "Missing argument")
 
 
@@ -243,10 +262,26 @@ def test_chromium_loads_every_image_and_nothing_overflows(report, tmp_path, widt
     probe.write_text(page.replace("</body>", PROBE + "</body>"))
     profile = tempfile.mkdtemp(dir=tmp_path)
     done = subprocess.run(
-        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         f"--user-data-dir={profile}", f"--window-size={width},900", "--virtual-time-budget=5000", "--dump-dom",
-         probe.as_uri()], capture_output=True, text=True, timeout=120)
+        [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={profile}",
+            f"--window-size={width},900",
+            "--virtual-time-budget=5000",
+            "--dump-dom",
+            probe.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     found = re.search(r'<pre id="probe">(.*?)</pre>', done.stdout)
     assert found, f"chromium printed no probe result (exit {done.returncode}): {done.stderr[-500:]}"
     result = json.loads(found.group(1))
@@ -259,8 +294,11 @@ def test_pdf_first_pages_are_not_blank_and_text_matches_the_page(report, tmp_pat
     from matplotlib.image import imread
 
     _, out, page = report
-    subprocess.run([PDFTOPPM, "-png", "-r", "50", "-f", "1", "-l", "2", str(out / "report.pdf"),
-                    str(tmp_path / "page")], check=True, timeout=60)
+    subprocess.run(
+        [PDFTOPPM, "-png", "-r", "50", "-f", "1", "-l", "2", str(out / "report.pdf"), str(tmp_path / "page")],
+        check=True,
+        timeout=60,
+    )
     pictures = sorted(tmp_path.glob("page*.png"))
     assert len(pictures) == 2
     for picture in pictures:
@@ -269,8 +307,9 @@ def test_pdf_first_pages_are_not_blank_and_text_matches_the_page(report, tmp_pat
         assert (pixels < 0.5).mean() > 0.002, f"{picture.name} has almost no dark (text) pixels"
     pdftotext = shutil.which("pdftotext")
     if pdftotext:  # same content: every figure caption and run heading of the page is in the PDF
-        text = subprocess.run([pdftotext, str(out / "report.pdf"), "-"], capture_output=True, text=True,
-                              check=True, timeout=60).stdout
+        text = subprocess.run(
+            [pdftotext, str(out / "report.pdf"), "-"], capture_output=True, text=True, check=True, timeout=60
+        ).stdout
         flat = " ".join(text.split())
         for number in range(1, 8):
             assert f"Figure {number}:" in flat
@@ -284,16 +323,18 @@ PDFTOTEXT = shutil.which("pdftotext")
 
 def pdf_pages(path: Path) -> list[list[str]]:
     """The non-empty text lines of each page of a PDF, as pdftotext lays them out."""
-    text = subprocess.run([PDFTOTEXT, "-layout", str(path), "-"], capture_output=True, text=True, check=True,
-                          timeout=60).stdout
+    text = subprocess.run(
+        [PDFTOTEXT, "-layout", str(path), "-"], capture_output=True, text=True, check=True, timeout=60
+    ).stdout
     pages = text.split("\f")
     if pages and not pages[-1].strip():
         pages.pop()  # pdftotext ends every page with a form feed
     return [[line.strip() for line in page.splitlines() if line.strip()] for page in pages]
 
 
-@pytest.mark.skipif(PDFTOTEXT is None, reason="pdftotext is not installed (apt-get install poppler-utils; "
-                                             ".ci/run does)")
+@pytest.mark.skipif(
+    PDFTOTEXT is None, reason="pdftotext is not installed (apt-get install poppler-utils; .ci/run does)"
+)
 def test_pdf_pages_are_numbered_as_the_viewer_counts_them_none_blank_heads_their_own(report, tmp_path):
     """A report long enough for two contents pages (the real runs reported fifteen times over): the footer of
     page i says 'page i of N' with N the page count, every page holds more than its head and footer, the
@@ -332,8 +373,9 @@ def test_pdf_pages_are_numbered_as_the_viewer_counts_them_none_blank_heads_their
     # The title page counts what was rendered.
     figures = len(re.findall(r"\bFigure \d+:", " ".join(" ".join(lines) for lines in pages)))
     tables = len(document.tables())
-    assert f"Contents {len(runs) * 15} runs, {len(sweeps) * 5} sweeps, {figures} figures, {tables} tables" in \
-        " ".join(" ".join(pages[0]).split())
+    assert f"Contents {len(runs) * 15} runs, {len(sweeps) * 5} sweeps, {figures} figures, {tables} tables" in " ".join(
+        " ".join(pages[0]).split()
+    )
 
 
 # A number that reads as zero written with a minus: "-0", "-0.00" (not "-0.001", "1-0" or "step-0").
@@ -348,18 +390,24 @@ def real_kl_rows():
     from genlab.metrics.sets import load_set
 
     real = load_set("mnist-sample:test[0:100]", name="A")
-    others = {"real vs real": load_set("mnist-sample:test[100:200]", name="B"),
-              "real vs noise": load_set("uniform:784", n=100, seed=1, name="B")}
-    return {label: [row.to_dict() for row in compare(real, other, ("kl", "emd"), "pixels", MetricSettings()).rows]
-            for label, other in others.items()}
+    others = {
+        "real vs real": load_set("mnist-sample:test[100:200]", name="B"),
+        "real vs noise": load_set("uniform:784", n=100, seed=1, name="B"),
+    }
+    return {
+        label: [row.to_dict() for row in compare(real, other, ("kl", "emd"), "pixels", MetricSettings()).rows]
+        for label, other in others.items()
+    }
 
 
 def test_divergence_tables_put_seconds_beside_every_value_and_read_a_negative_knn_kl(real_kl_rows):
     from genlab.suites.divergence_tables import divergence_table
 
-    table = divergence_table("test images against others", {"real vs noise": real_kl_rows["real vs noise"],
-                                                            "real vs real": real_kl_rows["real vs real"]},
-                             floor="real vs real")
+    table = divergence_table(
+        "test images against others",
+        {"real vs noise": real_kl_rows["real vs noise"], "real vs real": real_kl_rows["real vs real"]},
+        floor="real vs real",
+    )
     assert table["columns"] == ["metric", "direction", "real vs real", "seconds", "real vs noise", "seconds"]
     assert [row[:2] for row in table["rows"]] == [["kl_knn", "A||B"], ["kl_knn", "B||A"], ["emd", "A,B"]]
     for row in table["rows"]:
@@ -368,8 +416,10 @@ def test_divergence_tables_put_seconds_beside_every_value_and_read_a_negative_kn
     assert isinstance(table["rows"][0][4], float) and table["rows"][0][4] > 100
     floor = real_kl_rows["real vs real"][0]["value"]
     assert floor < 0
-    assert f"Negative kNN KL (real vs real A||B {format_number(floor)}): a KL divergence is never below 0, so a " \
-           "negative value is the kNN estimator's bias" in table["caption"]
+    assert (
+        f"Negative kNN KL (real vs real A||B {format_number(floor)}): a KL divergence is never below 0, so a "
+        "negative value is the kNN estimator's bias" in table["caption"]
+    )
     assert f"the column 'real vs real' measures that bias (A||B {format_number(floor)}, B||A" in table["caption"]
     without_floor = divergence_table("same rows", real_kl_rows)
     assert without_floor["caption"].endswith("read it against the exact KL (kl_exact) in the same column.")
@@ -392,13 +442,30 @@ def test_no_number_in_the_report_is_a_negative_zero(report, real_kl_rows, tmp_pa
     assert "-0.0" in (run / "summary.json").read_text()
     suite = tmp_path / "in" / "suite"
     suite.mkdir()
-    (suite / "suite.json").write_text(json.dumps({
-        "suite": "zeros", "mode": "quick", "steps": [{"name": "judge-scores", "what": "scores"}],
-        "notes": [f"The DCGAN drew one class: entropy {-0.0:.2f} nats, change {-1e-9:+.3f}, ratio -0.25."],
-        "inspections": [{"step": "judge-scores", "what": "scores", "tables": [
-            {"caption": f"entropies (lowest {-0.0:.2f})", "columns": ["run", "entropy", "text"],
-             "rows": [["dcgan", -0.0, f"{-1e-4:.2f}"], ["gan", 1.25, "-0.001"]]},
-            divergence_table("real against real", real_kl_rows, floor="real vs real")]}]}))
+    (suite / "suite.json").write_text(
+        json.dumps(
+            {
+                "suite": "zeros",
+                "mode": "quick",
+                "steps": [{"name": "judge-scores", "what": "scores"}],
+                "notes": [f"The DCGAN drew one class: entropy {-0.0:.2f} nats, change {-1e-9:+.3f}, ratio -0.25."],
+                "inspections": [
+                    {
+                        "step": "judge-scores",
+                        "what": "scores",
+                        "tables": [
+                            {
+                                "caption": f"entropies (lowest {-0.0:.2f})",
+                                "columns": ["run", "entropy", "text"],
+                                "rows": [["dcgan", -0.0, f"{-1e-4:.2f}"], ["gan", 1.25, "-0.001"]],
+                            },
+                            divergence_table("real against real", real_kl_rows, floor="real vs real"),
+                        ],
+                    }
+                ],
+            }
+        )
+    )
     write_report([tmp_path / "in"], tmp_path / "out", title="Zeros")
     page = (tmp_path / "out" / "report.html").read_text()
     text = re.sub(r"<[^>]+>", " ", page.split("</style>", 1)[1])
@@ -432,8 +499,9 @@ def _guide_numbers():
     return module
 
 
-def test_guide_numbers_are_rewritten_from_a_suite_folder_and_missing_steps_say_not_run(report, real_kl_rows,
-                                                                                      tmp_path, capsys):
+def test_guide_numbers_are_rewritten_from_a_suite_folder_and_missing_steps_say_not_run(
+    report, real_kl_rows, tmp_path, capsys
+):
     """A suite-all folder with part of the classifiers suite (a real run's config.json), the divergences
     inspection's tables, and no gan suite at all: each marked region of a guide is rewritten from it."""
     from genlab.suites.divergence_tables import divergence_table
@@ -443,60 +511,105 @@ def test_guide_numbers_are_rewritten_from_a_suite_folder_and_missing_steps_say_n
     out = tmp_path / "suite-all-quick"
     shutil.copytree(runs / "logreg", out / "classifiers" / "logreg")
     created = json.loads((runs / "logreg" / "config.json").read_text())["created"][:10]
-    (out / "classifiers" / "suite.json").write_text(json.dumps({
-        "suite": "classifiers", "mode": "quick", "data": ["mnist"],
-        "steps": [{"name": "logreg", "kind": "train"}, {"name": "mlp-activation", "kind": "sweep"}],
-        "results": {"columns": ["step", "setting", "model", "val_accuracy", "test_accuracy", "seconds", "selected"],
-                    "rows": [["logreg", "-", "logreg", 0.87, 0.8712345, 12.5, ""],
-                             ["mlp-activation", "activation=relu", "mlp", 0.9, -0.0, 30.0, "yes"]]},
-        "inspections": [], "warnings": [{"step": "logreg", "text": "step logreg: test_accuracy 0.8712 is below its "
-                                                                  "floor 0.9"}]}))
+    (out / "classifiers" / "suite.json").write_text(
+        json.dumps(
+            {
+                "suite": "classifiers",
+                "mode": "quick",
+                "data": ["mnist"],
+                "steps": [{"name": "logreg", "kind": "train"}, {"name": "mlp-activation", "kind": "sweep"}],
+                "results": {
+                    "columns": ["step", "setting", "model", "val_accuracy", "test_accuracy", "seconds", "selected"],
+                    "rows": [
+                        ["logreg", "-", "logreg", 0.87, 0.8712345, 12.5, ""],
+                        ["mlp-activation", "activation=relu", "mlp", 0.9, -0.0, 30.0, "yes"],
+                    ],
+                },
+                "inspections": [],
+                "warnings": [{"step": "logreg", "text": "step logreg: test_accuracy 0.8712 is below its floor 0.9"}],
+            }
+        )
+    )
     # An inspection whose prose reads only its first table (the closest class pairs), with a warning it inherits.
     (out / "autoencoders").mkdir()
     short_knn = "step ae: latent_knn_accuracy 0.41 is below its floor 0.6"
-    (out / "autoencoders" / "suite.json").write_text(json.dumps({
-        "suite": "autoencoders", "mode": "quick", "data": ["mnist"],
-        "steps": [{"name": "class-pairs", "kind": "inspect"}],
-        "inspections": [{"step": "class-pairs", "warnings": [short_knn], "tables": [
-            {"caption": "closest pairs", "columns": ["model", "pairs"], "rows": [["ae", "4-9"]]},
-            {"caption": "per class of ae", "columns": ["class"], "rows": [["0"]]}]}],
-        "warnings": [{"step": "class-pairs", "text": short_knn}]}))
+    (out / "autoencoders" / "suite.json").write_text(
+        json.dumps(
+            {
+                "suite": "autoencoders",
+                "mode": "quick",
+                "data": ["mnist"],
+                "steps": [{"name": "class-pairs", "kind": "inspect"}],
+                "inspections": [
+                    {
+                        "step": "class-pairs",
+                        "warnings": [short_knn],
+                        "tables": [
+                            {"caption": "closest pairs", "columns": ["model", "pairs"], "rows": [["ae", "4-9"]]},
+                            {"caption": "per class of ae", "columns": ["class"], "rows": [["0"]]},
+                        ],
+                    }
+                ],
+                "warnings": [{"step": "class-pairs", "text": short_knn}],
+            }
+        )
+    )
     (out / "divergences").mkdir()
-    (out / "divergences" / "suite.json").write_text(json.dumps({
-        "suite": "divergences", "mode": "quick", "data": ["mnist"], "steps": [{"name": "divergences",
-                                                                                "kind": "inspect"}],
-        "results": {"columns": [], "rows": []},
-        "inspections": [{"step": "divergences", "notes": ["no VAE given"],
-                         "tables": [divergence_table("test images (A) against others (B), in pixels", real_kl_rows,
-                                                     floor="real vs real")]}]}))
+    (out / "divergences" / "suite.json").write_text(
+        json.dumps(
+            {
+                "suite": "divergences",
+                "mode": "quick",
+                "data": ["mnist"],
+                "steps": [{"name": "divergences", "kind": "inspect"}],
+                "results": {"columns": [], "rows": []},
+                "inspections": [
+                    {
+                        "step": "divergences",
+                        "notes": ["no VAE given"],
+                        "tables": [
+                            divergence_table(
+                                "test images (A) against others (B), in pixels", real_kl_rows, floor="real vs real"
+                            )
+                        ],
+                    }
+                ],
+            }
+        )
+    )
     guide = tmp_path / "guide.md"
-    prose = "# Guide\n\nClassifiers prose.\n\n<!-- quick-run:classifiers -->\nold 0.94\n<!-- /quick-run:classifiers " \
-            "-->\n\n<!-- quick-run:autoencoders -->\n<!-- /quick-run:autoencoders -->\nGAN prose.\n" \
-            "<!-- quick-run:gan -->\n<!-- /quick-run:gan -->\nDivergences.\n" \
-            "<!-- quick-run:divergences -->\n<!-- /quick-run:divergences -->\nEnd.\n"
+    prose = (
+        "# Guide\n\nClassifiers prose.\n\n<!-- quick-run:classifiers -->\nold 0.94\n<!-- /quick-run:classifiers "
+        "-->\n\n<!-- quick-run:autoencoders -->\n<!-- /quick-run:autoencoders -->\nGAN prose.\n"
+        "<!-- quick-run:gan -->\n<!-- /quick-run:gan -->\nDivergences.\n"
+        "<!-- quick-run:divergences -->\n<!-- /quick-run:divergences -->\nEnd.\n"
+    )
     guide.write_text(prose)
     assert script.main([str(out), "--guide", str(guide), "--check"]) == 1  # out of date: nothing written
     assert guide.read_text() == prose
     assert script.main([str(out), "--guide", str(guide)]) == 0
     text = guide.read_text()
-    classifiers = text[text.index("<!-- quick-run:classifiers -->"):text.index("<!-- /quick-run:classifiers -->")]
+    classifiers = text[text.index("<!-- quick-run:classifiers -->") : text.index("<!-- /quick-run:classifiers -->")]
     assert "old 0.94" not in classifiers
     version = json.loads((runs / "logreg" / "config.json").read_text())["genlab_version"]
-    assert f"Quick-run numbers (quick settings; data mnist; genlab {version} on cpu, {created}; 42.5 s of " \
-           "training): written by `scripts/guide_numbers.py` from `suite-all-quick/classifiers/suite.json`" \
-           in classifiers
+    assert (
+        f"Quick-run numbers (quick settings; data mnist; genlab {version} on cpu, {created}; 42.5 s of "
+        "training): written by `scripts/guide_numbers.py` from `suite-all-quick/classifiers/suite.json`" in classifiers
+    )
     assert "| step | setting | model | val_accuracy | test_accuracy | seconds | selected |" in classifiers
     assert "| logreg | - | logreg | 0.87 | 0.8712 | 12.5 | - |" in classifiers
     assert "| mlp-activation | activation=relu | mlp | 0.9 | 0 | 30 | yes |" in classifiers
-    assert "Not run: `mlp-linear-sigmoid`, `mlp-width`, `mlp-optimizer`, `cnn`, `cnn-fast`, `error-curves`, " \
-           "`most-confused`, `gradient-check`." in classifiers
+    assert (
+        "Not run: `mlp-linear-sigmoid`, `mlp-width`, `mlp-optimizer`, `cnn`, `cnn-fast`, `error-curves`, "
+        "`most-confused`, `gradient-check`." in classifiers
+    )
     assert "Quick-run numbers: not run (no `gan/suite.json` in `suite-all-quick`" in text
     assert "Warning, below the floor: step logreg: test_accuracy 0.8712 is below its floor 0.9" in classifiers
-    autoencoders = text[text.index("<!-- quick-run:autoencoders -->"):text.index("<!-- /quick-run:autoencoders -->")]
+    autoencoders = text[text.index("<!-- quick-run:autoencoders -->") : text.index("<!-- /quick-run:autoencoders -->")]
     assert autoencoders.count("below its floor 0.6") == 1  # with its inspection, not twice
     assert "`class-pairs`: Warning, below the floor: step ae: latent_knn_accuracy 0.41" in autoencoders
     assert "`class-pairs`: closest pairs." in autoencoders and "per class of ae" not in autoencoders
-    divergences = text[text.index("<!-- quick-run:divergences -->"):]
+    divergences = text[text.index("<!-- quick-run:divergences -->") :]
     assert "`divergences`: no VAE given" in divergences and "Negative kNN KL (real vs real A||B" in divergences
     assert "Quick-run numbers (quick settings; data mnist): written by" in divergences  # no runs, no more facts
     assert "| metric | direction | real vs real | seconds | real vs noise | seconds |" in divergences
@@ -508,7 +621,8 @@ def test_guide_numbers_are_rewritten_from_a_suite_folder_and_missing_steps_say_n
     assert script.main([str(out), "--guide", str(guide)]) == 2
     assert capsys.readouterr().err.strip().splitlines() == [
         "error: the guide marks quick-run regions for unknown suites (gans); name one of: classifiers, "
-        "autoencoders, vae, gan, divergences"]
+        "autoencoders, vae, gan, divergences"
+    ]
 
 
 def test_the_guide_marks_quick_run_numbers_for_every_suite():

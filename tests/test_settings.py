@@ -71,9 +71,14 @@ def required_values(cls) -> tuple[list[str], dict]:
         single = {int: 1, Path: Path("x.npz"), str: "3"}
         value = (single[item_type(owner, spec.name)],) if kind is tuple else single[kind]
         texts = [str(v) for v in value] if kind is tuple else [str(value)]
-        args += texts if spec.metadata.get("argument") else [spec.metadata.get("flags", ())[0]
-                                                           if spec.metadata.get("flags") else
-                                                           f"--{spec.name.replace('_', '-')}", texts[0]]
+        args += (
+            texts
+            if spec.metadata.get("argument")
+            else [
+                spec.metadata.get("flags", ())[0] if spec.metadata.get("flags") else f"--{spec.name.replace('_', '-')}",
+                texts[0],
+            ]
+        )
         values[spec.name] = value
     return args, values
 
@@ -171,9 +176,32 @@ def test_epochs_none_is_a_one_line_error(capsys):
 
 
 def test_judge_none_trains_without_a_judge(capsys, tmp_path):
-    code, out, err = run_cli(["train", "gan", "--data", "mnist-sample", "--limit", "200", "--epochs", "1",
-                              "--batch-size", "100", "--g-hidden", "32", "--d-hidden", "32", "--judge", "none",
-                              "--device", "cpu", "-q", "-o", str(tmp_path / "gan")], capsys)
+    code, out, err = run_cli(
+        [
+            "train",
+            "gan",
+            "--data",
+            "mnist-sample",
+            "--limit",
+            "200",
+            "--epochs",
+            "1",
+            "--batch-size",
+            "100",
+            "--g-hidden",
+            "32",
+            "--d-hidden",
+            "32",
+            "--judge",
+            "none",
+            "--device",
+            "cpu",
+            "-q",
+            "-o",
+            str(tmp_path / "gan"),
+        ],
+        capsys,
+    )
     assert code == 0, err
     summary = json.loads((tmp_path / "gan" / "summary.json").read_text())
     assert summary["judge"] == "none (--judge none)"
@@ -191,7 +219,9 @@ def test_api_takes_a_settings_object_or_its_values():
 
 
 def test_a_sweep_grid_may_be_a_dict_in_python():
-    from_cli = COMMANDS["sweep"].parse_settings(["mlp", "--grid", "lr=0.1,0.01", "--grid", "hidden=64,256-128",
-                                                 "--set", "epochs=2"])
-    assert from_cli == build(from_cli.__class__, model="mlp", grid={"lr": [0.1, 0.01], "hidden": [(64,), (256, 128)]},
-                             fixed={"epochs": 2})
+    from_cli = COMMANDS["sweep"].parse_settings(
+        ["mlp", "--grid", "lr=0.1,0.01", "--grid", "hidden=64,256-128", "--set", "epochs=2"]
+    )
+    assert from_cli == build(
+        from_cli.__class__, model="mlp", grid={"lr": [0.1, 0.01], "hidden": [(64,), (256, 128)]}, fixed={"epochs": 2}
+    )

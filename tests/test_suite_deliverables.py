@@ -34,8 +34,14 @@ def test_neighbour_classes_on_a_constructed_embedding():
     # Around the origin 3 class-0 codes at distance 0.1 and 2 class-1 codes at 0.2; around (10, 0) five
     # class-1 codes; around (0, 10) four class-2 codes at 0.1 and one class-0 code at 0.2. Class 3 has
     # training codes far away but no test code.
-    train = [*around((0, 0), 0.1, 3), *around((0, 0), 0.2, 2), *around((10, 0), 0.1, 5),
-             *around((0, 10), 0.1, 4), *around((0, 10), 0.2, 1), *around((50, 50), 0.1, 5)]
+    train = [
+        *around((0, 0), 0.1, 3),
+        *around((0, 0), 0.2, 2),
+        *around((10, 0), 0.1, 5),
+        *around((0, 10), 0.1, 4),
+        *around((0, 10), 0.2, 1),
+        *around((50, 50), 0.1, 5),
+    ]
     train_y = [0] * 3 + [1] * 2 + [1] * 5 + [2] * 4 + [0] + [3] * 5
     test = [[0, 0], [10, 0], [0, 10]]
     matrix = neighbour_classes(np.array(train), np.array(train_y), np.array(test), np.array([0, 1, 2]), 4, k=5)
@@ -49,8 +55,10 @@ def test_a_floor_needs_one_bound_and_words_its_warning():
     floor = Floor("latent_knn_accuracy", "the 5-NN accuracy of the code", at_least=0.6)
     assert floor.missed(0.7, "step ae") is None
     warning = floor.missed(0.37, "step ae")
-    assert warning.startswith("step ae: the 5-NN accuracy of the code (latent_knn_accuracy) is 0.37, short of "
-                              "the floor latent_knn_accuracy >= 0.6")
+    assert warning.startswith(
+        "step ae: the 5-NN accuracy of the code (latent_knn_accuracy) is 0.37, short of "
+        "the floor latent_knn_accuracy >= 0.6"
+    )
     assert "not measured" in floor.missed(None, "step ae")
     assert Floor("angle", "an angle", at_most=10).missed(87.0, "step p").startswith("step p: an angle (angle) is 87")
     with pytest.raises(GenlabError, match="exactly one of at_least and at_most"):
@@ -63,29 +71,47 @@ def numbers(context: InspectContext) -> Inspection:
 
 def test_a_result_below_its_floor_is_flagged_at_that_result_in_the_report(tmp_path):
     def build(data):
-        return [Train("logreg", "logreg", "a logistic regression", {**TINY, "data": data[0]},
-                      floors=(Floor("test_accuracy", "its test accuracy", at_least=0.999),
-                              Floor("test_accuracy", "its test accuracy", at_least=0.1))),
-                Inspect("numbers", "an inspection that measures an error", numbers, uses=("logreg",),
-                        floors=(Floor("error", "the error", at_most=0.1),))]
+        return [
+            Train(
+                "logreg",
+                "logreg",
+                "a logistic regression",
+                {**TINY, "data": data[0]},
+                floors=(
+                    Floor("test_accuracy", "its test accuracy", at_least=0.999),
+                    Floor("test_accuracy", "its test accuracy", at_least=0.1),
+                ),
+            ),
+            Inspect(
+                "numbers",
+                "an inspection that measures an error",
+                numbers,
+                uses=("logreg",),
+                floors=(Floor("error", "the error", at_most=0.1),),
+            ),
+        ]
 
-    result = run_suites([Suite("floored", "Floored", "", ("mnist-sample",), build)], tmp_path, quick=True,
-                        progress=False, log=quiet)
+    result = run_suites(
+        [Suite("floored", "Floored", "", ("mnist-sample",), build)], tmp_path, quick=True, progress=False, log=quiet
+    )
     record = json.loads((tmp_path / "floored" / "suite.json").read_text())
     accuracy = result.outcomes["floored"]["logreg"].runs[0].summary["test_accuracy"]
     assert [w["step"] for w in record["warnings"]] == ["logreg", "numbers"]
     assert record["steps"][0]["floors"] == ["test_accuracy >= 0.999", "test_accuracy >= 0.1"]
-    assert record["steps"][0]["warnings"] == [f"step logreg: its test accuracy (test_accuracy) is {accuracy:.4g}, "
-                                              "short of the floor test_accuracy >= 0.999 under which the model has "
-                                              "not learned enough; its results show an unfinished model, not a "
-                                              "finding."]
+    assert record["steps"][0]["warnings"] == [
+        f"step logreg: its test accuracy (test_accuracy) is {accuracy:.4g}, "
+        "short of the floor test_accuracy >= 0.999 under which the model has "
+        "not learned enough; its results show an unfinished model, not a "
+        "finding."
+    ]
     # The inspection reads the weak run: it carries that warning as well as its own.
     inspection = record["inspections"][0]
     assert inspection["values"] == {"error": 0.5} and len(inspection["warnings"]) == 2
     page = result.html.read_text()
     assert page.count("Warning, below the floor: step logreg: its test accuracy") == 2
-    assert "Warning, below the floor: step numbers: the error (error) is 0.5, short of the floor error &lt;= 0.1" \
-        in page
+    assert (
+        "Warning, below the floor: step numbers: the error (error) is 0.5, short of the floor error &lt;= 0.1" in page
+    )
     assert "(floor: test_accuracy &gt;= 0.999; test_accuracy &gt;= 0.1)" in page
 
 
@@ -137,17 +163,25 @@ def test_vae_against_autoencoder_and_class_pairs_of_their_codes(tmp_path):
 
     def build(data):
         on = {**TINY, "data": data[0]}
-        return [Train("judge", "mlp", "", {**on, "hidden": (32,), "augment": "degrade", "max_label_distance": 1.0}),
-                Train("vae", "vae", "", {**on, "iwae_k": 2, "iwae_images": 20}),
-                Train("ae", "ae", "", {**on, "hidden": (200,), "latent_dim": 20, "loss": "bce"}),
-                Inspect("vae-vs-ae", "", lambda context: vae_vs_ae(context, ("vae", "ae")),
-                        uses=("judge", "vae", "ae"), settings={"images": 300, "pairs": 50,
-                                                               "judge": FolderOf("judge")}),
-                Inspect("class-pairs", "", lambda context: class_pairs(context, [("ae", context.runs("ae")[0])]),
-                        uses=("ae",))]
+        return [
+            Train("judge", "mlp", "", {**on, "hidden": (32,), "augment": "degrade", "max_label_distance": 1.0}),
+            Train("vae", "vae", "", {**on, "iwae_k": 2, "iwae_images": 20}),
+            Train("ae", "ae", "", {**on, "hidden": (200,), "latent_dim": 20, "loss": "bce"}),
+            Inspect(
+                "vae-vs-ae",
+                "",
+                lambda context: vae_vs_ae(context, ("vae", "ae")),
+                uses=("judge", "vae", "ae"),
+                settings={"images": 300, "pairs": 50, "judge": FolderOf("judge")},
+            ),
+            Inspect(
+                "class-pairs", "", lambda context: class_pairs(context, [("ae", context.runs("ae")[0])]), uses=("ae",)
+            ),
+        ]
 
-    result = run_suites([Suite("versus", "Versus", "", ("mnist-sample",), build)], tmp_path, quick=True,
-                        progress=False, log=quiet)
+    result = run_suites(
+        [Suite("versus", "Versus", "", ("mnist-sample",), build)], tmp_path, quick=True, progress=False, log=quiet
+    )
     outcomes = result.outcomes["versus"]
     comparison = outcomes["vae-vs-ae"].inspection
     table = comparison.tables[0]
@@ -155,8 +189,9 @@ def test_vae_against_autoencoder_and_class_pairs_of_their_codes(tmp_path):
     for row, name in zip(table["rows"], ("vae", "ae")):
         measured = comparison.values[name]
         assert measured["images"] == 300 and measured["pairs"] == 50  # the same images for both
-        assert row[1:] == [measured[k] for k in ("test_mse", "test_bce_nats", "knn_accuracy",
-                                                 "interpolation_confidence")]
+        assert row[1:] == [
+            measured[k] for k in ("test_mse", "test_bce_nats", "knn_accuracy", "interpolation_confidence")
+        ]
         # Three steps of training: worse than a trained model, still a reconstruction and a code.
         assert 0 < measured["test_mse"] < 0.3 and measured["test_bce_nats"] > 0
         assert 0.1 <= measured["knn_accuracy"] <= 1 and 0.1 <= measured["interpolation_confidence"] <= 1
@@ -186,15 +221,21 @@ def test_the_fashion_mnist_gan_steps_run(tmp_path):
 
     def build(data):
         tiny = {"limit": 300, "epochs": 1}
+
         # One epoch is too short for the judge's label-distance check, which is not what this test is about.
         def lenient_for(step):
             return {"max_label_distance": 1.0} if step.model == "cnn" else {}
 
-        return [dataclasses.replace(step, settings={**step.settings, **tiny, **lenient_for(step)})
-                if isinstance(step, Train) else step for step in other_dataset_steps(data[0])]
+        return [
+            dataclasses.replace(step, settings={**step.settings, **tiny, **lenient_for(step)})
+            if isinstance(step, Train)
+            else step
+            for step in other_dataset_steps(data[0])
+        ]
 
-    result = run_suites([Suite("fashion", "Fashion", "", ("fashion-mnist",), build)], tmp_path, quick=True,
-                        progress=False, log=quiet)
+    result = run_suites(
+        [Suite("fashion", "Fashion", "", ("fashion-mnist",), build)], tmp_path, quick=True, progress=False, log=quiet
+    )
     outcomes = result.outcomes["fashion"]
     cgan = outcomes["cgan-fashion-mnist"].runs[0].summary
     assert "conditional_accuracy" in cgan and len(cgan["sample_class_histogram"]) == 10

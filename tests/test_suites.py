@@ -12,8 +12,20 @@ from helpers import assert_user_error
 from genlab.errors import GenlabError
 from genlab.suites import all_suites
 from genlab.suites.run import Suite, run_suites, validate
-from genlab.suites.steps import (BestOf, ByMode, FolderOf, Inspect, InspectContext, Inspection, Outcome,
-                                 RunOutcome, Sweep, Train, best_run, grid)
+from genlab.suites.steps import (
+    BestOf,
+    ByMode,
+    FolderOf,
+    Inspect,
+    InspectContext,
+    Inspection,
+    Outcome,
+    RunOutcome,
+    Sweep,
+    Train,
+    best_run,
+    grid,
+)
 from genlab.train.runfolder import RunFolder
 
 TINY = {"data": "mnist-sample", "limit": 600, "epochs": ByMode(quick=1, full=2), "batch_size": 64}
@@ -32,10 +44,21 @@ def tiny_build(data):
     on = {**TINY, "data": data[0]}
     return [
         Train("logreg", "logreg", "a logistic regression", on),
-        Sweep("mlp-act", "mlp", "two activations", grid(activation=["relu", "tanh"]), {**on, "hidden": (16,)},
-              select="val_accuracy"),
-        Sweep("mlp-width", "mlp", "two widths with the better activation", grid(hidden=[(8,), (16,)]),
-              {**on, "activation": BestOf("mlp-act", "activation")}),
+        Sweep(
+            "mlp-act",
+            "mlp",
+            "two activations",
+            grid(activation=["relu", "tanh"]),
+            {**on, "hidden": (16,)},
+            select="val_accuracy",
+        ),
+        Sweep(
+            "mlp-width",
+            "mlp",
+            "two widths with the better activation",
+            grid(hidden=[(8,), (16,)]),
+            {**on, "activation": BestOf("mlp-act", "activation")},
+        ),
         Inspect("curves", "error curves of the activation comparison", curves, uses=("mlp-act",)),
     ]
 
@@ -45,8 +68,10 @@ TINY_SUITE = Suite("tiny", "Tiny", "A test suite of four steps.", ("mnist-sample
 
 def stamps(folder) -> dict[str, float]:
     """mtime of every summary.json and inspection record under `folder`."""
-    return {str(p.relative_to(folder)): p.stat().st_mtime
-            for p in [*folder.rglob("summary.json"), *folder.rglob("inspection.json")]}
+    return {
+        str(p.relative_to(folder)): p.stat().st_mtime
+        for p in [*folder.rglob("summary.json"), *folder.rglob("inspection.json")]
+    }
 
 
 def test_suite_runs_its_steps_reports_them_and_reuses_finished_work(tmp_path):
@@ -58,8 +83,12 @@ def test_suite_runs_its_steps_reports_them_and_reuses_finished_work(tmp_path):
     assert (folder / "logreg" / "summary.json").is_file()
     assert {p.name for p in (folder / "mlp-act").iterdir() if p.is_dir()} == {"activation=relu", "activation=tanh"}
     record = json.loads((folder / "suite.json").read_text())
-    assert record["mode"] == "quick" and [s["name"] for s in record["steps"]] == ["logreg", "mlp-act", "mlp-width",
-                                                                                  "curves"]
+    assert record["mode"] == "quick" and [s["name"] for s in record["steps"]] == [
+        "logreg",
+        "mlp-act",
+        "mlp-width",
+        "curves",
+    ]
     assert record["steps"][0]["settings"]["epochs"] == 1  # the quick value of ByMode
     rows = record["results"]["rows"]
     assert len(rows) == 5 and record["results"]["columns"][:3] == ["step", "setting", "model"]
@@ -79,8 +108,7 @@ def test_suite_runs_its_steps_reports_them_and_reuses_finished_work(tmp_path):
     page = result.html.read_text()
     assert result.pdf.read_bytes().startswith(b"%PDF")
     assert "Suite tiny: Tiny (quick settings)" in page
-    assert re.search(r"<figcaption>Figure \d+: error curves of the tiny comparison \(suite tiny, step curves\)",
-                     page)
+    assert re.search(r"<figcaption>Figure \d+: error curves of the tiny comparison \(suite tiny, step curves\)", page)
     assert "read 2 runs" in page
     assert "results of suite tiny: one row per setting" in page
     # Runs keep the order of the suite's steps, not the alphabetical order of their folders.
@@ -99,8 +127,9 @@ def test_suite_runs_its_steps_reports_them_and_reuses_finished_work(tmp_path):
     (folder / "curves" / "inspection.json").unlink()
     again = run_suites([TINY_SUITE], out, quick=True, progress=False, log=lines.append)
     after = stamps(folder)
-    assert {k: v for k, v in after.items() if k in before and "hidden=16" not in k and "curves" not in k} == \
-        {k: v for k, v in before.items() if "hidden=16" not in k and "curves" not in k}
+    assert {k: v for k, v in after.items() if k in before and "hidden=16" not in k and "curves" not in k} == {
+        k: v for k, v in before.items() if "hidden=16" not in k and "curves" not in k
+    }
     assert [r.action for r in again.outcomes["tiny"]["mlp-width"].runs] == ["reused", "trained"]
     assert again.outcomes["tiny"]["curves"].action == "written"
 
@@ -128,8 +157,10 @@ def test_a_run_judged_by_a_retrained_judge_is_re_evaluated_not_retrained(tmp_pat
 
     def build(data):
         on = {"data": data[0], "limit": 300, "epochs": 1}
-        return [Train("judge", "cnn", "", {**on, "batch_size": 64, "augment": "degrade", "max_label_distance": 1}),
-                Train("gan", "gan", "", {**on, "judge": FolderOf("judge")})]
+        return [
+            Train("judge", "cnn", "", {**on, "batch_size": 64, "augment": "degrade", "max_label_distance": 1}),
+            Train("gan", "gan", "", {**on, "judge": FolderOf("judge")}),
+        ]
 
     suite = Suite("judged", "Judged", "", ("mnist-sample",), build)
     first = run_suites([suite], tmp_path, quick=True, progress=False, log=lambda line: None)
@@ -147,9 +178,11 @@ def test_a_run_judged_by_a_retrained_judge_is_re_evaluated_not_retrained(tmp_pat
 
 
 def outcome(name: str, values: list[tuple[float, float]], select: str = "val_accuracy") -> Outcome:
-    step = Sweep(name, "mlp", "", grid(activation=["relu", "tanh", "elu"][:len(values)]), select=select)
-    runs = [RunOutcome(None, "mlp", {"activation": a}, {}, {"val_accuracy": v, "test_accuracy": t}, "trained")
-            for a, (v, t) in zip(["relu", "tanh", "elu"], values)]
+    step = Sweep(name, "mlp", "", grid(activation=["relu", "tanh", "elu"][: len(values)]), select=select)
+    runs = [
+        RunOutcome(None, "mlp", {"activation": a}, {}, {"val_accuracy": v, "test_accuracy": t}, "trained")
+        for a, (v, t) in zip(["relu", "tanh", "elu"], values)
+    ]
     return Outcome(step, None, {}, runs=runs)
 
 
@@ -169,15 +202,21 @@ def test_every_suite_builds_valid_configs_in_both_modes():
 
 def test_a_bad_setting_fails_before_any_training(tmp_path):
     def build(data):
-        return [Train("ok", "logreg", "", {"data": data[0], "epochs": 1}),
-                Train("bad", "mlp", "", {"data": data[0], "lr": ByMode(quick=-1.0, full=0.1)})]
+        return [
+            Train("ok", "logreg", "", {"data": data[0], "epochs": 1}),
+            Train("bad", "mlp", "", {"data": data[0], "lr": ByMode(quick=-1.0, full=0.1)}),
+        ]
 
     with pytest.raises(GenlabError, match=r"--lr must be in \(0, inf\], got -1.0"):
-        run_suites([Suite("bad", "Bad", "", ("mnist-sample",), build)], tmp_path, quick=True, progress=False,
-                   log=lambda line: None)
+        run_suites(
+            [Suite("bad", "Bad", "", ("mnist-sample",), build)],
+            tmp_path,
+            quick=True,
+            progress=False,
+            log=lambda line: None,
+        )
     assert not (tmp_path / "bad").exists()
 
 
 def test_unknown_suite_is_a_one_line_error(capsys):
-    assert_user_error(["suite", "nope", "--quick"], capsys, "unknown suite 'nope'; choose one of: classifiers",
-                      "all")
+    assert_user_error(["suite", "nope", "--quick"], capsys, "unknown suite 'nope'; choose one of: classifiers", "all")

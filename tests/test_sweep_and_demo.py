@@ -16,8 +16,21 @@ def test_least_squares_gradient_agrees_with_closed_form():
 
 
 def test_sweep_writes_one_row_per_setting_and_reuses_finished_runs(capsys, tmp_path):
-    args = ["sweep", "mlp", "--grid", "activation=relu,tanh", "--grid", "hidden=16,32-16",
-            "--set", "data=mnist-sample", "--set", "epochs=1", "-q", "-o", str(tmp_path / "s")]
+    args = [
+        "sweep",
+        "mlp",
+        "--grid",
+        "activation=relu,tanh",
+        "--grid",
+        "hidden=16,32-16",
+        "--set",
+        "data=mnist-sample",
+        "--set",
+        "epochs=1",
+        "-q",
+        "-o",
+        str(tmp_path / "s"),
+    ]
     code, out, _ = run_cli(args, capsys)
     assert code == 0, out
     rows = list(csv.DictReader(open(tmp_path / "s" / "results.csv")))
@@ -32,6 +45,7 @@ def test_sweep_writes_one_row_per_setting_and_reuses_finished_runs(capsys, tmp_p
 
 
 def test_sweep_rejects_unknown_settings(capsys, tmp_path):
-    assert_user_error(["sweep", "mlp", "--grid", "depth=1,2", "-o", str(tmp_path)], capsys,
-                      "'depth' is not a setting of mlp")
+    assert_user_error(
+        ["sweep", "mlp", "--grid", "depth=1,2", "-o", str(tmp_path)], capsys, "'depth' is not a setting of mlp"
+    )
     assert_user_error(["sweep", "mlp", "--grid", "lr", "-o", str(tmp_path)], capsys, "cannot parse 'lr'")

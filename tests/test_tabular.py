@@ -71,8 +71,24 @@ def test_npy_with_labels_and_validation_split(tmp_path):
 
 
 def test_mlp_classifier_trains_on_a_csv(blob_csv, tmp_path, capsys):
-    code, out, err = run_cli(["train", "mlp", "--data", str(blob_csv), "--label-column", "species",
-                              "--epochs", "5", "--batch-size", "32", "-o", str(tmp_path / "run"), "-q"], capsys)
+    code, out, err = run_cli(
+        [
+            "train",
+            "mlp",
+            "--data",
+            str(blob_csv),
+            "--label-column",
+            "species",
+            "--epochs",
+            "5",
+            "--batch-size",
+            "32",
+            "-o",
+            str(tmp_path / "run"),
+            "-q",
+        ],
+        capsys,
+    )
     assert code == 0, err
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert summary["test_accuracy"] > 0.95
@@ -80,9 +96,26 @@ def test_mlp_classifier_trains_on_a_csv(blob_csv, tmp_path, capsys):
 
 def test_autoencoder_on_a_csv_from_another_directory(blob_csv, tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(blob_csv.parent)
-    code, out, err = run_cli(["train", "ae", "--data", blob_csv.name, "--label-column", "species",
-                              "--hidden", "16", "--epochs", "30", "--batch-size", "32",
-                              "-o", str(tmp_path / "ae"), "-q"], capsys)
+    code, out, err = run_cli(
+        [
+            "train",
+            "ae",
+            "--data",
+            blob_csv.name,
+            "--label-column",
+            "species",
+            "--hidden",
+            "16",
+            "--epochs",
+            "30",
+            "--batch-size",
+            "32",
+            "-o",
+            str(tmp_path / "ae"),
+            "-q",
+        ],
+        capsys,
+    )
     assert code == 0, err
     run = tmp_path / "ae"
     summary = json.loads((run / "summary.json").read_text())
@@ -91,17 +124,37 @@ def test_autoencoder_on_a_csv_from_another_directory(blob_csv, tmp_path, capsys,
     assert not (run / "figures" / "reconstructions.png").exists()  # no image grids for tabular data
     # The stored data path is absolute, so the run reopens from anywhere.
     monkeypatch.chdir(tmp_path)
-    code, out, err = run_cli(["interpolate", str(run), "--from", "class:setosa", "--to", "class:2",
-                              "--steps", "5"], capsys)
+    code, out, err = run_cli(
+        ["interpolate", str(run), "--from", "class:setosa", "--to", "class:2", "--steps", "5"], capsys
+    )
     assert code == 0, err
     assert len(list((run / "figures").glob("interpolation-*.png"))) == 2
 
 
 @needs_pbmc
 def test_autoencoder_embeds_pbmc(tmp_path, capsys):
-    code, out, err = run_cli(["train", "ae", "--data", str(PBMC), "--label-key", "bulk_labels",
-                              "--hidden", "256,64", "--epochs", "15", "--batch-size", "64", "--lr", "2e-3",
-                              "-o", str(tmp_path / "pbmc"), "-q"], capsys)
+    code, out, err = run_cli(
+        [
+            "train",
+            "ae",
+            "--data",
+            str(PBMC),
+            "--label-key",
+            "bulk_labels",
+            "--hidden",
+            "256,64",
+            "--epochs",
+            "15",
+            "--batch-size",
+            "64",
+            "--lr",
+            "2e-3",
+            "-o",
+            str(tmp_path / "pbmc"),
+            "-q",
+        ],
+        capsys,
+    )
     assert code == 0, err
     summary = json.loads((tmp_path / "pbmc" / "summary.json").read_text())
     # 140 test cells of 10 types; the largest type is 34% of the cells.
@@ -130,20 +183,31 @@ def bad_csvs(tmp_path):
     return tmp_path
 
 
-@pytest.mark.parametrize("name, extra, message", [
-    ("text.csv", ["--label-column", "label"], "text.csv: column 'b' is not numeric ('hello' at line 3)"),
-    ("missing.csv", ["--label-column", "label"], "missing.csv: column 'b' has 2 missing value(s) (first at line 3)"),
-    ("ragged.csv", ["--label-column", "label"], "ragged.csv line 3 has 2 fields but the header has 3"),
-    ("nolabel.csv", ["--label-column", "label"], "label column 'label' has 1 missing value(s)"),
-    ("text.csv", ["--label-column", "kind"], "--label-column 'kind' is not a column of text.csv; its columns are: "
-                                             "a, b, label"),
-    ("text.csv", [], "needs its labels: give --label-column NAME"),
-    ("text.csv", ["--label-key", "label"], "--label-key does not apply to .csv files; give --label-column NAME"),
-    ("absent.csv", ["--label-column", "label"], "absent.csv: no such file"),
-])
+@pytest.mark.parametrize(
+    "name, extra, message",
+    [
+        ("text.csv", ["--label-column", "label"], "text.csv: column 'b' is not numeric ('hello' at line 3)"),
+        (
+            "missing.csv",
+            ["--label-column", "label"],
+            "missing.csv: column 'b' has 2 missing value(s) (first at line 3)",
+        ),
+        ("ragged.csv", ["--label-column", "label"], "ragged.csv line 3 has 2 fields but the header has 3"),
+        ("nolabel.csv", ["--label-column", "label"], "label column 'label' has 1 missing value(s)"),
+        (
+            "text.csv",
+            ["--label-column", "kind"],
+            "--label-column 'kind' is not a column of text.csv; its columns are: a, b, label",
+        ),
+        ("text.csv", [], "needs its labels: give --label-column NAME"),
+        ("text.csv", ["--label-key", "label"], "--label-key does not apply to .csv files; give --label-column NAME"),
+        ("absent.csv", ["--label-column", "label"], "absent.csv: no such file"),
+    ],
+)
 def test_bad_tabular_input(bad_csvs, name, extra, message, capsys):
-    code, out, err = run_cli(["train", "ae", "--data", str(bad_csvs / name), *extra, "-q",
-                              "-o", str(bad_csvs / "run")], capsys)
+    code, out, err = run_cli(
+        ["train", "ae", "--data", str(bad_csvs / name), *extra, "-q", "-o", str(bad_csvs / "run")], capsys
+    )
     assert code == 2
     assert message in err
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
@@ -158,7 +222,8 @@ def test_label_option_with_a_named_dataset(capsys):
 def test_npy_labels_of_the_wrong_length(tmp_path, capsys):
     np.save(tmp_path / "x.npy", np.zeros((10, 3)))
     np.save(tmp_path / "y.npy", np.zeros(9, dtype=int))
-    code, out, err = run_cli(["train", "ae", "--data", str(tmp_path / "x.npy"), "--labels",
-                              str(tmp_path / "y.npy")], capsys)
+    code, out, err = run_cli(
+        ["train", "ae", "--data", str(tmp_path / "x.npy"), "--labels", str(tmp_path / "y.npy")], capsys
+    )
     assert code == 2
     assert "--labels y.npy has shape (9,); expected one label per row of x.npy, shape (10,)" in err

@@ -32,9 +32,18 @@ def sample_in_a_fresh_process(run: Path) -> tuple[int, ...]:
 
 
 def test_a_vae_of_the_users_networks_trains_and_reloads(tmp_path):
-    run = genlab.train("vae", **SMALL, latent_dim=3, iwae_k=10, iwae_images=50, encoder=TinyEncoder,
-                       encoder_args={"outputs": 6}, decoder=TinyDecoder, decoder_args={"latent_dim": 3, "width": 32},
-                       out=tmp_path / "vae")
+    run = genlab.train(
+        "vae",
+        **SMALL,
+        latent_dim=3,
+        iwae_k=10,
+        iwae_images=50,
+        encoder=TinyEncoder,
+        encoder_args={"outputs": 6},
+        decoder=TinyDecoder,
+        decoder_args={"latent_dim": 3, "width": 32},
+        out=tmp_path / "vae",
+    )
     config = json.loads((run.path / "config.json").read_text())["config"]
     assert config["encoder"] == "user_networks:TinyEncoder" and json.loads(config["decoder_args"])["width"] == 32
     assert np.isfinite(run.summary["test_elbo"]) and run.summary["test_nll_iwae"] > 0  # the family's numbers
@@ -43,8 +52,17 @@ def test_a_vae_of_the_users_networks_trains_and_reloads(tmp_path):
 
 
 def test_a_gan_of_the_users_networks_trains_and_reloads(tmp_path):
-    run = genlab.train("gan", **SMALL, batch_size=50, z_dim=8, judge="none", generator=TinyGenerator,
-                       generator_args={"z_dim": 8}, discriminator=TinyDiscriminator, out=tmp_path / "gan")
+    run = genlab.train(
+        "gan",
+        **SMALL,
+        batch_size=50,
+        z_dim=8,
+        judge="none",
+        generator=TinyGenerator,
+        generator_args={"z_dim": 8},
+        discriminator=TinyDiscriminator,
+        out=tmp_path / "gan",
+    )
     assert run.config["generator"] == "user_networks:TinyGenerator"
     assert any(path.name.startswith("samples") or "progress" in path.name for path in run.figures)
     images = run.sample(6, seed=1)
@@ -53,8 +71,16 @@ def test_a_gan_of_the_users_networks_trains_and_reloads(tmp_path):
 
 
 def test_an_autoencoder_of_the_users_networks_reconstructs(tmp_path):
-    run = genlab.train("ae", **SMALL, latent_dim=2, encoder=TinyEncoder, encoder_args={"outputs": 2},
-                       decoder=TinyDecoder, decoder_args={"latent_dim": 2}, out=tmp_path / "ae")
+    run = genlab.train(
+        "ae",
+        **SMALL,
+        latent_dim=2,
+        encoder=TinyEncoder,
+        encoder_args={"outputs": 2},
+        decoder=TinyDecoder,
+        decoder_args={"latent_dim": 2},
+        out=tmp_path / "ae",
+    )
     x, _ = run.examples("test", limit=8)
     reconstructions = run.reconstruct(x)
     assert reconstructions.shape == x.shape and 0 <= reconstructions.min() and reconstructions.max() <= 1
@@ -62,22 +88,66 @@ def test_an_autoencoder_of_the_users_networks_reconstructs(tmp_path):
 
 
 def test_users_networks_from_the_command_line(capsys, tmp_path):
-    assert_user_error(["train", "vae", "--data", "mnist-sample", "--encoder", "no_such_module:Encoder",
-                       "--decoder", "user_networks:TinyDecoder", "-o", str(tmp_path / "a")], capsys,
-                      "--encoder no_such_module:Encoder: cannot import module 'no_such_module'")
-    assert_user_error(["train", "vae", "--data", "mnist-sample", "--latent-dim", "2",
-                       "--encoder", "user_networks:TinyEncoder", "--encoder-args", '{"outputs": 10}',
-                       "--decoder", "user_networks:TinyDecoder", "--decoder-args", '{"latent_dim": 2}',
-                       "-o", str(tmp_path / "b")], capsys,
-                      "--encoder user_networks:TinyEncoder returned [2, 10]; expected [2, 4] (means, then "
-                      "log-variances)")
-    assert_user_error(["train", "gan", "--data", "mnist-sample", "--generator", "user_networks:TinyGenerator",
-                       "--generator-args", '{"z_dim": 8}', "-o", str(tmp_path / "c")], capsys,
-                      "--generator user_networks:TinyGenerator failed on an input of shape [2, 100]")
-    assert_user_error(["train", "vae", "--encoder", "user_networks:TinyEncoder"], capsys,
-                      "--encoder and --decoder come together")
-    assert_user_error(["train", "cgan", "--generator", "user_networks:TinyGenerator"], capsys,
-                      "unconditional GANs only")
+    assert_user_error(
+        [
+            "train",
+            "vae",
+            "--data",
+            "mnist-sample",
+            "--encoder",
+            "no_such_module:Encoder",
+            "--decoder",
+            "user_networks:TinyDecoder",
+            "-o",
+            str(tmp_path / "a"),
+        ],
+        capsys,
+        "--encoder no_such_module:Encoder: cannot import module 'no_such_module'",
+    )
+    assert_user_error(
+        [
+            "train",
+            "vae",
+            "--data",
+            "mnist-sample",
+            "--latent-dim",
+            "2",
+            "--encoder",
+            "user_networks:TinyEncoder",
+            "--encoder-args",
+            '{"outputs": 10}',
+            "--decoder",
+            "user_networks:TinyDecoder",
+            "--decoder-args",
+            '{"latent_dim": 2}',
+            "-o",
+            str(tmp_path / "b"),
+        ],
+        capsys,
+        "--encoder user_networks:TinyEncoder returned [2, 10]; expected [2, 4] (means, then log-variances)",
+    )
+    assert_user_error(
+        [
+            "train",
+            "gan",
+            "--data",
+            "mnist-sample",
+            "--generator",
+            "user_networks:TinyGenerator",
+            "--generator-args",
+            '{"z_dim": 8}',
+            "-o",
+            str(tmp_path / "c"),
+        ],
+        capsys,
+        "--generator user_networks:TinyGenerator failed on an input of shape [2, 100]",
+    )
+    assert_user_error(
+        ["train", "vae", "--encoder", "user_networks:TinyEncoder"], capsys, "--encoder and --decoder come together"
+    )
+    assert_user_error(
+        ["train", "cgan", "--generator", "user_networks:TinyGenerator"], capsys, "unconditional GANs only"
+    )
     assert_user_error(["train", "gan", "--generator-args", "[1]"], capsys, "--generator-args must be a JSON object")
 
 

@@ -58,8 +58,9 @@ def test_iwae_bound_is_above_the_elbo(vae_run):
 def test_beta_zero_reconstructs_almost_perfectly(tmp_path):
     """Without the KL term the VAE is an autoencoder with shrinking noise: it memorises a small set."""
     spec = get_model("vae")
-    config = spec.make_config(**FAST, limit=100, val_fraction=0.0, epochs=25, batch_size=10, lr=1e-2, beta=0.0,
-                              dropout=0.0, activation="relu")
+    config = spec.make_config(
+        **FAST, limit=100, val_fraction=0.0, epochs=25, batch_size=10, lr=1e-2, beta=0.0, dropout=0.0, activation="relu"
+    )
     result = engine.train(spec, config, out=tmp_path / "run", progress=False)
     loaded = engine.load_run(result.run.path, device="cpu")
     x = loaded.family.data.train.inputs()
@@ -75,16 +76,31 @@ def test_kl_warmup_ramps_the_weight():
     from genlab.data.datasets import load_dataset
 
     data = load_dataset("mnist-sample", limit=200, val_fraction=0.0)
-    family = spec.family(spec.make_config(data="mnist-sample", beta=2.0, kl_warmup=2, batch_size=50), data,
-                         torch.device("cpu"))
+    family = spec.family(
+        spec.make_config(data="mnist-sample", beta=2.0, kl_warmup=2, batch_size=50), data, torch.device("cpu")
+    )
     weights = [family.rate_weight(step) for step in (0, 3, 7, 8, 100)]  # 4 steps per epoch, 8 to warm up
     assert weights == pytest.approx([0.25, 1.0, 2.0, 2.0, 2.0])
 
 
 def test_sample_command_writes_images_and_a_grid(vae_run, tmp_path, capsys):
     out, grid = tmp_path / "s.npz", tmp_path / "s.png"
-    main(["sample", str(vae_run.run.path), "-n", "10", "-o", str(out), "--grid", str(grid), "--seed", "3",
-          "--device", "cpu"])
+    main(
+        [
+            "sample",
+            str(vae_run.run.path),
+            "-n",
+            "10",
+            "-o",
+            str(out),
+            "--grid",
+            str(grid),
+            "--seed",
+            "3",
+            "--device",
+            "cpu",
+        ]
+    )
     images = np.load(out)["images"]
     assert images.shape == (10, 1, 28, 28) and images.dtype == np.float32
     assert 0.0 <= images.min() and images.max() <= 1.0 and grid.stat().st_size > 0
@@ -120,11 +136,14 @@ def test_conv_vae_trains(tmp_path):
     assert result.summary["test_nll_iwae"] > 0
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["train", "vae", "--beta", "-1"], "--beta must be in [0, inf], got -1.0"),
-    (["train", "vae", "--iwae-k", "0"], "--iwae-k must be in [1, inf], got 0"),
-    (["train", "conv-vae", "--channels", "8"], "--channels takes two positive counts"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["train", "vae", "--beta", "-1"], "--beta must be in [0, inf], got -1.0"),
+        (["train", "vae", "--iwae-k", "0"], "--iwae-k must be in [1, inf], got 0"),
+        (["train", "conv-vae", "--channels", "8"], "--channels takes two positive counts"),
+    ],
+)
 def test_bad_vae_flags_are_one_line_errors(argv, message, capsys):
     with pytest.raises(SystemExit) as stopped:
         main(argv)
@@ -135,12 +154,18 @@ def test_bad_vae_flags_are_one_line_errors(argv, message, capsys):
 
 def test_sample_refuses_a_classifier_run_and_labels_for_an_unconditional_vae(vae_run, tmp_path, capsys):
     spec = get_model("logreg")
-    run = engine.train(spec, spec.make_config(data="mnist-sample", limit=100, epochs=1, device="cpu"),
-                       out=tmp_path / "logreg", progress=False).run
+    run = engine.train(
+        spec,
+        spec.make_config(data="mnist-sample", limit=100, epochs=1, device="cpu"),
+        out=tmp_path / "logreg",
+        progress=False,
+    ).run
     for argv, message in (
         (["sample", str(run.path), "-o", str(tmp_path / "x.npz")], "'logreg' runs have no sample step"),
-        (["sample", str(vae_run.run.path), "-o", str(tmp_path / "x.npz"), "--label", "3"],
-         "'vae' runs are unconditional; drop --label"),
+        (
+            ["sample", str(vae_run.run.path), "-o", str(tmp_path / "x.npz"), "--label", "3"],
+            "'vae' runs are unconditional; drop --label",
+        ),
         (["sample", str(vae_run.run.path), "-o", str(tmp_path / "x.npz"), "-n", "0"], "-n must be >= 1"),
     ):
         with pytest.raises(SystemExit) as stopped:

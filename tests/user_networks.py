@@ -22,8 +22,9 @@ class TinyDecoder(nn.Module):
 
     def __init__(self, latent_dim: int, width: int = 64):
         super().__init__()
-        self.net = nn.Sequential(nn.Linear(latent_dim, width), nn.ReLU(), nn.Linear(width, 784),
-                                 nn.Unflatten(1, (1, 28, 28)))
+        self.net = nn.Sequential(
+            nn.Linear(latent_dim, width), nn.ReLU(), nn.Linear(width, 784), nn.Unflatten(1, (1, 28, 28))
+        )
 
     def forward(self, z):
         return self.net(z)

@@ -61,12 +61,15 @@ def train(model: str, /, options: s.TrainOptions | None = None, **values) -> Run
     if options.resume:
         extra = sorted(set(given) - {"epochs"})
         if extra:
-            raise GenlabError(f"--resume continues a run with its saved settings; only --epochs may be "
-                              f"given, not --{flag_name(extra[0])}")
+            raise GenlabError(
+                f"--resume continues a run with its saved settings; only --epochs may be "
+                f"given, not --{flag_name(extra[0])}"
+            )
         result = engine.resume(options.resume, spec, epochs=given.get("epochs"), progress=not options.quiet)
     else:
-        result = engine.train(spec, spec.make_config(**given), out=options.out, overwrite=options.overwrite,
-                              progress=not options.quiet)
+        result = engine.train(
+            spec, spec.make_config(**given), out=options.out, overwrite=options.overwrite, progress=not options.quiet
+        )
     return Run(result.run.path, device=result.run.read_config()["config"].get("device", "auto"))
 
 
@@ -91,8 +94,15 @@ def train_judge(settings: s.JudgeTrainSettings):
     """Train and store the default judge (a CNN) of a dataset; returns its Run."""
     from genlab import judge
 
-    return Run(judge.train_judge(settings.data, epochs=settings.epochs, device=settings.device.device,
-                       overwrite=settings.overwrite, progress=not settings.quiet).run.path)
+    return Run(
+        judge.train_judge(
+            settings.data,
+            epochs=settings.epochs,
+            device=settings.device.device,
+            overwrite=settings.overwrite,
+            progress=not settings.quiet,
+        ).run.path
+    )
 
 
 @takes(s.EvaluateSettings)
@@ -109,9 +119,14 @@ def run_sweep(settings: s.SweepSettings):
     SweepResult (folder, rows, markdown table)."""
     from genlab import sweep
 
-    return sweep.run_sweep(settings.model, sweep.parse_assignments(settings.model, settings.grid, multiple=True),
-                           sweep.parse_assignments(settings.model, settings.fixed, multiple=False), out=settings.out,
-                     overwrite=settings.overwrite, progress=not settings.quiet)
+    return sweep.run_sweep(
+        settings.model,
+        sweep.parse_assignments(settings.model, settings.grid, multiple=True),
+        sweep.parse_assignments(settings.model, settings.fixed, multiple=False),
+        out=settings.out,
+        overwrite=settings.overwrite,
+        progress=not settings.quiet,
+    )
 
 
 @takes(s.ReportSettings)
@@ -127,8 +142,15 @@ def sample(settings: s.SampleSettings):
     """Draw n images (float32 [n, 1, 28, 28] in [0, 1]) from a VAE or GAN run into an .npz file."""
     from genlab.latent.sample import sample_run
 
-    return sample_run(settings.run, settings.n, settings.out, grid=settings.grid, label=settings.label,
-                      seed=settings.seed, device=settings.device.device)
+    return sample_run(
+        settings.run,
+        settings.n,
+        settings.out,
+        grid=settings.grid,
+        label=settings.label,
+        seed=settings.seed,
+        device=settings.device.device,
+    )
 
 
 @takes(s.TraverseSettings)
@@ -136,8 +158,9 @@ def traverse(settings: s.TraverseSettings) -> Path:
     """Write a latent-traversal figure of one test image; returns its path."""
     from genlab.latent.traverse import traverse_run
 
-    return traverse_run(settings.run, settings.out, settings.image, settings.dims, settings.steps, settings.span,
-                        settings.device.device)
+    return traverse_run(
+        settings.run, settings.out, settings.image, settings.dims, settings.steps, settings.span, settings.device.device
+    )
 
 
 @takes(s.RateDistortionSettings)
@@ -159,8 +182,18 @@ def invert(settings: s.InvertSettings) -> InversionResult:
     """Invert a GAN generator on chosen images from several random starts."""
     from genlab.latent.invert import invert_run
 
-    return InversionResult(*invert_run(settings.run, settings.images, settings.restarts, settings.steps,
-                                       settings.generated, settings.lr, settings.seed, settings.device.device))
+    return InversionResult(
+        *invert_run(
+            settings.run,
+            settings.images,
+            settings.restarts,
+            settings.steps,
+            settings.generated,
+            settings.lr,
+            settings.seed,
+            settings.device.device,
+        )
+    )
 
 
 class PathResult(NamedTuple):
@@ -174,9 +207,20 @@ def path(settings: s.PathSettings) -> PathResult:
     """The straight and the optimised latent path of a GAN between two test images."""
     from genlab.latent.paths import path_run
 
-    return PathResult(*path_run(settings.run, settings.source, settings.target, settings.points, settings.steps,
-                                settings.restarts, settings.invert_steps, settings.lr, settings.seed,
-                                settings.device.device))
+    return PathResult(
+        *path_run(
+            settings.run,
+            settings.source,
+            settings.target,
+            settings.points,
+            settings.steps,
+            settings.restarts,
+            settings.invert_steps,
+            settings.lr,
+            settings.seed,
+            settings.device.device,
+        )
+    )
 
 
 @takes(s.SuiteSettings)
@@ -184,8 +228,9 @@ def suite(settings: s.SuiteSettings):
     """Run a named suite end to end (runs + report); returns the SuiteResult (folder, html, pdf)."""
     from genlab.suites import run_named_suite
 
-    return run_named_suite(settings.name, settings.out, quick=settings.quick, data=settings.data,
-                           progress=not settings.quiet, log=print)
+    return run_named_suite(
+        settings.name, settings.out, quick=settings.quick, data=settings.data, progress=not settings.quiet, log=print
+    )
 
 
 @takes(s.GradcheckSettings)
@@ -201,8 +246,14 @@ def interpolate(settings: s.InterpolateSettings):
     """Decode the path between the codes of two test examples; returns the Interpolation."""
     from genlab.latent.interpolate import interpolate_run
 
-    return interpolate_run(settings.run, settings.start, settings.end, steps=settings.steps,
-                           spherical=settings.slerp, device=settings.device.device)
+    return interpolate_run(
+        settings.run,
+        settings.start,
+        settings.end,
+        steps=settings.steps,
+        spherical=settings.slerp,
+        device=settings.device.device,
+    )
 
 
 @takes(s.CompareRunsSettings)
@@ -219,10 +270,20 @@ def pca_vs_linear_ae(settings: s.PcaVsLinearAeSettings):
     from genlab.latent.pca_linear import compare_pca_linear_ae
 
     data = settings.data
-    return compare_pca_linear_ae(data.data, settings.latent_dim, out=settings.out, epochs=settings.epochs,
-                                 lr=settings.lr, limit=data.limit, seed=settings.seed,
-                                 device=settings.device.device, progress=not settings.quiet,
-                                 label_column=data.label_column, labels=data.labels, label_key=data.label_key)
+    return compare_pca_linear_ae(
+        data.data,
+        settings.latent_dim,
+        out=settings.out,
+        epochs=settings.epochs,
+        lr=settings.lr,
+        limit=data.limit,
+        seed=settings.seed,
+        device=settings.device.device,
+        progress=not settings.quiet,
+        label_column=data.label_column,
+        labels=data.labels,
+        label_key=data.label_key,
+    )
 
 
 @takes(s.CorruptSettings)
@@ -253,8 +314,15 @@ def compare(settings: s.CompareSettings):
     # Independent draws: the two sets get different seeds even for the same spec.
     set_a = load_set(settings.a, n=settings.n, seed=seed, device=device, name="A")
     set_b = load_set(settings.b, n=settings.n, seed=seed + 1, device=device, name="B")
-    result = compare_sets(set_a, set_b, settings.metrics, settings.space, settings.estimators,
-                          device, str(settings.judge) if settings.judge else settings.judge_data)
+    result = compare_sets(
+        set_a,
+        set_b,
+        settings.metrics,
+        settings.space,
+        settings.estimators,
+        device,
+        str(settings.judge) if settings.judge else settings.judge_data,
+    )
     if settings.out:
         atomic_write_json(settings.out, result.to_dict())
     return result
@@ -266,7 +334,15 @@ def divergences_experiment(settings: s.DivergencesSettings) -> Path:
     from genlab.experiments.divergences import run_divergences
     from genlab.metrics.compare import MetricSettings
 
-    return run_divergences(settings.out, variances=settings.variances, n=settings.n, data=settings.data,
-                           gan=settings.gan, vae=settings.vae,
-                           settings=MetricSettings(permutations=settings.permutations),
-                           device=settings.device.device, judge=settings.judge_data, progress=not settings.quiet)
+    return run_divergences(
+        settings.out,
+        variances=settings.variances,
+        n=settings.n,
+        data=settings.data,
+        gan=settings.gan,
+        vae=settings.vae,
+        settings=MetricSettings(permutations=settings.permutations),
+        device=settings.device.device,
+        judge=settings.judge_data,
+        progress=not settings.quiet,
+    )

@@ -28,8 +28,9 @@ class TrainCommand(click.Command):
     def __init__(self, spec):
         self.spec = spec
         params = [*click_params(TrainOptions), *click_params(spec.config_cls, spec.default_config())]
-        super().__init__(spec.name, callback=self.run, params=params, help=spec.description,
-                         short_help=spec.description)
+        super().__init__(
+            spec.name, callback=self.run, params=params, help=spec.description, short_help=spec.description
+        )
 
     def split(self, raw: dict) -> tuple[TrainOptions, dict]:
         """(TrainOptions, the config values the user gave) from click's parsed parameters."""
@@ -86,8 +87,10 @@ def show_datasets(statuses: list[dict], settings) -> None:
     click.echo(f"{'name':<15} {'present':<8} {'train':>7} {'test':>7}  location")
     for status in statuses:
         splits = status.get("splits", {})
-        click.echo(f"{status['name']:<15} {'yes' if status['present'] else 'no':<8} "
-                   f"{splits.get('train', '-'):>7} {splits.get('test', '-'):>7}  {status['path']}")
+        click.echo(
+            f"{status['name']:<15} {'yes' if status['present'] else 'no':<8} "
+            f"{splits.get('train', '-'):>7} {splits.get('test', '-'):>7}  {status['path']}"
+        )
 
 
 def show_verified(report: dict, settings) -> None:
@@ -126,9 +129,11 @@ def show_rate_distortion(result, settings) -> None:
 def show_inversion(result: api.InversionResult, settings) -> None:
     report = result.report
     for index, entry in zip(report["indices"], report["targets"]):
-        click.echo(f"  image {index:>5}: best loss {entry['best_loss']:9.3f}  restarts "
-                   f"{' '.join(f'{v:.2f}' for v in entry['restart_losses'])}  "
-                   f"{'unique' if entry['unique_minimiser'] else 'NOT unique'} minimiser")
+        click.echo(
+            f"  image {index:>5}: best loss {entry['best_loss']:9.3f}  restarts "
+            f"{' '.join(f'{v:.2f}' for v in entry['restart_losses'])}  "
+            f"{'unique' if entry['unique_minimiser'] else 'NOT unique'} minimiser"
+        )
     click.echo(f"  median best loss {report['median_best_loss']:.4g} (squared error summed over pixels)")
     click.echo(f"figure: {result.figure}\nnumbers: {result.table}")
 
@@ -136,8 +141,10 @@ def show_inversion(result: api.InversionResult, settings) -> None:
 def show_path(result: api.PathResult, settings) -> None:
     for name in ("straight", "optimised"):
         numbers = result.report[name]
-        click.echo(f"  {name:<10} U {numbers['U']:10.2f} (refined {numbers['U_refined']:10.2f})  image length "
-                   f"{numbers['image_length']:7.2f}  latent length {numbers['latent_length']:7.2f}")
+        click.echo(
+            f"  {name:<10} U {numbers['U']:10.2f} (refined {numbers['U_refined']:10.2f})  image length "
+            f"{numbers['image_length']:7.2f}  latent length {numbers['latent_length']:7.2f}"
+        )
     click.echo(f"figure: {result.figure}\nnumbers: {result.table}")
 
 
@@ -153,8 +160,9 @@ def show_gradcheck(report, settings) -> None:
     click.echo(f"max absolute difference    {report.max_abs_diff:.3e}")
     click.echo(f"max relative difference    {report.max_rel_diff:.3e}  (tolerance {report.tolerance:.0e})")
     if not report.agree:
-        raise GenlabError(f"gradients disagree: max relative difference {report.max_rel_diff:.3e} "
-                          f"exceeds {report.tolerance:.0e}")
+        raise GenlabError(
+            f"gradients disagree: max relative difference {report.max_rel_diff:.3e} exceeds {report.tolerance:.0e}"
+        )
     click.echo("gradients agree")
 
 
@@ -252,8 +260,9 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Exit as done:
         sys.exit(done.exit_code)
     except (KeyboardInterrupt, click.Abort):
-        click.echo("genlab: interrupted; a training run can be continued with 'genlab train MODEL --resume RUN'",
-                   err=True)
+        click.echo(
+            "genlab: interrupted; a training run can be continued with 'genlab train MODEL --resume RUN'", err=True
+        )
         sys.exit(130)
 
 

@@ -67,8 +67,14 @@ def click_params(cls, defaults=None) -> list[click.Parameter]:
         kind = field_type(owner, name)
         if meta.get("argument"):
             variadic = kind is tuple
-            params.append(click.Argument([name], nargs=-1 if variadic else 1, required=default is NOT_GIVEN,
-                                         metavar=meta.get("metavar") or name.upper() + ("..." if variadic else "")))
+            params.append(
+                click.Argument(
+                    [name],
+                    nargs=-1 if variadic else 1,
+                    required=default is NOT_GIVEN,
+                    metavar=meta.get("metavar") or name.upper() + ("..." if variadic else ""),
+                )
+            )
             continue
         help_text = meta.get("help", "")
         if meta.get("choices"):
@@ -83,9 +89,17 @@ def click_params(cls, defaults=None) -> list[click.Parameter]:
             switch = f"{long}/--no-{long.lstrip('-')}"
             params.append(click.Option([switch, *short, name], default=None, help=help_text))
         else:
-            params.append(click.Option([*flags, name], type=str, default=None, help=help_text,
-                                       required=default is NOT_GIVEN, multiple=repeatable(owner, spec),
-                                       metavar=meta.get("metavar") or "VALUE"))
+            params.append(
+                click.Option(
+                    [*flags, name],
+                    type=str,
+                    default=None,
+                    help=help_text,
+                    required=default is NOT_GIVEN,
+                    multiple=repeatable(owner, spec),
+                    metavar=meta.get("metavar") or "VALUE",
+                )
+            )
     return params
 
 
@@ -133,8 +147,10 @@ def build(cls, /, **values):
                 kwargs[spec.name] = build(spec.default_factory, **mine)
     if values:
         name = next(iter(values))
-        raise GenlabError(f"'{name}' is not a setting of {cls.__name__}; settings are "
-                          f"{', '.join(spec.name for _, spec in leaves(cls))}")
+        raise GenlabError(
+            f"'{name}' is not a setting of {cls.__name__}; settings are "
+            f"{', '.join(spec.name for _, spec in leaves(cls))}"
+        )
     return cls(**kwargs)
 
 
@@ -143,10 +159,12 @@ def signature(cls) -> inspect.Signature:
     params = []
     for _, spec in leaves(cls):
         default = _default_of(spec)
-        kind = inspect.Parameter.POSITIONAL_OR_KEYWORD if spec.metadata.get("argument") else \
-            inspect.Parameter.KEYWORD_ONLY
-        params.append(inspect.Parameter(spec.name, kind, default=inspect.Parameter.empty
-                                        if default is NOT_GIVEN else default))
+        kind = (
+            inspect.Parameter.POSITIONAL_OR_KEYWORD if spec.metadata.get("argument") else inspect.Parameter.KEYWORD_ONLY
+        )
+        params.append(
+            inspect.Parameter(spec.name, kind, default=inspect.Parameter.empty if default is NOT_GIVEN else default)
+        )
     params.sort(key=lambda p: p.kind)
     return inspect.Signature(params)
 
@@ -155,8 +173,9 @@ def positional_values(cls, args: tuple) -> dict[str, Any]:
     """Positional API arguments mapped onto the settings' argument fields, in declaration order."""
     names = [spec.name for _, spec in leaves(cls) if spec.metadata.get("argument")]
     if len(args) > len(names):
-        raise GenlabError(f"{cls.__name__} takes {len(names)} positional setting(s) ({', '.join(names)}), "
-                          f"got {len(args)}")
+        raise GenlabError(
+            f"{cls.__name__} takes {len(names)} positional setting(s) ({', '.join(names)}), got {len(args)}"
+        )
     return dict(zip(names, args))
 
 
@@ -167,8 +186,9 @@ class SettingsCommand(click.Command):
     def __init__(self, name: str, api: Callable, show: Callable[[Any, Any], None]):
         self.settings_cls, self.api, self.show = api.settings_cls, api, show
         doc = inspect.cleandoc(self.settings_cls.__doc__ or "")
-        super().__init__(name, callback=self.run,
-                         params=click_params(self.settings_cls), help=doc, short_help=doc.split("\n\n")[0])
+        super().__init__(
+            name, callback=self.run, params=click_params(self.settings_cls), help=doc, short_help=doc.split("\n\n")[0]
+        )
 
     def run(self, **raw) -> None:
         settings = self.settings_from(raw)

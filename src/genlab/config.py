@@ -35,9 +35,17 @@ class _NotGiven:
 NOT_GIVEN: Any = _NotGiven()
 
 
-def option(default: Any = dataclasses.MISSING, help: str = "", choices: tuple[str, ...] | None = None,
-           cli: bool = True, flags: tuple[str, ...] = (), argument: bool = False, metavar: str | None = None,
-           network: bool = False, arguments: bool = False):
+def option(
+    default: Any = dataclasses.MISSING,
+    help: str = "",
+    choices: tuple[str, ...] | None = None,
+    cli: bool = True,
+    flags: tuple[str, ...] = (),
+    argument: bool = False,
+    metavar: str | None = None,
+    network: bool = False,
+    arguments: bool = False,
+):
     """A settings field with help text (and allowed values), from which the CLI builds its parameter.
 
     `default` left out makes the setting required. `flags` replaces the generated `--field-name`
@@ -46,8 +54,16 @@ def option(default: Any = dataclasses.MISSING, help: str = "", choices: tuple[st
     also name a user's network ("module:Class", or the class itself from Python) besides the choices;
     `arguments` marks a JSON object of keyword arguments (a dict from Python) for such a network.
     """
-    metadata = {"help": help, "choices": choices, "cli": cli, "flags": flags, "argument": argument,
-                "metavar": metavar, "network": network, "arguments": arguments}
+    metadata = {
+        "help": help,
+        "choices": choices,
+        "cli": cli,
+        "flags": flags,
+        "argument": argument,
+        "metavar": metavar,
+        "network": network,
+        "arguments": arguments,
+    }
     if isinstance(default, (list, dict, set)):
         raise TypeError("option defaults must be immutable (use a tuple)")
     return field(default=default, metadata=metadata)
@@ -106,8 +122,9 @@ class TrainConfig:
     label_column: str | None = option(None, "CSV data: the column that holds the labels")
     labels: str | None = option(None, ".npy data: a .npy file with one label per row")
     label_key: str | None = option(None, ".h5ad data: the obs column that holds the labels")
-    test_fraction: float = option(0.2, "tabular data: fraction of rows held out as the test split "
-                                  "(seeded, stratified by label)")
+    test_fraction: float = option(
+        0.2, "tabular data: fraction of rows held out as the test split (seeded, stratified by label)"
+    )
     limit: int | None = option(None, "use a stratified subset of N training examples")
     val_fraction: float = option(0.1, "fraction of the training split held out for validation (0 disables it)")
     epochs: int = option(5, "passes over the training split")
@@ -115,8 +132,12 @@ class TrainConfig:
     lr: float = option(1e-3, "learning rate")
     optimizer: str = option("adam", "optimiser", choices=("sgd", "momentum", "adam", "adamw", "adadelta"))
     weight_decay: float = option(0.0, "L2 weight decay")
-    schedule: str = option("constant", "learning-rate schedule: constant, or onecycle (linear warm-up over the "
-                           "first 20% of steps, then linear decay to zero)", choices=("constant", "onecycle"))
+    schedule: str = option(
+        "constant",
+        "learning-rate schedule: constant, or onecycle (linear warm-up over the "
+        "first 20% of steps, then linear decay to zero)",
+        choices=("constant", "onecycle"),
+    )
     evals_per_epoch: int = option(1, "evaluations of the validation/test curves per epoch")
     seed: int = option(0, "seed for initialisation, shuffling and splits")
     device: str = option("auto", "where to train", choices=("auto", "cpu", "cuda"))
@@ -235,8 +256,11 @@ def parse_value(config_cls, name: str, text: str):
             return tuple(_parse_scalar(item, part.strip()) for part in text.split(",") if part.strip())
         return _parse_scalar(kind, text)
     except ValueError:
-        what = f"comma-separated {item_type(config_cls, name).__name__} values" if kind is tuple else \
-            getattr(kind, "__name__", kind)
+        what = (
+            f"comma-separated {item_type(config_cls, name).__name__} values"
+            if kind is tuple
+            else getattr(kind, "__name__", kind)
+        )
         raise GenlabError(f"--{flag_name(name)} expects {what}, got '{text}'") from None
 
 

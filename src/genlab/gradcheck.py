@@ -33,12 +33,18 @@ def least_squares_check(n: int = 50, d: int = 10, seed: int = 0, tolerance: floa
     closed = 2 * X.T @ X @ w.detach() - 2 * X.T @ y
     diff = (autograd - closed).abs()
     relative = diff / closed.abs().clamp_min(torch.finfo(torch.float64).tiny)
-    return GradientReport(autograd.norm().item(), closed.norm().item(), diff.max().item(),
-                          relative.max().item(), tolerance)
+    return GradientReport(
+        autograd.norm().item(), closed.norm().item(), diff.max().item(), relative.max().item(), tolerance
+    )
 
 
-def check_gradients(f: Callable[[], torch.Tensor], params: Sequence[torch.Tensor], eps: float = 1e-6,
-                    rtol: float = 1e-5, atol: float = 1e-8) -> float:
+def check_gradients(
+    f: Callable[[], torch.Tensor],
+    params: Sequence[torch.Tensor],
+    eps: float = 1e-6,
+    rtol: float = 1e-5,
+    atol: float = 1e-8,
+) -> float:
     """Compare autograd gradients of the scalar `f()` w.r.t. `params` with central finite
     differences (f(p + eps) - f(p - eps)) / 2 eps, element by element.
 
@@ -62,7 +68,8 @@ def check_gradients(f: Callable[[], torch.Tensor], params: Sequence[torch.Tensor
                 analytic = flat_grad[i].item()
                 error = abs(numeric - analytic)
                 if error > atol + rtol * abs(numeric):
-                    raise AssertionError(f"parameter {index} element {i}: autograd {analytic:.10g} "
-                                         f"vs finite difference {numeric:.10g}")
+                    raise AssertionError(
+                        f"parameter {index} element {i}: autograd {analytic:.10g} vs finite difference {numeric:.10g}"
+                    )
                 worst = max(worst, error)
     return worst

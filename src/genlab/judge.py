@@ -63,8 +63,14 @@ def judge_settings(data: str) -> dict:
     return {"data": data, "epochs": judge_epochs(train_size), "augment": "degrade"}
 
 
-def train_judge(data: str, epochs: int | None = None, device: str = "auto", overwrite: bool = False,
-                progress: bool = True, batch_size: int | None = None):
+def train_judge(
+    data: str,
+    epochs: int | None = None,
+    device: str = "auto",
+    overwrite: bool = False,
+    progress: bool = True,
+    batch_size: int | None = None,
+):
     """Train the default CNN by the judge recipe (`judge_settings`) into the judge folder of `data`;
     returns the TrainResult. Its summary carries `assess`'s numbers; training fails (one line) when
     degraded test images get a label histogram further than the config's `max_label_distance` from the
@@ -81,8 +87,11 @@ def train_judge(data: str, epochs: int | None = None, device: str = "auto", over
         raise GenlabError(f"a judge for {data} already exists in {target}; pass --overwrite to retrain it")
     spec = get_model("cnn")
     # None here means "the CNN's default"; to a config None is a value, so it is left out instead.
-    config = spec.make_config(**{**settings, "epochs": epochs or settings["epochs"]}, device=device,
-                              batch_size=NOT_GIVEN if batch_size is None else batch_size)
+    config = spec.make_config(
+        **{**settings, "epochs": epochs or settings["epochs"]},
+        device=device,
+        batch_size=NOT_GIVEN if batch_size is None else batch_size,
+    )
     return engine.train(spec, config, out=target, overwrite=True, progress=progress)
 
 
@@ -114,7 +123,7 @@ class Judge:
         if images.dim() == 3:
             images = images.unsqueeze(1)
         for start in range(0, len(images), batch_size):
-            yield images[start:start + batch_size].to(self.device, torch.float32)
+            yield images[start : start + batch_size].to(self.device, torch.float32)
 
     @torch.no_grad()
     def predict_proba(self, images) -> np.ndarray:
@@ -152,8 +161,10 @@ def load_judge(data: str, device: str = "auto") -> Judge:
     stored = not Path(data).is_dir()
     path = judge_path(data) if stored else Path(data)
     if not (path / "weights.safetensors").exists():
-        raise GenlabError(f"no judge for {data} in {path}; train one with 'genlab judge train --data {data}' "
-                          "or give a classifier run with --judge RUN")
+        raise GenlabError(
+            f"no judge for {data} in {path}; train one with 'genlab judge train --data {data}' "
+            "or give a classifier run with --judge RUN"
+        )
     problem = recipe_problem(path, data if stored else None)
     if problem:
         raise GenlabError(problem)
@@ -171,12 +182,15 @@ def recipe_problem(path: Path, data: str | None) -> str | None:
     if summary.get("judge_recipe") == JUDGE_RECIPE:
         return None
     retrain = f"genlab judge train --data {data} --overwrite" if data else "genlab train cnn --augment degrade"
-    return (f"{path} is not a judge of recipe {JUDGE_RECIPE} (degradation-trained, with an unrecognisable "
-            f"threshold); retrain it with '{retrain}'")
+    return (
+        f"{path} is not a judge of recipe {JUDGE_RECIPE} (degradation-trained, with an unrecognisable "
+        f"threshold); retrain it with '{retrain}'"
+    )
 
 
-def resolve_judge(choice: str, data: str, classes: tuple[str, ...] | None = None,
-                  device="auto") -> tuple[Judge | None, str]:
+def resolve_judge(
+    choice: str, data: str, classes: tuple[str, ...] | None = None, device="auto"
+) -> tuple[Judge | None, str]:
     """The judge a run asked for, and how to describe it in a summary.
 
     `choice` is 'auto' (the stored judge of dataset `data`, or none when there is
@@ -197,8 +211,10 @@ def resolve_judge(choice: str, data: str, classes: tuple[str, ...] | None = None
     else:
         judge = load_judge(choice, device=str(device))
     if classes is not None and tuple(judge.classes) != tuple(classes):
-        raise GenlabError(f"the judge {judge.loaded.run.path} was trained on {judge.data}, whose classes differ "
-                          f"from those of {data}; give a judge trained on {data}")
+        raise GenlabError(
+            f"the judge {judge.loaded.run.path} was trained on {judge.data}, whose classes differ "
+            f"from those of {data}; give a judge trained on {data}"
+        )
     return judge, str(judge.loaded.run.path)
 
 
@@ -225,8 +241,9 @@ def label_quality(labels: np.ndarray, confidence: np.ndarray, num_classes: int) 
     }
 
 
-def conditional_accuracy(labels: np.ndarray, requested: np.ndarray,
-                         num_classes: int) -> tuple[float | None, list[float | None]]:
+def conditional_accuracy(
+    labels: np.ndarray, requested: np.ndarray, num_classes: int
+) -> tuple[float | None, list[float | None]]:
     """(overall, per requested class [K]): the fraction of the recognisable samples drawn for a class
     that the judge labels as that class. `labels` int [N] from `Judge.labels` (UNRECOGNISABLE left
     out), `requested` int [N]. None where no sample (of the class) is recognisable."""
@@ -300,17 +317,24 @@ def assess(probabilities_of, test, num_classes: int, seed: int = 0) -> dict:
     for name in TEST_DEGRADATIONS:
         p = probabilities[name]
         labels = p.argmax(1)
-        degraded.append({"degradation": name, "accuracy": float((labels == true).mean()),
-                         "label_distance": label_distance(labels, true, num_classes),
-                         "unrecognisable_share": float((p.max(1) < threshold).mean()),
-                         "calibration_error": calibration_error(p, true),
-                         "label_histogram": np.bincount(labels, minlength=num_classes).tolist()})
+        degraded.append(
+            {
+                "degradation": name,
+                "accuracy": float((labels == true).mean()),
+                "label_distance": label_distance(labels, true, num_classes),
+                "unrecognisable_share": float((p.max(1) < threshold).mean()),
+                "calibration_error": calibration_error(p, true),
+                "label_histogram": np.bincount(labels, minlength=num_classes).tolist(),
+            }
+        )
     checked = [d for d in degraded if d["degradation"] in CHECKED_DEGRADATIONS]
-    return {"judge_recipe": JUDGE_RECIPE,
-            "test_calibration_error": calibration_error(probabilities["clean"], true),
-            "unrecognisable_quantile": UNRECOGNISABLE_QUANTILE,
-            "unrecognisable_threshold": threshold,
-            "degraded_label_distance_max": max(d["label_distance"] for d in checked),
-            "degraded_label_distance_worst": max(checked, key=lambda d: d["label_distance"])["degradation"],
-            "degraded_test_accuracy_min": min(d["accuracy"] for d in degraded),
-            "degraded_test": degraded}
+    return {
+        "judge_recipe": JUDGE_RECIPE,
+        "test_calibration_error": calibration_error(probabilities["clean"], true),
+        "unrecognisable_quantile": UNRECOGNISABLE_QUANTILE,
+        "unrecognisable_threshold": threshold,
+        "degraded_label_distance_max": max(d["label_distance"] for d in checked),
+        "degraded_label_distance_worst": max(checked, key=lambda d: d["label_distance"])["degradation"],
+        "degraded_test_accuracy_min": min(d["accuracy"] for d in degraded),
+        "degraded_test": degraded,
+    }

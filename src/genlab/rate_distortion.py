@@ -24,10 +24,16 @@ def run_point(run_path: Path) -> RatePoint:
     config = run.read_config()["config"]
     for key, kind in (("test_rate", "rate"), ("test_kl", "kl")):
         if key in summary and "test_reconstruction" in summary:
-            return RatePoint(group=f"{GROUP_NAMES[kind]} ({config['model']})", label=f"beta={config['beta']:g}",
-                             rate=float(summary[key]), distortion=float(summary["test_reconstruction"]))
-    raise GenlabError(f"{run_path} is a '{config['model']}' run with no rate in summary.json; "
-                      "give runs or sweeps of vae, conv-vae or echo-ae")
+            return RatePoint(
+                group=f"{GROUP_NAMES[kind]} ({config['model']})",
+                label=f"beta={config['beta']:g}",
+                rate=float(summary[key]),
+                distortion=float(summary["test_reconstruction"]),
+            )
+    raise GenlabError(
+        f"{run_path} is a '{config['model']}' run with no rate in summary.json; "
+        "give runs or sweeps of vae, conv-vae or echo-ae"
+    )
 
 
 def collect_points(paths: list[Path]) -> tuple[list[RatePoint], set[str]]:
@@ -41,8 +47,9 @@ def collect_points(paths: list[Path]) -> tuple[list[RatePoint], set[str]]:
         elif (path / "config.json").is_file():
             runs = [path]
         else:
-            raise GenlabError(f"{path} is neither a sweep folder (with results.json) nor a run folder "
-                              "(with config.json)")
+            raise GenlabError(
+                f"{path} is neither a sweep folder (with results.json) nor a run folder (with config.json)"
+            )
         for run_path in runs:
             points.append(run_point(run_path))
             datasets.add(RunFolder.open(run_path).read_config()["config"]["data"])
@@ -57,8 +64,10 @@ def write_rate_distortion(paths: list[Path], out: Path) -> tuple[Path, list[Rate
         raise GenlabError("give at least one sweep or run folder")
     points, datasets = collect_points(paths)
     if len(datasets) > 1:
-        raise GenlabError(f"the runs were trained on different datasets ({', '.join(sorted(datasets))}); "
-                          "rates and distortions are only comparable on one")
+        raise GenlabError(
+            f"the runs were trained on different datasets ({', '.join(sorted(datasets))}); "
+            "rates and distortions are only comparable on one"
+        )
     data = datasets.pop()
     figure = rate_distortion_figure(points, f"Rate-distortion on the {data} test split")
     out = Path(out)

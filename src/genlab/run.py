@@ -81,8 +81,10 @@ class Run:
         x = torch.as_tensor(np.asarray(images) if not torch.is_tensor(images) else images)
         shape = family.data.input_shape
         if x.numel() % int(np.prod(shape)):
-            raise GenlabError(f"inputs of {x.numel()} values do not reshape to rows of shape "
-                              f"{list(shape)}; give [B, {', '.join(map(str, shape))}]")
+            raise GenlabError(
+                f"inputs of {x.numel()} values do not reshape to rows of shape "
+                f"{list(shape)}; give [B, {', '.join(map(str, shape))}]"
+            )
         return x.float().reshape(-1, *shape).to(family.device)
 
     def _capability(self, name: str):
@@ -101,8 +103,9 @@ class Run:
         labels = None
         if label is not None:
             if not 0 <= label < len(family.data.classes):
-                raise GenlabError(f"--label must be in [0, {len(family.data.classes) - 1}] for "
-                                  f"{family.data.name}, got {label}")
+                raise GenlabError(
+                    f"--label must be in [0, {len(family.data.classes) - 1}] for {family.data.name}, got {label}"
+                )
             labels = torch.full((n,), label, dtype=torch.long, device=family.device)
         torch.manual_seed(seed)
         if family.device.type == "cuda":
@@ -158,7 +161,7 @@ class Run:
         self._capability("encode")
         chosen = self._split(split)
         codes = encode_split(self.loaded.family, self.loaded.model, chosen, limit=limit)
-        return codes.astype(np.float32), chosen.y[:len(codes)].cpu().numpy()
+        return codes.astype(np.float32), chosen.y[: len(codes)].cpu().numpy()
 
     def interpolate(self, a, b, steps: int = 10, spherical: bool = False) -> np.ndarray:
         """Images float32 [steps, C, H, W] decoded along the line (or, spherical, the arc) between the
@@ -167,8 +170,9 @@ class Run:
 
         if steps < 2:
             raise GenlabError(f"--steps must be >= 2 (the two endpoints at least), got {steps}")
-        ends = self.encode(np.stack([np.asarray(a), np.asarray(b)]) if not torch.is_tensor(a)
-                           else torch.stack([a, b])).astype(np.float64)
+        ends = self.encode(
+            np.stack([np.asarray(a), np.asarray(b)]) if not torch.is_tensor(a) else torch.stack([a, b])
+        ).astype(np.float64)
         t = np.linspace(0.0, 1.0, steps)
         codes = (slerp if spherical else lerp)(ends[0], ends[1], t)
         return self.decode(codes.astype(np.float32))

@@ -143,8 +143,11 @@ class SweepSettings(Settings):
     """Train MODEL once per point of a hyperparameter grid; write a results table and figure."""
 
     model: str = option(help="model name (see 'genlab train --help')", argument=True)
-    grid: tuple[str, ...] = option((), "a hyperparameter and its values; repeat for a grid (tuple values use "
-                                   "'-', e.g. hidden=256-128)", metavar="KEY=V1,V2,...")
+    grid: tuple[str, ...] = option(
+        (),
+        "a hyperparameter and its values; repeat for a grid (tuple values use '-', e.g. hidden=256-128)",
+        metavar="KEY=V1,V2,...",
+    )
     fixed: tuple[str, ...] = option((), "a setting shared by every run", flags=("--set",), metavar="KEY=VALUE")
     out: Path | None = option(None, "sweep folder  [default: runs/sweep-MODEL-TIMESTAMP]", flags=OUT)
     overwrite: bool = option(False, "retrain settings whose run folders exist")
@@ -161,8 +164,10 @@ class SweepSettings(Settings):
 
 def _assignment(value, multiple: bool) -> str:
     """A value (or, in a grid, a list of values) as KEY=... text: tuples as 256-128, lists comma-separated."""
+
     def show(one):
         return "-".join(map(str, one)) if isinstance(one, tuple) else str(one)
+
     return ",".join(map(show, value)) if multiple else show(value)
 
 
@@ -172,10 +177,12 @@ class ReportSettings(Settings):
     found under the given directories: settings, numbers, every figure with a numbered caption, and
     tables comparing runs of the same family."""
 
-    inputs: tuple[Path, ...] = option(help="run folders, or directories that contain run and sweep folders",
-                                      argument=True, metavar="RUN_OR_DIR...")
-    out: Path | None = option(None, "folder for report.html and report.pdf  [default: runs/report-TIMESTAMP]",
-                              flags=OUT)
+    inputs: tuple[Path, ...] = option(
+        help="run folders, or directories that contain run and sweep folders", argument=True, metavar="RUN_OR_DIR..."
+    )
+    out: Path | None = option(
+        None, "folder for report.html and report.pdf  [default: runs/report-TIMESTAMP]", flags=OUT
+    )
     title: str | None = option(None, "the report's title  [default: its models and datasets]")
 
 
@@ -185,8 +192,9 @@ class SampleSettings(Settings):
 
     run: Path = option(help="run folder", argument=True)
     n: int = option(64, "number of images to draw", flags=("-n",))
-    out: Path = option(help="output .npz file (images float32 [n, 1, 28, 28] in [0, 1], and labels when given)",
-                       flags=OUT)
+    out: Path = option(
+        help="output .npz file (images float32 [n, 1, 28, 28] in [0, 1], and labels when given)", flags=OUT
+    )
     grid: Path | None = option(None, "also draw the images as a grid PNG")
     label: int | None = option(None, "class to draw (conditional models only)")
     seed: int = option(0, "seed of the draw")
@@ -228,8 +236,7 @@ class InvertSettings(Settings):
     """Find latents z minimising ||G(z) - x||^2 for chosen images, from several random starts."""
 
     run: Path = option(help="GAN run folder", argument=True)
-    images: str = option("0:8", "which targets: START:STOP or comma-separated indices (test set, or generated "
-                         "samples)")
+    images: str = option("0:8", "which targets: START:STOP or comma-separated indices (test set, or generated samples)")
     restarts: int = option(5, "random initialisations per target")
     steps: int = option(500, "Adam steps per restart")
     lr: float = option(0.1, "initial Adam learning rate (cosine decay)")
@@ -274,8 +281,12 @@ class SuiteSettings(Settings):
     name: str = option(help="suite name, or all", argument=True)
     quick: bool = option(False, "fewer epochs and less data: a check of the whole pipeline in minutes")
     data: str | None = option(None, "dataset to run on  [default: the suite's own]", metavar="NAME")
-    out: Path | None = option(None, "output folder; run again with the same one to reuse finished runs  "
-                              "[default: runs/suite-NAME, or runs/suite-NAME-quick]", flags=OUT)
+    out: Path | None = option(
+        None,
+        "output folder; run again with the same one to reuse finished runs  "
+        "[default: runs/suite-NAME, or runs/suite-NAME-quick]",
+        flags=OUT,
+    )
     quiet: bool = option(False, "no progress bars (the steps are still listed)", flags=QUIET)
 
 
@@ -297,8 +308,9 @@ class InterpolateSettings(Settings):
     """Decode the path between the codes of two test examples of RUN (any family that encodes and decodes)."""
 
     run: Path = option(help="run folder", argument=True)
-    start: str = option(help="test-set index, or class:K (first test example of class K)", flags=("--from",),
-                        metavar="A")
+    start: str = option(
+        help="test-set index, or class:K (first test example of class K)", flags=("--from",), metavar="A"
+    )
     end: str = option(help="test-set index, or class:K", flags=("--to",), metavar="B")
     steps: int = option(10, "decoded points on the path, endpoints included")
     slerp: bool = option(False, "spherical interpolation (the arc between the codes) instead of a line")
@@ -313,8 +325,9 @@ class CompareRunsSettings(Settings):
     """Loss curves overlaid, embeddings / samples / class histograms side by side, and a table of summaries."""
 
     runs: tuple[Path, ...] = option(help="run folders", argument=True)
-    out: Path | None = option(None, "folder for compare.png, compare.md, compare.json  "
-                              "[default: runs/compare-TIMESTAMP]", flags=OUT)
+    out: Path | None = option(
+        None, "folder for compare.png, compare.md, compare.json  [default: runs/compare-TIMESTAMP]", flags=OUT
+    )
     device: Device = group(Device)
 
 
@@ -364,12 +377,19 @@ class CompareSettings(Settings):
 
     a: str = option(help="sample set A (the reference)", argument=True)
     b: str = option(help="sample set B", argument=True)
-    metrics: tuple[str, ...] = option(DEFAULT_METRICS, f"comma-separated, or 'all': {', '.join(METRICS)}",
-                                      flags=("--metrics", "-m"))
-    space: str | None = option(None, "pixels, raw, pca:K or judge  [default: judge features for fd/kid/prdc on "
-                               "28x28 images, the values as given otherwise]")
-    n: int | None = option(None, "points of synthetic or generated sets (none: 1000); first n rows of files "
-                           "and slices (none: all)", flags=("-n",))
+    metrics: tuple[str, ...] = option(
+        DEFAULT_METRICS, f"comma-separated, or 'all': {', '.join(METRICS)}", flags=("--metrics", "-m")
+    )
+    space: str | None = option(
+        None,
+        "pixels, raw, pca:K or judge  [default: judge features for fd/kid/prdc on "
+        "28x28 images, the values as given otherwise]",
+    )
+    n: int | None = option(
+        None,
+        "points of synthetic or generated sets (none: 1000); first n rows of files and slices (none: all)",
+        flags=("-n",),
+    )
     judge_data: str = option("mnist", "dataset whose judge supplies the judge space")
     judge: Path | None = option(None, "a classifier run folder to use as the judge instead")
     device: Device = group(Device)
@@ -387,8 +407,9 @@ class CompareSettings(Settings):
 class DivergencesSettings(Settings):
     """Uniform vs normal over variances, real vs real, real vs GAN/VAE: every metric, timed."""
 
-    out: Path = option(Path("results/divergences"), "folder for divergences.json, divergences.md and figures/",
-                       flags=OUT)
+    out: Path = option(
+        Path("results/divergences"), "folder for divergences.json, divergences.md and figures/", flags=OUT
+    )
     gan: str | None = option(None, "GAN samples to compare with MNIST: a run folder or a .npz/.npy file")
     vae: str | None = option(None, "VAE samples to compare with MNIST: a run folder or a .npz/.npy file")
     data: str = option("mnist", "the real image dataset")
@@ -402,6 +423,7 @@ class DivergencesSettings(Settings):
     def check(self):
         at_least(self, "n", 1)
         if not self.variances or any(not v > 0 for v in self.variances):  # NaN fails too
-            raise GenlabError(f"--variances must be positive numbers, got "
-                              f"'{','.join(f'{v:g}' for v in self.variances)}'")
+            raise GenlabError(
+                f"--variances must be positive numbers, got '{','.join(f'{v:g}' for v in self.variances)}'"
+            )
         check_range(self, "permutations", low=0)

@@ -21,7 +21,7 @@ class SweepResult:
     folder: Path
     rows: list[dict[str, Any]]
     markdown: str
-    actions: list[str]   # per row: "reused", "resumed" or "trained" (genlab.train.reuse.ensure_run)
+    actions: list[str]  # per row: "reused", "resumed" or "trained" (genlab.train.reuse.ensure_run)
 
 
 def parse_assignments(model: str, items: tuple[str, ...], multiple: bool) -> dict[str, list | Any]:
@@ -41,8 +41,10 @@ def parse_assignments(model: str, items: tuple[str, ...], multiple: bool) -> dic
         if key not in fields or key == "model":
             raise GenlabError(f"'{key}' is not a setting of {model}; see 'genlab train {model} --help'")
         texts = text.split(",") if multiple else [text]
-        values = [parse_value(spec.config_cls, key, t.replace("-", ",") if isinstance(fields[key].default, tuple)
-                              else t) for t in texts]
+        values = [
+            parse_value(spec.config_cls, key, t.replace("-", ",") if isinstance(fields[key].default, tuple) else t)
+            for t in texts
+        ]
         parsed[key] = values if multiple else values[0]
     return parsed
 
@@ -50,11 +52,13 @@ def parse_assignments(model: str, items: tuple[str, ...], multiple: bool) -> dic
 def setting_name(setting: dict[str, Any]) -> str:
     def show(value):
         return "-".join(map(str, value)) if isinstance(value, tuple) else str(value)
+
     return "_".join(f"{key}={show(value)}" for key, value in setting.items()) or "default"
 
 
-def run_sweep(model: str, grid: dict[str, list], fixed: dict[str, Any], out=None, overwrite: bool = False,
-              progress: bool = True) -> SweepResult:
+def run_sweep(
+    model: str, grid: dict[str, list], fixed: dict[str, Any], out=None, overwrite: bool = False, progress: bool = True
+) -> SweepResult:
     """Train every point of `grid` (with `fixed` settings) and tabulate the headline metrics.
 
     A point whose run folder already holds a finished run with the same config is
@@ -67,8 +71,15 @@ def run_sweep(model: str, grid: dict[str, list], fixed: dict[str, Any], out=None
     return run_points(model, points, fixed, out=out, overwrite=overwrite, progress=progress)
 
 
-def run_points(model: str, points: list[dict[str, Any]], fixed: dict[str, Any], out=None, overwrite: bool = False,
-               progress: bool = True, replace_other: bool = False) -> SweepResult:
+def run_points(
+    model: str,
+    points: list[dict[str, Any]],
+    fixed: dict[str, Any],
+    out=None,
+    overwrite: bool = False,
+    progress: bool = True,
+    replace_other: bool = False,
+) -> SweepResult:
     """Train `model` once per setting in `points` (dicts with the same keys, each on top of `fixed`).
 
     For comparisons that are not a full grid (sgd at 0.1 and adam at 0.001, not adam at 0.1). Writes
@@ -89,8 +100,9 @@ def run_points(model: str, points: list[dict[str, Any]], fixed: dict[str, Any], 
     rows, actions = [], []
     for point, config in zip(points, configs):
         run_path = folder / setting_name(point)
-        summary, action = ensure_run(spec, config, run_path, retrain=overwrite, replace_other=replace_other,
-                                progress=progress)
+        summary, action = ensure_run(
+            spec, config, run_path, retrain=overwrite, replace_other=replace_other, progress=progress
+        )
         row = {**{k: _cell(v) for k, v in point.items()}, "seed": config.seed}
         row.update({name: summary.get(name) for name in spec.family.headline if name in summary})
         row["seconds"] = summary.get("seconds")
@@ -119,8 +131,9 @@ def markdown_table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def _write_outputs(folder: Path, model: str, keys: list[str], rows: list[dict], markdown: str,
-                   headline: tuple[str, ...]) -> None:
+def _write_outputs(
+    folder: Path, model: str, keys: list[str], rows: list[dict], markdown: str, headline: tuple[str, ...]
+) -> None:
     from genlab.plots.common import plt
 
     folder.mkdir(parents=True, exist_ok=True)

@@ -22,9 +22,17 @@ import torch
 from genlab.errors import GenlabError
 
 KINDS = ("gaussian", "salt-pepper", "mask")
-_ALIASES = {"gaussian": "gaussian", "gauss": "gaussian", "normal": "gaussian",
-            "salt-pepper": "salt-pepper", "salt-and-pepper": "salt-pepper", "saltpepper": "salt-pepper",
-            "mask": "mask", "masking": "mask", "dropout": "mask"}
+_ALIASES = {
+    "gaussian": "gaussian",
+    "gauss": "gaussian",
+    "normal": "gaussian",
+    "salt-pepper": "salt-pepper",
+    "salt-and-pepper": "salt-pepper",
+    "saltpepper": "salt-pepper",
+    "mask": "mask",
+    "masking": "mask",
+    "dropout": "mask",
+}
 SPEC_HELP = "use gaussian:STD, salt-pepper:P or mask:P (e.g. gaussian:0.3), or none"
 
 
@@ -54,12 +62,19 @@ class Corruption:
         if self.kind == "gaussian":
             return rf"$\tilde{{x}} = x + \epsilon,\ \ \epsilon \sim \mathcal{{N}}(0,\ {level}^2 I)$"
         if self.kind == "salt-pepper":
-            return (rf"$\tilde{{x}}_i = x_i$ with prob. $1 - {level}$, else $\mathrm{{lo}}_i$ or "
-                    rf"$\mathrm{{hi}}_i$ (prob. ${level}/2$ each)")
+            return (
+                rf"$\tilde{{x}}_i = x_i$ with prob. $1 - {level}$, else $\mathrm{{lo}}_i$ or "
+                rf"$\mathrm{{hi}}_i$ (prob. ${level}/2$ each)"
+            )
         return rf"$\tilde{{x}} = m \odot x,\ \ m_i \sim \mathrm{{Bernoulli}}(1 - {level})$"
 
-    def apply(self, x: torch.Tensor, low: torch.Tensor | float = 0.0, high: torch.Tensor | float = 1.0,
-              generator: torch.Generator | None = None) -> torch.Tensor:
+    def apply(
+        self,
+        x: torch.Tensor,
+        low: torch.Tensor | float = 0.0,
+        high: torch.Tensor | float = 1.0,
+        generator: torch.Generator | None = None,
+    ) -> torch.Tensor:
         """A corrupted copy of `x` (any shape, float).
 
         `low`/`high` (scalars or tensors broadcastable to `x`) are the salt-and-pepper
@@ -90,8 +105,7 @@ def parse_noise(text: str | None, flag: str = "--noise") -> Corruption | None:
     try:
         level = float(value)
     except ValueError:
-        raise GenlabError(f"{flag} '{text}' does not parse: the level '{value}' is not a number; {SPEC_HELP}") \
-            from None
+        raise GenlabError(f"{flag} '{text}' does not parse: the level '{value}' is not a number; {SPEC_HELP}") from None
     if not math.isfinite(level):
         raise GenlabError(f"{flag} '{text}': the level must be a finite number, got {value}")
     if kind == "gaussian" and not level > 0:

@@ -111,9 +111,17 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def load_dataset(name: str, limit: int | None = None, val_fraction: float = 0.1, seed: int = 0,
-                 device: torch.device | str = "cpu", label_column: str | None = None, labels: str | None = None,
-                 label_key: str | None = None, test_fraction: float = 0.2) -> DataBundle:
+def load_dataset(
+    name: str,
+    limit: int | None = None,
+    val_fraction: float = 0.1,
+    seed: int = 0,
+    device: torch.device | str = "cpu",
+    label_column: str | None = None,
+    labels: str | None = None,
+    label_key: str | None = None,
+    test_fraction: float = 0.2,
+) -> DataBundle:
     """Load a named image dataset, or a tabular file (.csv, .npy, .h5ad), as a DataBundle on `device`.
 
     `limit` keeps a stratified subset of the train split; `val_fraction` holds a
@@ -168,9 +176,17 @@ def stratified_holdout(labels: np.ndarray, fraction: float, seed: int) -> tuple[
     return np.sort(np.concatenate(kept)), np.sort(np.concatenate(held))
 
 
-def load_tabular(path: str, limit: int | None, val_fraction: float, seed: int, device: torch.device,
-                 label_column: str | None, labels: str | None, label_key: str | None,
-                 test_fraction: float) -> DataBundle:
+def load_tabular(
+    path: str,
+    limit: int | None,
+    val_fraction: float,
+    seed: int,
+    device: torch.device,
+    label_column: str | None,
+    labels: str | None,
+    label_key: str | None,
+    test_fraction: float,
+) -> DataBundle:
     """A tabular file as a DataBundle (kind "tabular", x float32 [N, D], standardised with training statistics)."""
     from pathlib import Path
 
@@ -189,8 +205,9 @@ def load_tabular(path: str, limit: int | None, val_fraction: float, seed: int, d
     x = ((table.x - mean) / std).astype(np.float32)
 
     def to_split(rows: np.ndarray) -> Split:
-        return Split(torch.from_numpy(np.ascontiguousarray(x[rows])).to(device),
-                     torch.from_numpy(table.y[rows]).to(device))
+        return Split(
+            torch.from_numpy(np.ascontiguousarray(x[rows])).to(device), torch.from_numpy(table.y[rows]).to(device)
+        )
 
     return DataBundle(
         name=Path(path).name,

@@ -86,8 +86,7 @@ def download_file(urls: Sequence[str], dest: Path, sha256: str | None, timeout: 
             fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
         except OSError as e:
             raise GenlabError(
-                f"cannot write to {dest.parent}: {e.strerror or e}; "
-                "set GENLAB_DATA to a folder you can write to"
+                f"cannot write to {dest.parent}: {e.strerror or e}; set GENLAB_DATA to a folder you can write to"
             ) from None
         tmp = Path(tmp_name)
         try:

@@ -175,7 +175,5 @@ def decompressed_sha256(path: os.PathLike | str, *, fix: str = _DEFAULT_FIX) -> 
             for chunk in iter(lambda: f.read(1 << 20), b""):
                 digest.update(chunk)
         except _GZIP_ERRORS as e:
-            raise GenlabError(
-                f"corrupt file {path}: the gzip stream is truncated or damaged ({e}); {fix}"
-            ) from None
+            raise GenlabError(f"corrupt file {path}: the gzip stream is truncated or damaged ({e}); {fix}") from None
     return digest.hexdigest()

@@ -106,8 +106,16 @@ DATASETS: dict[str, DatasetInfo] = {
             name="fashion-mnist",
             description="Fashion-MNIST clothing images (Zalando): 60,000 train + 10,000 test, 28x28 grayscale",
             classes=(
-                "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-                "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+                "T-shirt/top",
+                "Trouser",
+                "Pullover",
+                "Dress",
+                "Coat",
+                "Sandal",
+                "Shirt",
+                "Sneaker",
+                "Bag",
+                "Ankle boot",
             ),
             files=_IDX_FILES,
             sha256=_FASHION_SHA256,
@@ -175,10 +183,7 @@ def _ensure_present(info: DatasetInfo, *, download: bool) -> Path:
         return folder
     if info.embedded:
         raise GenlabError(f"{info.name} files {', '.join(missing)} are missing from {folder}; reinstall genlab")
-    where = (
-        f"put {', '.join(info.filenames())} in {folder} "
-        f"or set {DATA_ENV} to a folder that holds {info.name}/"
-    )
+    where = f"put {', '.join(info.filenames())} in {folder} or set {DATA_ENV} to a folder that holds {info.name}/"
     if not download:
         raise GenlabError(f"{info.name} not found in {folder}; run 'genlab data get {info.name}', or {where}")
     for filename in missing:

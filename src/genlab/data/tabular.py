@@ -23,8 +23,11 @@ from genlab.errors import GenlabError
 SUFFIXES = (".csv", ".npy", ".h5ad")
 _MISSING = {"", "na", "nan", "n/a", "null", "none", "?"}
 # Which label option belongs to which file type, for one-line hints.
-_LABEL_OPTION = {".csv": ("label_column", "--label-column NAME"), ".npy": ("labels", "--labels LABELS.npy"),
-                 ".h5ad": ("label_key", "--label-key NAME")}
+_LABEL_OPTION = {
+    ".csv": ("label_column", "--label-column NAME"),
+    ".npy": ("labels", "--labels LABELS.npy"),
+    ".h5ad": ("label_key", "--label-key NAME"),
+}
 
 
 @dataclass
@@ -50,8 +53,9 @@ def check_label_options(data: str, label_column: str | None, labels: str | None,
     if not is_tabular(data):
         extra = next((name for name, value in given.items() if value), None)
         if extra:
-            raise GenlabError(f"{flags[extra]} applies to tabular files (.csv, .npy, .h5ad), "
-                              f"not to the dataset '{data}'")
+            raise GenlabError(
+                f"{flags[extra]} applies to tabular files (.csv, .npy, .h5ad), not to the dataset '{data}'"
+            )
         return
     needed, usage = _LABEL_OPTION[suffix]
     wrong = next((name for name, value in given.items() if value and name != needed), None)
@@ -61,8 +65,9 @@ def check_label_options(data: str, label_column: str | None, labels: str | None,
         raise GenlabError(f"--data {data} needs its labels: give {usage}")
 
 
-def read_table(path: str | Path, label_column: str | None = None, labels: str | None = None,
-               label_key: str | None = None) -> Table:
+def read_table(
+    path: str | Path, label_column: str | None = None, labels: str | None = None, label_key: str | None = None
+) -> Table:
     """Read a tabular file (see the module docstring) into a Table."""
     path = Path(path)
     if not path.is_file():
@@ -119,8 +124,10 @@ def _read_csv(path: Path, label_column: str | None) -> Table:
     label_values = np.array([v.strip() for v in cells[:, label_index]], dtype=object)
     missing_labels = np.flatnonzero([v.lower() in _MISSING for v in label_values])
     if len(missing_labels):
-        raise GenlabError(f"{path.name}: label column '{label_column}' has {len(missing_labels)} missing value(s) "
-                          f"(first at line {missing_labels[0] + 2}); drop those rows first")
+        raise GenlabError(
+            f"{path.name}: label column '{label_column}' has {len(missing_labels)} missing value(s) "
+            f"(first at line {missing_labels[0] + 2}); drop those rows first"
+        )
     x = np.empty((len(body), len(feature_index)), dtype=np.float64)
     for out, column in enumerate(feature_index):
         x[:, out] = _numeric_column(path, header[column], cells[:, column])
@@ -133,8 +140,10 @@ def _numeric_column(path: Path, name: str, values: np.ndarray) -> np.ndarray:
     text = np.array([v.strip() for v in values])
     missing = np.flatnonzero([v.lower() in _MISSING for v in text])
     if len(missing):
-        raise GenlabError(f"{path.name}: column '{name}' has {len(missing)} missing value(s) (first at line "
-                          f"{missing[0] + 2}); fill or drop them before training")
+        raise GenlabError(
+            f"{path.name}: column '{name}' has {len(missing)} missing value(s) (first at line "
+            f"{missing[0] + 2}); fill or drop them before training"
+        )
     try:
         column = text.astype(np.float64)
     except ValueError:
@@ -142,13 +151,17 @@ def _numeric_column(path: Path, name: str, values: np.ndarray) -> np.ndarray:
             try:
                 float(value)
             except ValueError:
-                raise GenlabError(f"{path.name}: column '{name}' is not numeric ('{value}' at line {line}); "
-                                  "features must be numbers: drop or encode that column") from None
+                raise GenlabError(
+                    f"{path.name}: column '{name}' is not numeric ('{value}' at line {line}); "
+                    "features must be numbers: drop or encode that column"
+                ) from None
         raise
     if not np.isfinite(column).all():
         bad = np.flatnonzero(~np.isfinite(column))
-        raise GenlabError(f"{path.name}: column '{name}' holds infinite values (first at line {bad[0] + 2}); "
-                          "fill or drop them before training")
+        raise GenlabError(
+            f"{path.name}: column '{name}' holds infinite values (first at line {bad[0] + 2}); "
+            "fill or drop them before training"
+        )
     return column
 
 
@@ -158,8 +171,9 @@ def _load_npy(path: Path, what: str) -> np.ndarray:
     try:
         return np.load(path, allow_pickle=False)
     except ValueError as error:
-        raise GenlabError(f"{what} {path} cannot be read without pickle ({error}); save it as a plain numeric "
-                          "or string array") from None
+        raise GenlabError(
+            f"{what} {path} cannot be read without pickle ({error}); save it as a plain numeric or string array"
+        ) from None
     except OSError as error:
         raise GenlabError(f"{what} {path} is not a readable .npy file ({error})") from None
 
@@ -167,17 +181,22 @@ def _load_npy(path: Path, what: str) -> np.ndarray:
 def _read_npy(path: Path, labels_path: Path) -> Table:
     x = _load_npy(path, "--data")
     if x.ndim < 2 or not (np.issubdtype(x.dtype, np.number) or x.dtype == bool):
-        raise GenlabError(f"{path.name} holds a {x.dtype} array of shape {x.shape}; "
-                          "expected numbers of shape [rows, features]")
+        raise GenlabError(
+            f"{path.name} holds a {x.dtype} array of shape {x.shape}; expected numbers of shape [rows, features]"
+        )
     x = x.reshape(len(x), -1).astype(np.float64)
     bad_rows = np.flatnonzero(~np.isfinite(x).all(axis=1))
     if len(bad_rows):
-        raise GenlabError(f"{path.name} has missing or infinite values in {len(bad_rows)} row(s) "
-                          f"(first: row {bad_rows[0]}); fill or drop them before training")
+        raise GenlabError(
+            f"{path.name} has missing or infinite values in {len(bad_rows)} row(s) "
+            f"(first: row {bad_rows[0]}); fill or drop them before training"
+        )
     y_raw = _load_npy(labels_path, "--labels")
     if y_raw.ndim != 1 or len(y_raw) != len(x):
-        raise GenlabError(f"--labels {labels_path.name} has shape {y_raw.shape}; expected one label per row "
-                          f"of {path.name}, shape ({len(x)},)")
+        raise GenlabError(
+            f"--labels {labels_path.name} has shape {y_raw.shape}; expected one label per row "
+            f"of {path.name}, shape ({len(x)},)"
+        )
     y, classes = encode_labels(y_raw)
     return Table(x.astype(np.float32), y, classes, tuple(f"feature {i}" for i in range(x.shape[1])))
 
@@ -186,8 +205,10 @@ def _read_h5ad(path: Path, label_key: str | None) -> Table:
     try:
         import anndata
     except ImportError:
-        raise GenlabError("reading .h5ad files needs the optional anndata package: "
-                          "pip install 'genlab[tabular]' (or export the data to CSV)") from None
+        raise GenlabError(
+            "reading .h5ad files needs the optional anndata package: "
+            "pip install 'genlab[tabular]' (or export the data to CSV)"
+        ) from None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # anndata's notes about moving legacy fields are not the user's concern
         try:
@@ -201,12 +222,15 @@ def _read_h5ad(path: Path, label_key: str | None) -> Table:
     x = np.asarray(matrix.toarray() if hasattr(matrix, "toarray") else matrix, dtype=np.float64)
     bad_rows = np.flatnonzero(~np.isfinite(x).all(axis=1))
     if len(bad_rows):
-        raise GenlabError(f"{path.name} has missing or infinite values in {len(bad_rows)} cell(s) "
-                          f"(first: row {bad_rows[0]}); fill or drop them before training")
+        raise GenlabError(
+            f"{path.name} has missing or infinite values in {len(bad_rows)} cell(s) "
+            f"(first: row {bad_rows[0]}); fill or drop them before training"
+        )
     column = adata.obs[label_key]
     if column.isna().any():
-        raise GenlabError(f"{path.name}: obs['{label_key}'] has {int(column.isna().sum())} missing label(s); "
-                          "drop those cells first")
+        raise GenlabError(
+            f"{path.name}: obs['{label_key}'] has {int(column.isna().sum())} missing label(s); drop those cells first"
+        )
     categories = list(column.cat.categories) if hasattr(column, "cat") else None
     y, classes = encode_labels(column.to_numpy(), categories)
     return Table(x.astype(np.float32), y, classes, tuple(map(str, adata.var_names)))

@@ -17,7 +17,7 @@ from genlab.errors import GenlabError
 
 def _parabola(rng: np.random.Generator, n: int) -> np.ndarray:
     x = rng.uniform(-1.0, 1.0, n)
-    return np.column_stack([x, x ** 2])
+    return np.column_stack([x, x**2])
 
 
 def _circle(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -67,9 +67,16 @@ def corrupt_toy(name: str, noise: str, n: int = 1000, seed: int = 0, out: str | 
     clean = sample_toy(name, n, seed)
     points = torch.from_numpy(clean)
     generator = torch.Generator().manual_seed(seed + 1)
-    corrupted = corruption.apply(points, low=points.min(0).values, high=points.max(0).values,
-                                 generator=generator).numpy()
-    figure = corruption_figure(clean, corrupted, TOY_DATASETS[name][1], corruption.describe(),
-                               corruption.formula(), title=f"{name} ({n} points)")
+    corrupted = corruption.apply(
+        points, low=points.min(0).values, high=points.max(0).values, generator=generator
+    ).numpy()
+    figure = corruption_figure(
+        clean,
+        corrupted,
+        TOY_DATASETS[name][1],
+        corruption.describe(),
+        corruption.formula(),
+        title=f"{name} ({n} points)",
+    )
     default = Path("runs") / f"corrupt-{name}-{corruption.kind}-{corruption.level:g}.png"
     return save_figure_file(figure, Path(out) if out is not None else default)

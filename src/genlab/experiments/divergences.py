@@ -34,8 +34,10 @@ def _judge_available(judge: str) -> str | None:
     stored = not Path(judge).is_dir()
     path = judge_path(judge) if stored else Path(judge)
     if not (path / "weights.safetensors").exists():
-        return (f"no judge for {judge} in {path}, so the judge-space rows are missing; train one with "
-                f"'genlab judge train --data {judge}' and run again")
+        return (
+            f"no judge for {judge} in {path}, so the judge-space rows are missing; train one with "
+            f"'genlab judge train --data {judge}' and run again"
+        )
     problem = recipe_problem(path, judge if stored else None)
     return f"the judge-space rows are missing: {problem}, and run again" if problem else None
 
@@ -50,9 +52,18 @@ class _Log:
             print(f"[{time.perf_counter() - self.started:7.1f} s] {message}", file=sys.stderr, flush=True)
 
 
-def run_divergences(out, variances=(1, 2, 4, 8, 16), n: int = 1000, data: str = "mnist", gan: str | None = None,
-                    vae: str | None = None, settings: MetricSettings | None = None, device: str = "auto",
-                    judge: str = "mnist", progress: bool = True) -> Path:
+def run_divergences(
+    out,
+    variances=(1, 2, 4, 8, 16),
+    n: int = 1000,
+    data: str = "mnist",
+    gan: str | None = None,
+    vae: str | None = None,
+    settings: MetricSettings | None = None,
+    device: str = "auto",
+    judge: str = "mnist",
+    progress: bool = True,
+) -> Path:
     """Run the three experiments and write the JSON, figures and markdown under `out`;
     returns the markdown path."""
     from genlab.train.runfolder import atomic_write_bytes, atomic_write_json
@@ -92,10 +103,17 @@ def run_divergences(out, variances=(1, 2, 4, 8, 16), n: int = 1000, data: str = 
             real[space][label] = compare(real_a, other, metrics, space, settings, device, judge)
             log(f"{label} in {space} done")
 
-    record = {"n": n, "data": data, "variances": list(variances), "settings": settings.to_dict(), "notes": notes,
-              "uniform_vs_normal": {f"{v:g}": c.to_dict() for v, c in synthetic.items()},
-              "real": {space: {label: c.to_dict() for label, c in comparisons.items()}
-                       for space, comparisons in real.items()}}
+    record = {
+        "n": n,
+        "data": data,
+        "variances": list(variances),
+        "settings": settings.to_dict(),
+        "notes": notes,
+        "uniform_vs_normal": {f"{v:g}": c.to_dict() for v, c in synthetic.items()},
+        "real": {
+            space: {label: c.to_dict() for label, c in comparisons.items()} for space, comparisons in real.items()
+        },
+    }
     atomic_write_json(out / "divergences.json", record)
     figures = _write_figures(out, synthetic, real, n, data)
     markdown = _markdown(synthetic, real, notes, figures, n, data, settings)
@@ -126,8 +144,12 @@ def _synthetic_panels(synthetic: dict[float, Comparison]) -> dict[str, dict[str,
 
 def _write_figures(out: Path, synthetic, real, n: int, data: str) -> dict[str, str]:
     from genlab.plots.common import plt
-    from genlab.plots.divergences import (metric_against_parameter_figure, metric_family,
-                                          metric_per_comparison_figure, run_time_figure)
+    from genlab.plots.divergences import (
+        metric_against_parameter_figure,
+        metric_family,
+        metric_per_comparison_figure,
+        run_time_figure,
+    )
 
     figures = {}
 
@@ -137,21 +159,37 @@ def _write_figures(out: Path, synthetic, real, n: int, data: str) -> dict[str, s
         plt.close(figure)
         figures[name] = f"figures/{name}"
 
-    save(metric_against_parameter_figure(
-        _synthetic_panels(synthetic), f"{n} points of uniform [0,1]^3 (A) vs {n} of N(0, v I) in 3-D (B)",
-        "variance v of the normal set (log scale)"), "uniform_vs_normal.png")
-    save(run_time_figure(_seconds({"3-D": list(synthetic.values())}),
-                         f"Run time per metric, uniform vs normal, n = {n} (over {len(synthetic)} variances)"),
-         "uniform_vs_normal_seconds.png")
+    save(
+        metric_against_parameter_figure(
+            _synthetic_panels(synthetic),
+            f"{n} points of uniform [0,1]^3 (A) vs {n} of N(0, v I) in 3-D (B)",
+            "variance v of the normal set (log scale)",
+        ),
+        "uniform_vs_normal.png",
+    )
+    save(
+        run_time_figure(
+            _seconds({"3-D": list(synthetic.values())}),
+            f"Run time per metric, uniform vs normal, n = {n} (over {len(synthetic)} variances)",
+        ),
+        "uniform_vs_normal_seconds.png",
+    )
     for space, comparisons in real.items():
         panels: dict[str, dict[str, dict[str, float]]] = {}
         for label, comparison in comparisons.items():
             for row in comparison.rows:
                 panels.setdefault(metric_family(row.metric), {}).setdefault(_series_label(row), {})[label] = row.value
-        save(metric_per_comparison_figure(panels, f"{data}: {n} test images (A) against B (feature space: {space})"),
-             f"{data}_{space.replace(':', '')}.png")
-    save(run_time_figure(_seconds({space: list(c.values()) for space, c in real.items()}),
-                         f"Run time per metric, {data} sets of {n}, by feature space"), f"{data}_seconds.png")
+        save(
+            metric_per_comparison_figure(panels, f"{data}: {n} test images (A) against B (feature space: {space})"),
+            f"{data}_{space.replace(':', '')}.png",
+        )
+    save(
+        run_time_figure(
+            _seconds({space: list(c.values()) for space, c in real.items()}),
+            f"Run time per metric, {data} sets of {n}, by feature space",
+        ),
+        f"{data}_seconds.png",
+    )
     return figures
 
 
@@ -186,11 +224,15 @@ def _md(text: str) -> str:
 
 
 def _markdown(synthetic, real, notes, figures, n, data, settings: MetricSettings) -> str:
-    lines = ["## Distances between sample sets", "",
-             f"Every metric between sets of n = {n}; KL in nats; seconds exclude a warm-up call. "
-             f"Settings: kNN k = {settings.k}, MMD permutations = {settings.permutations}, sliced W1 "
-             f"{settings.projections} projections, Sinkhorn eps = {settings.sinkhorn_epsilon} x std of A-B "
-             f"distances, seed {settings.seed}. See docs/metrics.md for what each estimator estimates.", ""]
+    lines = [
+        "## Distances between sample sets",
+        "",
+        f"Every metric between sets of n = {n}; KL in nats; seconds exclude a warm-up call. "
+        f"Settings: kNN k = {settings.k}, MMD permutations = {settings.permutations}, sliced W1 "
+        f"{settings.projections} projections, Sinkhorn eps = {settings.sinkhorn_epsilon} x std of A-B "
+        f"distances, seed {settings.seed}. See docs/metrics.md for what each estimator estimates.",
+        "",
+    ]
     lines += ["### Uniform [0, 1]^3 (A) against N(0, v I) in 3-D (B)", ""]
     variances = list(synthetic)
     first = next(iter(synthetic.values()))
@@ -201,8 +243,13 @@ def _markdown(synthetic, real, notes, figures, n, data, settings: MetricSettings
         times = sorted(c.get(row.metric, row.direction).seconds or 0.0 for c in synthetic.values())
         time_cell = f"{times[len(times) // 2]:.3f}" if row.seconds is not None else "-"
         lines.append(f"| {row.metric} | {_md(row.direction)} | " + " | ".join(cells) + f" | {time_cell} |")
-    lines += ["", f"![uniform vs normal]({figures['uniform_vs_normal.png']})", "",
-              f"![run times]({figures['uniform_vs_normal_seconds.png']})", ""]
+    lines += [
+        "",
+        f"![uniform vs normal]({figures['uniform_vs_normal.png']})",
+        "",
+        f"![run times]({figures['uniform_vs_normal_seconds.png']})",
+        "",
+    ]
     lines += [f"### {data}: {n} test images (A) against {n} other test images and generated samples (B)", ""]
     for space, comparisons in real.items():
         labels = list(comparisons)
@@ -215,8 +262,15 @@ def _markdown(synthetic, real, notes, figures, n, data, settings: MetricSettings
             lines.append(f"| {row.metric} | {_md(row.direction)} | " + " | ".join(cells) + f" | {row.seconds:.3f} |")
         lines += ["", f"![{space}]({figures[data + '_' + space.replace(':', '') + '.png']})", ""]
     lines += [f"![run times]({figures[data + '_seconds.png']})", ""]
-    caveats = sorted({note for c in [*synthetic.values(), *(c for s in real.values() for c in s.values())]
-                      for row in c.rows for note in row.notes if not note.startswith(("support mismatch", "exact KL"))})
+    caveats = sorted(
+        {
+            note
+            for c in [*synthetic.values(), *(c for s in real.values() for c in s.values())]
+            for row in c.rows
+            for note in row.notes
+            if not note.startswith(("support mismatch", "exact KL"))
+        }
+    )
     if notes or caveats:
         lines += ["### Notes", ""] + [f"- {note}" for note in notes + caveats] + [""]
     return "\n".join(lines)

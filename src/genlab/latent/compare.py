@@ -39,8 +39,9 @@ def loss_keys(events: list[dict]) -> list[str]:
     keys: list[str] = []
     for event in events:
         if event.get("event") == "train":
-            keys += [k for k, v in event.items() if k not in _NOT_CURVES and isinstance(v, (int, float))
-                     and k not in keys]
+            keys += [
+                k for k, v in event.items() if k not in _NOT_CURVES and isinstance(v, (int, float)) and k not in keys
+            ]
     if "loss" in keys:
         return ["loss"]
     named = sorted(k for k in keys if "loss" in k)
@@ -49,15 +50,23 @@ def loss_keys(events: list[dict]) -> list[str]:
 
 def histogram_entries(summary: dict[str, Any]) -> dict[str, list[float]]:
     """Summary entries that are class histograms: keys ending in '_histogram' holding a list of counts."""
-    return {key: list(value) for key, value in summary.items()
-            if key.endswith("_histogram") and isinstance(value, list) and value
-            and all(isinstance(v, (int, float)) for v in value)}
+    return {
+        key: list(value)
+        for key, value in summary.items()
+        if key.endswith("_histogram")
+        and isinstance(value, list)
+        and value
+        and all(isinstance(v, (int, float)) for v in value)
+    }
 
 
 def scalar_entries(summary: dict[str, Any]) -> dict[str, float | int | str]:
     """Summary entries fit for a table cell: numbers and short strings."""
-    return {key: value for key, value in summary.items()
-            if isinstance(value, (int, float, str)) and not isinstance(value, bool) and len(str(value)) <= 60}
+    return {
+        key: value
+        for key, value in summary.items()
+        if isinstance(value, (int, float, str)) and not isinstance(value, bool) and len(str(value)) <= 60
+    }
 
 
 def markdown_table(labels: list[str], summaries: list[dict[str, Any]]) -> str:
@@ -78,12 +87,14 @@ def markdown_table(labels: list[str], summaries: list[dict[str, Any]]) -> str:
 def run_labels(runs: list[RunFolder]) -> list[str]:
     """Folder names, or parent/name where two runs share a name."""
     names = [run.path.name for run in runs]
-    return [f"{run.path.parent.name}/{run.path.name}" if names.count(run.path.name) > 1 else run.path.name
-            for run in runs]
+    return [
+        f"{run.path.parent.name}/{run.path.name}" if names.count(run.path.name) > 1 else run.path.name for run in runs
+    ]
 
 
-def compare_runs(paths: list, out=None, device: str = "auto", embedding_points: int = 2000,
-                 sample_count: int = 64, seed: int = 0) -> CompareResult:
+def compare_runs(
+    paths: list, out=None, device: str = "auto", embedding_points: int = 2000, sample_count: int = 64, seed: int = 0
+) -> CompareResult:
     """Compare finished runs (see the module docstring); writes compare.png, compare.md and
     compare.json into `out` (default runs/compare-TIMESTAMP)."""
     from genlab.latent.embed import encode_split
@@ -118,7 +129,7 @@ def compare_runs(paths: list, out=None, device: str = "auto", embedding_points: 
             with torch.no_grad():
                 if encodes:
                     z = encode_split(loaded.family, loaded.model, data.test, limit=embedding_points)
-                    embedding = (z, data.test.y[:len(z)].cpu().numpy(), data.classes)
+                    embedding = (z, data.test.y[: len(z)].cpu().numpy(), data.classes)
                 if samples_:
                     # The same seed for every run, so their grids differ by model only.
                     devices = [loaded.family.device] if loaded.family.device.type == "cuda" else []
@@ -131,15 +142,17 @@ def compare_runs(paths: list, out=None, device: str = "auto", embedding_points: 
         classes = _classes_of(run) if histogram else None
         histograms.append((histogram, classes) if histogram else None)
 
-    figure = compare_figure(labels, curves, embeddings, samples, histograms,
-                            f"Comparison of {len(runs)} run(s)")
-    folder = Path(out) if out is not None else \
-        Path("runs") / f"compare-{datetime.datetime.now().strftime('%Y%m%d-%H%M%S')}"
+    figure = compare_figure(labels, curves, embeddings, samples, histograms, f"Comparison of {len(runs)} run(s)")
+    folder = (
+        Path(out) if out is not None else Path("runs") / f"compare-{datetime.datetime.now().strftime('%Y%m%d-%H%M%S')}"
+    )
     figure_path = save_figure_file(figure, folder / "compare.png")
     markdown = markdown_table(labels, summaries)
     atomic_write_bytes(folder / "compare.md", markdown.encode())
-    atomic_write_json(folder / "compare.json", {label: {"path": str(run.path), "summary": summary}
-                                                for label, run, summary in zip(labels, runs, summaries)})
+    atomic_write_json(
+        folder / "compare.json",
+        {label: {"path": str(run.path), "summary": summary} for label, run, summary in zip(labels, runs, summaries)},
+    )
     return CompareResult(figure_path, folder / "compare.md", folder / "compare.json", markdown)
 
 
@@ -152,4 +165,3 @@ def _classes_of(run: RunFolder) -> tuple[str, ...] | None:
         return tuple(registry.get_info(name).classes)
     except GenlabError:
         return None
-

@@ -18,8 +18,10 @@ from genlab.plots.common import plt
 def encode_split(family, model, split: Split, batch_size: int = 2000, limit: int | None = None) -> np.ndarray:
     """Latent codes [N, p] (float32, numpy) of the first `limit` rows of `split`."""
     n = len(split) if limit is None else min(limit, len(split))
-    codes = [family.encode(model, split.inputs(slice(start, min(start + batch_size, n))))
-             for start in range(0, n, batch_size)]
+    codes = [
+        family.encode(model, split.inputs(slice(start, min(start + batch_size, n))))
+        for start in range(0, n, batch_size)
+    ]
     return torch.cat(codes).float().cpu().numpy()
 
 
@@ -30,8 +32,9 @@ def projector_2d(z: np.ndarray):
     if z.shape[1] == 2:
         return (lambda codes: np.asarray(codes)), ""
     if z.shape[1] == 1:
-        return (lambda codes: np.column_stack([np.asarray(codes)[:, 0], np.zeros(len(codes))])), \
-            " (1-D latent, plotted on a line)"
+        return (
+            lambda codes: np.column_stack([np.asarray(codes)[:, 0], np.zeros(len(codes))])
+        ), " (1-D latent, plotted on a line)"
     from sklearn.decomposition import PCA
 
     pca = PCA(n_components=2, random_state=0).fit(z)
@@ -44,8 +47,9 @@ def project_2d(z: np.ndarray) -> tuple[np.ndarray, str]:
     return project(z), how
 
 
-def embedding_figure(z: np.ndarray, labels: np.ndarray, classes: tuple[str, ...], title: str,
-                     axis=None, legend: bool = True):
+def embedding_figure(
+    z: np.ndarray, labels: np.ndarray, classes: tuple[str, ...], title: str, axis=None, legend: bool = True
+):
     """Scatter of codes [N, p] coloured by label with a legend; PCA to 2-D (said in the title) when p > 2.
 
     Draws into `axis` when given (for side-by-side comparisons) and returns the figure.
@@ -58,8 +62,7 @@ def embedding_figure(z: np.ndarray, labels: np.ndarray, classes: tuple[str, ...]
     for index, name in enumerate(classes):
         mask = labels == index
         if mask.any():
-            axis.scatter(points[mask, 0], points[mask, 1], s=6, alpha=0.7, color=colours(index % colours.N),
-                         label=name)
+            axis.scatter(points[mask, 0], points[mask, 1], s=6, alpha=0.7, color=colours(index % colours.N), label=name)
     axis.set_title(title + how)
     axis.set_xlabel("latent dimension 1" if not how else "principal component 1")
     axis.set_ylabel("latent dimension 2" if not how else "principal component 2")
@@ -68,8 +71,7 @@ def embedding_figure(z: np.ndarray, labels: np.ndarray, classes: tuple[str, ...]
     return figure if figure is not None else axis.figure
 
 
-def knn_accuracy(train_z: np.ndarray, train_y: np.ndarray, test_z: np.ndarray, test_y: np.ndarray,
-                 k: int = 5) -> float:
+def knn_accuracy(train_z: np.ndarray, train_y: np.ndarray, test_z: np.ndarray, test_y: np.ndarray, k: int = 5) -> float:
     """Accuracy of a k-NN classifier fitted on train codes, predicting test labels."""
     from sklearn.neighbors import KNeighborsClassifier
 
@@ -84,8 +86,9 @@ def silhouette(z: np.ndarray, labels: np.ndarray, max_points: int = 5000, seed: 
     return float(silhouette_score(z, labels, sample_size=min(max_points, len(z)), random_state=seed))
 
 
-def neighbour_classes(train_z: np.ndarray, train_y: np.ndarray, test_z: np.ndarray, test_y: np.ndarray,
-                      num_classes: int, k: int = 5) -> np.ndarray:
+def neighbour_classes(
+    train_z: np.ndarray, train_y: np.ndarray, test_z: np.ndarray, test_y: np.ndarray, num_classes: int, k: int = 5
+) -> np.ndarray:
     """Which classes embed close together: M [K, K], M[i, j] the share of the k nearest training codes of
     class-i test codes that are of class j (each row sums to 1; a class absent from the test codes gets a
     row of zeros). The diagonal is how often a class's neighbours share its class; the same neighbours

@@ -46,8 +46,7 @@ def parse_endpoint(text: str, labels: np.ndarray, classes: tuple[str, ...], flag
             except ValueError:
                 raise GenlabError(f"{flag} {text}: no class '{wanted}'; classes are {', '.join(classes)}") from None
             if not 0 <= index < len(classes):
-                raise GenlabError(f"{flag} {text}: class index out of range; "
-                                  f"use 0..{len(classes) - 1} or a class name")
+                raise GenlabError(f"{flag} {text}: class index out of range; use 0..{len(classes) - 1} or a class name")
         rows = np.flatnonzero(labels == index)
         if not len(rows):
             raise GenlabError(f"{flag} {text}: the test set holds no example of class '{classes[index]}'")
@@ -88,8 +87,15 @@ def slerp(a: np.ndarray, b: np.ndarray, t: np.ndarray) -> np.ndarray:
     return (np.sin((1.0 - t) * omega) * a[None] + np.sin(t * omega) * b[None]) / np.sin(omega)
 
 
-def interpolate_run(run_path, start: str, end: str, steps: int = 10, spherical: bool = False,
-                    device: str = "auto", embedding_points: int = 5000) -> Interpolation:
+def interpolate_run(
+    run_path,
+    start: str,
+    end: str,
+    steps: int = 10,
+    spherical: bool = False,
+    device: str = "auto",
+    embedding_points: int = 5000,
+) -> Interpolation:
     """Interpolate between two test examples of a finished run (see the module docstring).
 
     `start`/`end` are test indices or 'class:K'. Writes
@@ -125,11 +131,17 @@ def interpolate_run(run_path, start: str, end: str, steps: int = 10, spherical: 
     if decoded.ndim == 4:
         strip = interpolation_strip_figure(decoded, originals, t, title)
     else:
-        strip = interpolation_heatmap_figure(decoded.reshape(len(decoded), -1),
-                                             originals.reshape(2, -1), t, title)
+        strip = interpolation_heatmap_figure(decoded.reshape(len(decoded), -1), originals.reshape(2, -1), t, title)
     stem = f"interpolation-{a}-{b}{'-slerp' if spherical else ''}"
     paths = [loaded.run.save_figure(strip, f"{stem}.png")]
-    path = path_figure(backdrop, labels[:len(backdrop)], data.classes, codes, end_codes, describe,
-                       f"{how.capitalize()} path over the test embedding: {name}")
+    path = path_figure(
+        backdrop,
+        labels[: len(backdrop)],
+        data.classes,
+        codes,
+        end_codes,
+        describe,
+        f"{how.capitalize()} path over the test embedding: {name}",
+    )
     paths.append(loaded.run.save_figure(path, f"{stem}-embedding.png"))
     return Interpolation(a, b, t, codes, decoded, paths)

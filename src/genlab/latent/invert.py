@@ -62,8 +62,15 @@ def frozen(generator: torch.nn.Module):
     return generator
 
 
-def invert(generator, targets: torch.Tensor, labels: torch.Tensor | None = None, restarts: int = 5,
-           steps: int = 500, lr: float = 0.1, seed: int = 0) -> Inversion:
+def invert(
+    generator,
+    targets: torch.Tensor,
+    labels: torch.Tensor | None = None,
+    restarts: int = 5,
+    steps: int = 500,
+    lr: float = 0.1,
+    seed: int = 0,
+) -> Inversion:
     """Invert `targets` [N, C, H, W] (values in [0, 1]) through `generator` from `restarts` random starts.
 
     Adam with a cosine learning-rate decay from `lr` to lr/100 over `steps`
@@ -82,7 +89,8 @@ def invert(generator, targets: torch.Tensor, labels: torch.Tensor | None = None,
     wanted = targets.repeat_interleave(restarts, dim=0)
     optimizer = torch.optim.Adam([z], lr=lr)
     schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda step: 0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * min(step, steps) / steps)))
+        optimizer, lambda step: 0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * min(step, steps) / steps))
+    )
     history = []
     for _ in range(steps):
         with torch.enable_grad():
@@ -97,9 +105,13 @@ def invert(generator, targets: torch.Tensor, labels: torch.Tensor | None = None,
         images = generator.decode(latents)
         losses = (images - wanted).flatten(1).pow(2).sum(1)
     shape = (n, restarts)
-    return Inversion(targets=targets, latents=latents.view(*shape, -1), losses=losses.view(shape),
-                     reconstructions=images.view(*shape, *targets.shape[1:]),
-                     history=torch.stack(history).view(steps, *shape))
+    return Inversion(
+        targets=targets,
+        latents=latents.view(*shape, -1),
+        losses=losses.view(shape),
+        reconstructions=images.view(*shape, *targets.shape[1:]),
+        history=torch.stack(history).view(steps, *shape),
+    )
 
 
 def squared_errors(generator, latents: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
@@ -139,7 +151,8 @@ def inversion_report(result: Inversion) -> dict:
         if result.true_latents is not None:
             truth = result.true_latents[index]
             entry["true_latent_relative_error"] = float(
-                (result.latents[index, int(losses.argmin())] - truth).norm() / truth.norm())
+                (result.latents[index, int(losses.argmin())] - truth).norm() / truth.norm()
+            )
         targets.append(entry)
     best = np.array([t["best_loss"] for t in targets])
     return {
@@ -147,9 +160,11 @@ def inversion_report(result: Inversion) -> dict:
         "median_best_loss": float(np.median(best)),
         "mean_best_loss": float(best.mean()),
         "targets_with_unique_minimiser": int(sum(t["unique_minimiser"] for t in targets)),
-        "criterion": (f"restarts within {NEAR_EQUAL_LOSS:.2f}x of the best loss (+{NEAR_EQUAL_PER_PIXEL} per pixel) "
-                      f"are near-equal; the minimiser is unique unless two of them differ by more than "
-                      f"{DISTINCT_LATENTS} relative to |z|"),
+        "criterion": (
+            f"restarts within {NEAR_EQUAL_LOSS:.2f}x of the best loss (+{NEAR_EQUAL_PER_PIXEL} per pixel) "
+            f"are near-equal; the minimiser is unique unless two of them differ by more than "
+            f"{DISTINCT_LATENTS} relative to |z|"
+        ),
     }
 
 
@@ -178,13 +193,14 @@ def load_gan_run(run_path, device: str, command: str):
 
     loaded = load_run(run_path, device)
     if not isinstance(loaded.family, GANFamily):
-        raise GenlabError(f"{run_path} is a '{loaded.config.model}' run; 'genlab {command}' needs a GAN run "
-                          "(gan, gan-leaky, dcgan, cgan or wgan-gp)")
+        raise GenlabError(
+            f"{run_path} is a '{loaded.config.model}' run; 'genlab {command}' needs a GAN run "
+            "(gan, gan-leaky, dcgan, cgan or wgan-gp)"
+        )
     return loaded
 
 
-def generated_targets(loaded, indices: list[int], seed: int) -> tuple[torch.Tensor, torch.Tensor | None,
-                                                                       torch.Tensor]:
+def generated_targets(loaded, indices: list[int], seed: int) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
     """The GAN's own samples number `indices` of a seeded draw: (images, labels or None, true latents)."""
     family, generator = loaded.family, frozen(loaded.family.presented_generator(loaded.model))
     rng = torch.Generator().manual_seed(seed + 104729)
@@ -202,8 +218,16 @@ def test_targets(loaded, indices: list[int]) -> tuple[torch.Tensor, torch.Tensor
     return test.inputs(rows), (test.y[rows] if loaded.config.conditional else None)
 
 
-def invert_run(run_path, images: str = "0:8", restarts: int = 5, steps: int = 500, generated: bool = False,
-               lr: float = 0.1, seed: int = 0, device: str = "auto") -> tuple[dict, Path, Path]:
+def invert_run(
+    run_path,
+    images: str = "0:8",
+    restarts: int = 5,
+    steps: int = 500,
+    generated: bool = False,
+    lr: float = 0.1,
+    seed: int = 0,
+    device: str = "auto",
+) -> tuple[dict, Path, Path]:
     """`genlab invert`: invert test images (or, with `generated`, the GAN's own samples) of a GAN run.
 
     Writes figures/inversion_{test|generated}.png and inversion_{test|generated}.json
@@ -223,14 +247,26 @@ def invert_run(run_path, images: str = "0:8", restarts: int = 5, steps: int = 50
         targets, labels = test_targets(loaded, indices)
     result = invert(loaded.family.presented_generator(loaded.model), targets, labels, restarts, steps, lr, seed)
     result.true_latents = true_latents
-    report = {"run": str(loaded.run.path), "model": loaded.config.model, "source": source, "indices": indices,
-              "restarts": restarts, "steps": steps, "lr": lr, "seed": seed,
-              "loss": "squared error summed over pixels, ||G(z) - x||^2", **inversion_report(result)}
+    report = {
+        "run": str(loaded.run.path),
+        "model": loaded.config.model,
+        "source": source,
+        "indices": indices,
+        "restarts": restarts,
+        "steps": steps,
+        "lr": lr,
+        "seed": seed,
+        "loss": "squared error summed over pixels, ||G(z) - x||^2",
+        **inversion_report(result),
+    }
     what = "test images" if not generated else "the GAN's own samples"
-    figure = inversion_figure(result.targets.cpu().numpy(), result.reconstructions.cpu().numpy(),
-                              result.losses.cpu().numpy(),
-                              f"Inverting {what} through {loaded.config.model} ({restarts} restarts, {steps} steps)",
-                              [f"{'sample' if generated else 'test image'} {i}" for i in indices])
+    figure = inversion_figure(
+        result.targets.cpu().numpy(),
+        result.reconstructions.cpu().numpy(),
+        result.losses.cpu().numpy(),
+        f"Inverting {what} through {loaded.config.model} ({restarts} restarts, {steps} steps)",
+        [f"{'sample' if generated else 'test image'} {i}" for i in indices],
+    )
     figure_path = loaded.run.save_figure(figure, f"inversion_{source}.png")
     json_path = loaded.run.path / f"inversion_{source}.json"
     atomic_write_json(json_path, report)

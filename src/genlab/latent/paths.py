@@ -36,8 +36,9 @@ REFINE = 8  # pieces per segment when checking a path on a finer polyline
 REPARAMETRISE_EVERY = 10  # optimisation steps between redistributions of the nodes
 
 
-def node_energies(generator, nodes: torch.Tensor, xa: torch.Tensor, xb: torch.Tensor) -> tuple[torch.Tensor,
-                                                                                                torch.Tensor]:
+def node_energies(
+    generator, nodes: torch.Tensor, xa: torch.Tensor, xb: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
     """(f at every node [M], decoded images [M, C, H, W]) for nodes [M, d]; f in squared pixel units."""
     images = generator.decode(nodes)
     flat = images.flatten(1)
@@ -86,9 +87,13 @@ def path_numbers(generator, nodes: torch.Tensor, xa: torch.Tensor, xb: torch.Ten
     def image_length(decoded):
         return float((decoded[1:] - decoded[:-1]).flatten(1).norm(dim=1).sum())
 
-    return {"U": float(trapezoid_energy(f, nodes)), "U_refined": float(trapezoid_energy(f_fine, fine)),
-            "image_length": image_length(images), "image_length_refined": image_length(images_fine),
-            "latent_length": float((nodes[1:] - nodes[:-1]).norm(dim=1).sum())}
+    return {
+        "U": float(trapezoid_energy(f, nodes)),
+        "U_refined": float(trapezoid_energy(f_fine, fine)),
+        "image_length": image_length(images),
+        "image_length_refined": image_length(images_fine),
+        "latent_length": float((nodes[1:] - nodes[:-1]).norm(dim=1).sum()),
+    }
 
 
 @dataclass
@@ -99,8 +104,16 @@ class OptimisedPath:
     history: list[float]
 
 
-def optimise_path(generator, za: torch.Tensor, zb: torch.Tensor, xa: torch.Tensor, xb: torch.Tensor,
-                  points: int, steps: int = 300, lr: float = 0.05) -> OptimisedPath:
+def optimise_path(
+    generator,
+    za: torch.Tensor,
+    zb: torch.Tensor,
+    xa: torch.Tensor,
+    xb: torch.Tensor,
+    points: int,
+    steps: int = 300,
+    lr: float = 0.05,
+) -> OptimisedPath:
     """Minimise U_K over the `points` interior nodes, starting from the straight line.
 
     Adam (cosine decay from `lr` to lr/100; `lr` is a step size as a fraction of the straight
@@ -118,7 +131,8 @@ def optimise_path(generator, za: torch.Tensor, zb: torch.Tensor, xa: torch.Tenso
     spacing = float((zb - za).norm()) / (points + 1)
     optimizer = torch.optim.Adam([interior], lr=lr * spacing / math.sqrt(za.numel()))
     schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda step: 0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * min(step, steps) / steps)))
+        optimizer, lambda step: 0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * min(step, steps) / steps))
+    )
     with torch.no_grad():
         best_u = float(trapezoid_energy(node_energies(generator, nodes, xa, xb)[0], nodes))
     best, history = nodes.clone(), [best_u]
@@ -141,8 +155,7 @@ def optimise_path(generator, za: torch.Tensor, zb: torch.Tensor, xa: torch.Tenso
     return OptimisedPath(best, history)
 
 
-def projection_2d(za: torch.Tensor, zb: torch.Tensor, *paths: torch.Tensor) -> tuple[list[np.ndarray],
-                                                                                     tuple[str, str]]:
+def projection_2d(za: torch.Tensor, zb: torch.Tensor, *paths: torch.Tensor) -> tuple[list[np.ndarray], tuple[str, str]]:
     """Coordinates [M, 2] of each path: along the chord z_B - z_A (0 at A, |z_B - z_A| at B) and
     along the direction in which the last path departs most from the chord."""
     chord = (zb - za) / (zb - za).norm()
@@ -156,13 +169,21 @@ def projection_2d(za: torch.Tensor, zb: torch.Tensor, *paths: torch.Tensor) -> t
         second = second - (second @ chord) * chord
         second = second / second.norm()
     coordinates = [torch.stack([(p - za) @ chord, (p - za) @ second], 1).cpu().numpy() for p in paths]
-    return coordinates, ("latent coordinate along z_B - z_A",
-                         "orthogonal: largest departure of the optimised path")
+    return coordinates, ("latent coordinate along z_B - z_A", "orthogonal: largest departure of the optimised path")
 
 
-def path_run(run_path, source: int, target: int, points: int = 8, steps: int = 300, restarts: int = 4,
-             invert_steps: int = 500, lr: float = 0.05, seed: int = 0, device: str = "auto") -> tuple[dict, object,
-                                                                                                        object]:
+def path_run(
+    run_path,
+    source: int,
+    target: int,
+    points: int = 8,
+    steps: int = 300,
+    restarts: int = 4,
+    invert_steps: int = 500,
+    lr: float = 0.05,
+    seed: int = 0,
+    device: str = "auto",
+) -> tuple[dict, object, object]:
     """`genlab path`: the straight and the optimised latent path between test images `source` and `target`.
 
     Writes figures/path_A_B.png and path_A_B.json into the run folder; returns
@@ -181,21 +202,40 @@ def path_run(run_path, source: int, target: int, points: int = 8, steps: int = 3
     xa, xb = images
     straight = straight_nodes(za, zb, points)
     optimised = optimise_path(generator, za, zb, xa, xb, points, steps, lr)
-    numbers = {"straight": path_numbers(generator, straight, xa, xb),
-               "optimised": path_numbers(generator, optimised.nodes, xa, xb)}
-    report = {"run": str(loaded.run.path), "model": loaded.config.model, "from": indices[0], "to": indices[1],
-              "points": points, "steps": steps, "lr": lr, "seed": seed,
-              "endpoint_inversion_losses": inversion.losses.min(1).values.tolist(),
-              "energy": "U = integral [||G(Z)-x_A||^2 + ||G(Z)-x_B||^2] ||dZ/dt|| dt, trapezoid rule on the nodes; "
-                        f"*_refined: each segment cut into {REFINE}",
-              **numbers, "U_ratio_optimised_to_straight": numbers["optimised"]["U"] / numbers["straight"]["U"]}
+    numbers = {
+        "straight": path_numbers(generator, straight, xa, xb),
+        "optimised": path_numbers(generator, optimised.nodes, xa, xb),
+    }
+    report = {
+        "run": str(loaded.run.path),
+        "model": loaded.config.model,
+        "from": indices[0],
+        "to": indices[1],
+        "points": points,
+        "steps": steps,
+        "lr": lr,
+        "seed": seed,
+        "endpoint_inversion_losses": inversion.losses.min(1).values.tolist(),
+        "energy": "U = integral [||G(Z)-x_A||^2 + ||G(Z)-x_B||^2] ||dZ/dt|| dt, trapezoid rule on the nodes; "
+        f"*_refined: each segment cut into {REFINE}",
+        **numbers,
+        "U_ratio_optimised_to_straight": numbers["optimised"]["U"] / numbers["straight"]["U"],
+    }
     with torch.no_grad():
         strip_straight = generator.decode(straight).cpu().numpy()
         strip_optimised = generator.decode(optimised.nodes).cpu().numpy()
     coordinates, axis_labels = projection_2d(za, zb, straight, optimised.nodes)
-    figure = path_figure(strip_straight, strip_optimised, coordinates[0], coordinates[1], optimised.history,
-                         numbers, f"Latent paths from test image {indices[0]} to {indices[1]} through "
-                                  f"{loaded.config.model} ({points} interior points)", axis_labels)
+    figure = path_figure(
+        strip_straight,
+        strip_optimised,
+        coordinates[0],
+        coordinates[1],
+        optimised.history,
+        numbers,
+        f"Latent paths from test image {indices[0]} to {indices[1]} through "
+        f"{loaded.config.model} ({points} interior points)",
+        axis_labels,
+    )
     name = f"path_{indices[0]}_{indices[1]}"
     figure_path = loaded.run.save_figure(figure, f"{name}.png")
     json_path = loaded.run.path / f"{name}.json"

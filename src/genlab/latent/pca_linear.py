@@ -50,9 +50,19 @@ def pca_reconstruction_mse(pca, x: np.ndarray) -> float:
     return float(np.mean((pca.inverse_transform(pca.transform(x)) - x) ** 2))
 
 
-def compare_pca_linear_ae(data: str, latent_dim: int, out=None, epochs: int = 40, lr: float = 1e-2,
-                          batch_size: int = 128, limit: int | None = None, seed: int = 0, device: str = "auto",
-                          progress: bool = True, **data_options) -> SubspaceComparison:
+def compare_pca_linear_ae(
+    data: str,
+    latent_dim: int,
+    out=None,
+    epochs: int = 40,
+    lr: float = 1e-2,
+    batch_size: int = 128,
+    limit: int | None = None,
+    seed: int = 0,
+    device: str = "auto",
+    progress: bool = True,
+    **data_options,
+) -> SubspaceComparison:
     """Train a linear autoencoder with a K-D code on `data` and compare it with K-component PCA.
 
     The autoencoder's run folder is `out`/linear-ae (default out: runs/pca-vs-linear-ae-DATA-K);
@@ -68,18 +78,32 @@ def compare_pca_linear_ae(data: str, latent_dim: int, out=None, epochs: int = 40
     from genlab.train import engine
 
     spec = get_model("ae")
-    config = spec.make_config(data=data, latent_dim=latent_dim, hidden=(), activation="linear",
-                              output_activation="linear", loss="mse", noise="none", epochs=epochs, lr=lr,
-                              batch_size=batch_size, limit=limit, seed=seed, device=device, val_fraction=0.0,
-                              **data_options)
+    config = spec.make_config(
+        data=data,
+        latent_dim=latent_dim,
+        hidden=(),
+        activation="linear",
+        output_activation="linear",
+        loss="mse",
+        noise="none",
+        epochs=epochs,
+        lr=lr,
+        batch_size=batch_size,
+        limit=limit,
+        seed=seed,
+        device=device,
+        val_fraction=0.0,
+        **data_options,
+    )
     folder = Path(out) if out is not None else Path("runs") / f"pca-vs-linear-ae-{Path(data).stem}-{latent_dim}"
     result = engine.train(spec, config, out=folder / "linear-ae", overwrite=True, progress=progress)
     bundle = engine.load_family_data(spec, config, torch.device("cpu"))
     train_x = bundle.train.inputs().reshape(len(bundle.train), -1).numpy().astype(np.float64)
     test_x = bundle.test.inputs().reshape(len(bundle.test), -1).numpy().astype(np.float64)
     if latent_dim > min(train_x.shape):
-        raise GenlabError(f"--latent-dim {latent_dim} exceeds the data's rank bound "
-                          f"min(rows, features) = {min(train_x.shape)}")
+        raise GenlabError(
+            f"--latent-dim {latent_dim} exceeds the data's rank bound min(rows, features) = {min(train_x.shape)}"
+        )
 
     pca = PCA(n_components=latent_dim, random_state=seed).fit(train_x)
     decoder = result.model.decoder[0].weight.detach().cpu().double().numpy()  # [D, K]
@@ -96,10 +120,17 @@ def compare_pca_linear_ae(data: str, latent_dim: int, out=None, epochs: int = 40
         figure=str(folder / "pca_vs_linear_ae.png"),
     )
     image_shape = bundle.input_shape if bundle.kind == "image" else None
-    figure = pca_vs_linear_ae_figure(angles, comparison.pca_train_mse, comparison.pca_test_mse,
-                                     comparison.linear_ae_test_mse, result.run.read_metrics(),
-                                     pca.components_, _aligned_basis(decoder, pca.components_.T), image_shape,
-                                     f"PCA vs linear autoencoder, K = {latent_dim}, on {bundle.name}")
+    figure = pca_vs_linear_ae_figure(
+        angles,
+        comparison.pca_train_mse,
+        comparison.pca_test_mse,
+        comparison.linear_ae_test_mse,
+        result.run.read_metrics(),
+        pca.components_,
+        _aligned_basis(decoder, pca.components_.T),
+        image_shape,
+        f"PCA vs linear autoencoder, K = {latent_dim}, on {bundle.name}",
+    )
     save_figure_file(figure, comparison.figure)
     atomic_write_json(folder / "pca_vs_linear_ae.json", asdict(comparison))
     return comparison

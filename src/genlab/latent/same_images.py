@@ -46,8 +46,9 @@ def interpolation_pairs(count: int, available: int) -> tuple[np.ndarray, np.ndar
 
 
 @torch.no_grad()
-def measure(family, model, judge, images: int = 2000, pairs: int = 200, train_codes: int = 5000,
-            k: int = 5) -> SameImages:
+def measure(
+    family, model, judge, images: int = 2000, pairs: int = 200, train_codes: int = 5000, k: int = 5
+) -> SameImages:
     """`model` (a family with encode and decode) on the first `images` test images of its data, the
     interpolations between `pairs` pairs of them judged by `judge` (genlab.judge.Judge)."""
     from genlab.judge import sample_quality
@@ -56,14 +57,18 @@ def measure(family, model, judge, images: int = 2000, pairs: int = 200, train_co
     data = family.data
     n = min(images, len(data.test))
     x = data.test.inputs(slice(0, n)).float()
-    reconstruction = torch.cat([family.decode(model, family.encode(model, x[s:s + 1000])).float()
-                                for s in range(0, n, 1000)]).reshape(x.shape).clamp(0, 1)
+    reconstruction = (
+        torch.cat([family.decode(model, family.encode(model, x[s : s + 1000])).float() for s in range(0, n, 1000)])
+        .reshape(x.shape)
+        .clamp(0, 1)
+    )
     mse = F.mse_loss(reconstruction, x).item()
     bce = F.binary_cross_entropy(reconstruction, x, reduction="sum").item() / n
     train_z = encode_split(family, model, data.train, limit=train_codes)
     test_z = encode_split(family, model, data.test, limit=n)
-    accuracy = knn_accuracy(train_z, data.train.y[:len(train_z)].cpu().numpy(), test_z,
-                            data.test.y[:n].cpu().numpy(), k=k)
+    accuracy = knn_accuracy(
+        train_z, data.train.y[: len(train_z)].cpu().numpy(), test_z, data.test.y[:n].cpu().numpy(), k=k
+    )
     start, end = interpolation_pairs(pairs, n)
     z_a, z_b = (torch.as_tensor(test_z[rows], device=x.device) for rows in (start, end))
     decoded = torch.cat([family.decode(model, (1 - t) * z_a + t * z_b) for t in INTERPOLATION_T])
@@ -81,5 +86,7 @@ def crossfade_confidence(data, judge, images: int = 2000, pairs: int = 200) -> d
     start, end = interpolation_pairs(pairs, n)
     x_a, x_b = (data.test.inputs(torch.as_tensor(rows)).float().cpu() for rows in (start, end))
     blends = torch.cat([(1 - t) * x_a + t * x_b for t in INTERPOLATION_T])
-    return {"real": sample_quality(judge, torch.cat([x_a, x_b]))["sample_mean_confidence"],
-            "crossfade": sample_quality(judge, blends)["sample_mean_confidence"]}
+    return {
+        "real": sample_quality(judge, torch.cat([x_a, x_b]))["sample_mean_confidence"],
+        "crossfade": sample_quality(judge, blends)["sample_mean_confidence"],
+    }

@@ -29,8 +29,9 @@ class SampleResult:
     grid: Path | None
 
 
-def sample_run(run_path, n: int, out, grid=None, label: int | None = None, seed: int = 0,
-               device: str = "auto") -> SampleResult:
+def sample_run(
+    run_path, n: int, out, grid=None, label: int | None = None, seed: int = 0, device: str = "auto"
+) -> SampleResult:
     """Draw `n` images from the run at `run_path` and write `out` (.npz: `images`, and `labels` when given).
 
     `label` asks a conditional model for images of one class; `seed` makes the draw repeatable.
@@ -67,9 +68,12 @@ def sample_run(run_path, n: int, out, grid=None, label: int | None = None, seed:
         grid_path = Path(grid)
         what = f"class {family.data.classes[label]}" if label is not None else "unconditional"
         shown = images_np[:256]
-        figure = grid_figure(shown, int(math.ceil(math.sqrt(len(shown)))),
-                             f"{len(shown)} samples ({what}): {loaded.config.model} on {loaded.config.data}",
-                             xlabel=f"seed {seed}; values in [0, 1]")
+        figure = grid_figure(
+            shown,
+            int(math.ceil(math.sqrt(len(shown)))),
+            f"{len(shown)} samples ({what}): {loaded.config.model} on {loaded.config.data}",
+            xlabel=f"seed {seed}; values in [0, 1]",
+        )
         grid_path.parent.mkdir(parents=True, exist_ok=True)
         figure.savefig(grid_path, dpi=110, bbox_inches="tight")
         plt.close(figure)

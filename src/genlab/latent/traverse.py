@@ -16,8 +16,9 @@ from genlab.plots.common import plt
 
 
 @torch.no_grad()
-def traversal_images(family, model, x: torch.Tensor, dims: int = 8, steps: int = 9,
-                     span: float = 3.0) -> tuple[np.ndarray, np.ndarray]:
+def traversal_images(
+    family, model, x: torch.Tensor, dims: int = 8, steps: int = 9, span: float = 3.0
+) -> tuple[np.ndarray, np.ndarray]:
     """(images [d, steps, H, W], values [steps]) for one image x [1, C, H, W].
 
     Row i sets latent dimension i to each of `steps` values evenly spaced in [-span, span]
@@ -34,15 +35,16 @@ def traversal_images(family, model, x: torch.Tensor, dims: int = 8, steps: int =
     return images[:, 0].reshape(count, steps, *images.shape[-2:]), values.cpu().numpy()
 
 
-def traversal_figure(family, model, x: torch.Tensor, title: str, dims: int = 8, steps: int = 9,
-                     span: float = 3.0):
+def traversal_figure(family, model, x: torch.Tensor, title: str, dims: int = 8, steps: int = 9, span: float = 3.0):
     """A grid: one row per latent dimension, one column per value in [-span, span]."""
     images, values = traversal_images(family, model, x, dims, steps, span)
     rows, columns, height, width = images.shape
     mosaic = np.ones((rows * (height + 2), columns * (width + 2)), dtype=np.float32)
     for r in range(rows):
         for c in range(columns):
-            mosaic[r * (height + 2):r * (height + 2) + height, c * (width + 2):c * (width + 2) + width] = images[r, c]
+            mosaic[r * (height + 2) : r * (height + 2) + height, c * (width + 2) : c * (width + 2) + width] = images[
+                r, c
+            ]
     figure, axis = plt.subplots(figsize=(0.55 * columns + 1.8, 0.55 * rows + 1.2))
     axis.imshow(mosaic, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
     axis.set_xticks([(c + 0.5) * (width + 2) for c in range(columns)], [f"{v:+.1f}" for v in values], fontsize=7)
@@ -53,8 +55,7 @@ def traversal_figure(family, model, x: torch.Tensor, title: str, dims: int = 8, 
     return figure
 
 
-def traverse_run(run_path, out, image: int = 0, dims: int = 8, steps: int = 9, span: float = 3.0,
-                 device: str = "auto"):
+def traverse_run(run_path, out, image: int = 0, dims: int = 8, steps: int = 9, span: float = 3.0, device: str = "auto"):
     """The API behind `genlab traverse`: a traversal figure of test image `image` of a run, saved to `out`."""
     from genlab.train.engine import load_run
 
@@ -65,9 +66,15 @@ def traverse_run(run_path, out, image: int = 0, dims: int = 8, steps: int = 9, s
     if not 0 <= image < len(test):
         raise GenlabError(f"--image must be in [0, {len(test) - 1}] (a test-split index), got {image}")
     x = test.inputs(slice(image, image + 1))
-    figure = traversal_figure(loaded.family, loaded.model, x,
-                              f"Latent traversal of test image {image}: {loaded.config.model} on "
-                              f"{loaded.config.data}", dims, steps, span)
+    figure = traversal_figure(
+        loaded.family,
+        loaded.model,
+        x,
+        f"Latent traversal of test image {image}: {loaded.config.model} on {loaded.config.data}",
+        dims,
+        steps,
+        span,
+    )
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(out, dpi=110, bbox_inches="tight")

@@ -15,6 +15,24 @@ from genlab.metrics.prdc import prdc
 from genlab.metrics.result import Estimate
 from genlab.metrics.sets import SampleSet, from_array, load_set
 
-__all__ = ["DEFAULT_METRICS", "METRICS", "Comparison", "Estimate", "MetricSettings", "SampleSet", "compare",
-           "exact_emd", "frechet_distance", "from_array", "gaussian_frechet", "gaussian_mmd", "histogram_kl", "kid",
-           "knn_kl", "load_set", "prdc", "sinkhorn_divergence", "sliced_wasserstein"]
+__all__ = [
+    "DEFAULT_METRICS",
+    "METRICS",
+    "Comparison",
+    "Estimate",
+    "MetricSettings",
+    "SampleSet",
+    "compare",
+    "exact_emd",
+    "frechet_distance",
+    "from_array",
+    "gaussian_frechet",
+    "gaussian_mmd",
+    "histogram_kl",
+    "kid",
+    "knn_kl",
+    "load_set",
+    "prdc",
+    "sinkhorn_divergence",
+    "sliced_wasserstein",
+]

@@ -42,21 +42,26 @@ NUMPY_ONLY = ("fd", "kl_histogram")
 class MetricSettings:
     """Every estimator setting that changes a number (each is a `genlab compare` flag)."""
 
-    kl_estimator: str = option(kl.DEFAULT_ESTIMATOR, "kNN KL: 'ensemble' of k = 1..20 (smaller errors than one k "
-                               "in docs/metrics.md), one k ('knn', --k), the adaptive-k correction ('adaptive', "
-                               "Wang et al. eq. 29), or 'auto': ensemble up to 10 dimensions, knn above",
-                               choices=kl.ESTIMATORS)
+    kl_estimator: str = option(
+        kl.DEFAULT_ESTIMATOR,
+        "kNN KL: 'ensemble' of k = 1..20 (smaller errors than one k "
+        "in docs/metrics.md), one k ('knn', --k), the adaptive-k correction ('adaptive', "
+        "Wang et al. eq. 29), or 'auto': ensemble up to 10 dimensions, knn above",
+        choices=kl.ESTIMATORS,
+    )
     k: int = option(kl.DEFAULT_K, "neighbours of the kNN KL estimator 'knn' and 'adaptive', and of its support check")
     bins: int | None = option(None, "histogram KL: bins per axis [default: max(2, floor((n/10)^(1/d)))]")
     pseudo_count: float = option(kl.DEFAULT_PSEUDO_COUNT, "histogram KL: count added to every cell of both sets")
-    support_tolerance: float = option(kl.DEFAULT_SUPPORT_TOLERANCE,
-                                      "kNN KL is reported infinite when more than this fraction of a set lies "
-                                      "outside the other set's sample support")
+    support_tolerance: float = option(
+        kl.DEFAULT_SUPPORT_TOLERANCE,
+        "kNN KL is reported infinite when more than this fraction of a set lies outside the other set's sample support",
+    )
     bandwidth: float | None = option(None, "Gaussian kernel sigma for MMD [default: median pairwise distance]")
     permutations: int = option(200, "MMD permutation test: random relabellings (0: no p-value)")
     projections: int = option(emd.DEFAULT_PROJECTIONS, "sliced W1: random directions")
-    sinkhorn_epsilon: float = option(emd.DEFAULT_SINKHORN_EPSILON,
-                                     "Sinkhorn: entropic regularisation, as a fraction of the std of A-B distances")
+    sinkhorn_epsilon: float = option(
+        emd.DEFAULT_SINKHORN_EPSILON, "Sinkhorn: entropic regularisation, as a fraction of the std of A-B distances"
+    )
     prdc_k: int = option(prdc.DEFAULT_K, "precision/recall/density/coverage: neighbours defining the balls")
     seed: int = option(0, "seed of synthetic samples, projections, permutations and subsets")
 
@@ -108,14 +113,29 @@ class Comparison:
         raise KeyError(f"no {metric} {direction or ''} row")
 
     def to_dict(self) -> dict[str, Any]:
-        return {"a": self.a.to_dict(), "b": self.b.to_dict(), "settings": self.settings.to_dict(),
-                "device": self.device, "spaces": jsonable(self.spaces), "rows": [r.to_dict() for r in self.rows]}
+        return {
+            "a": self.a.to_dict(),
+            "b": self.b.to_dict(),
+            "settings": self.settings.to_dict(),
+            "device": self.device,
+            "spaces": jsonable(self.spaces),
+            "rows": [r.to_dict() for r in self.rows],
+        }
 
     def table(self) -> str:
         """A plain-text table (metric, direction, value, seconds, space, estimator and settings) with notes."""
         header = ("metric", "direction", "value", "seconds", "space", "estimator and settings")
-        lines = [(r.metric, r.direction, format_value(r.value),
-                  "-" if r.seconds is None else f"{r.seconds:.3f}", r.space, describe(r)) for r in self.rows]
+        lines = [
+            (
+                r.metric,
+                r.direction,
+                format_value(r.value),
+                "-" if r.seconds is None else f"{r.seconds:.3f}",
+                r.space,
+                describe(r),
+            )
+            for r in self.rows
+        ]
         widths = [max(len(header[i]), *(len(line[i]) for line in lines)) for i in range(5)]
         out = [f"A: {self.a.description}", f"B: {self.b.description}", ""]
         out.append("  ".join(h.ljust(w) for h, w in zip(header, widths)) + "  " + header[5])
@@ -146,7 +166,7 @@ def describe(row: Estimate) -> str:
 
 def _warmup_rows(x: np.ndarray, settings: MetricSettings) -> np.ndarray:
     """The first rows of a set, enough for every estimator's minimum (k + 1 neighbours)."""
-    return x[:max(WARMUP_ROWS, 2 * max(settings.k, settings.prdc_k) + 2)]
+    return x[: max(WARMUP_ROWS, 2 * max(settings.k, settings.prdc_k) + 2)]
 
 
 def _estimators(settings: MetricSettings, device: torch.device) -> dict[str, Callable]:
@@ -165,8 +185,15 @@ def _estimators(settings: MetricSettings, device: torch.device) -> dict[str, Cal
     }
 
 
-def compare(a: SampleSet, b: SampleSet, metrics=DEFAULT_METRICS, space: str | None = None,
-            settings: MetricSettings | None = None, device: str = "auto", judge: str = "mnist") -> Comparison:
+def compare(
+    a: SampleSet,
+    b: SampleSet,
+    metrics=DEFAULT_METRICS,
+    space: str | None = None,
+    settings: MetricSettings | None = None,
+    device: str = "auto",
+    judge: str = "mnist",
+) -> Comparison:
     """Compute `metrics` between A and B, each timed separately (warm-up on WARMUP_ROWS rows
     first, CUDA synchronised). `space` applies to every metric; None uses each metric's
     default (judge features for fd/kid/prdc on images, the given values otherwise).
@@ -190,8 +217,9 @@ def compare(a: SampleSet, b: SampleSet, metrics=DEFAULT_METRICS, space: str | No
         names = [metric] + (["kl_histogram"] if metric == "kl" and fa.shape[1] <= 3 else [])
         for name in names:
             call = estimators[name]
-            warmup = None if name in NUMPY_ONLY else (
-                lambda: call(_warmup_rows(fa, settings), _warmup_rows(fb, settings)))
+            warmup = (
+                None if name in NUMPY_ONLY else (lambda: call(_warmup_rows(fa, settings), _warmup_rows(fb, settings)))
+            )
             rows, seconds = timed(lambda: call(fa, fb), torch_device, warmup=warmup)
             for row in rows:
                 row.metric = {"kl": "kl_knn", "kl_histogram": "kl_histogram"}.get(name, row.metric)
@@ -215,12 +243,27 @@ def _add_exact_answers(result: Comparison, metrics: tuple[str, ...], chosen: Spa
             if row.metric in ("kl_knn", "kl_histogram"):
                 _settle_support(row, truth[row.direction])
         for direction, value in truth.items():
-            result.rows.append(Estimate("kl_exact", direction, value, "closed form for the named distributions",
-                                        {"a": p.describe(), "b": q.describe()}, space="raw"))
+            result.rows.append(
+                Estimate(
+                    "kl_exact",
+                    direction,
+                    value,
+                    "closed form for the named distributions",
+                    {"a": p.describe(), "b": q.describe()},
+                    space="raw",
+                )
+            )
     if "fd" in metrics:
-        result.rows.append(Estimate("fd_exact", SYMMETRIC, exact_frechet(p, q),
-                                    "population value for the named distributions",
-                                    {"a": p.describe(), "b": q.describe()}, space="raw"))
+        result.rows.append(
+            Estimate(
+                "fd_exact",
+                SYMMETRIC,
+                exact_frechet(p, q),
+                "population value for the named distributions",
+                {"a": p.describe(), "b": q.describe()},
+                space="raw",
+            )
+        )
 
 
 def _settle_support(row: Estimate, truth: float) -> None:
@@ -229,10 +272,14 @@ def _settle_support(row: Estimate, truth: float) -> None:
     if math.isinf(truth) and not flagged:
         row.extra["finite_estimate"] = row.value
         row.value = math.inf
-        row.notes.append(f"exact KL is infinite (the supports differ); the sample estimate "
-                         f"{row.extra['finite_estimate']:.4g} is kept in finite_estimate")
+        row.notes.append(
+            f"exact KL is infinite (the supports differ); the sample estimate "
+            f"{row.extra['finite_estimate']:.4g} is kept in finite_estimate"
+        )
     elif flagged and math.isfinite(truth):
         row.value = row.extra["finite_estimate"]
         row.notes = [note for note in row.notes if not note.startswith("support mismatch")]
-        row.notes.append(f"the support is known to cover the other set (exact KL {truth:.4g} is finite): "
-                         "the sample support check was overruled")
+        row.notes.append(
+            f"the support is known to cover the other set (exact KL {truth:.4g} is finite): "
+            "the sample support check was overruled"
+        )

@@ -51,8 +51,9 @@ def varying_columns(*sets: np.ndarray | torch.Tensor) -> np.ndarray:
     return varying.nonzero().flatten().cpu().numpy()
 
 
-def squared_distances(a: torch.Tensor, b: torch.Tensor, a_norms: torch.Tensor | None = None,
-                      b_norms: torch.Tensor | None = None) -> torch.Tensor:
+def squared_distances(
+    a: torch.Tensor, b: torch.Tensor, a_norms: torch.Tensor | None = None, b_norms: torch.Tensor | None = None
+) -> torch.Tensor:
     """Squared Euclidean distances [n_a, n_b] between rows of a [n_a, d] and b [n_b, d], clamped at 0."""
     a_norms = (a * a).sum(1) if a_norms is None else a_norms
     b_norms = (b * b).sum(1) if b_norms is None else b_norms
@@ -80,11 +81,12 @@ def duplicate_groups(*sets: np.ndarray) -> list[torch.Tensor]:
     _, inverse = np.unique(pooled, axis=0, return_inverse=True)
     ids = torch.from_numpy(inverse.reshape(-1).astype(np.int64))
     bounds = np.cumsum([0] + [len(s) for s in sets])
-    return [ids[bounds[i]:bounds[i + 1]] for i in range(len(sets))]
+    return [ids[bounds[i] : bounds[i + 1]] for i in range(len(sets))]
 
 
-def duplicate_pairs(query_groups: torch.Tensor, reference_groups: torch.Tensor,
-                    same_set: bool) -> tuple[torch.Tensor, torch.Tensor]:
+def duplicate_pairs(
+    query_groups: torch.Tensor, reference_groups: torch.Tensor, same_set: bool
+) -> tuple[torch.Tensor, torch.Tensor]:
     """(query rows, reference rows) of every pair of equal points, as two int64 tensors; a
     row paired with itself is left out when query and reference are the same set. Data
     without duplicates give empty tensors at the cost of one sort."""
@@ -113,11 +115,12 @@ def duplicate_pairs(query_groups: torch.Tensor, reference_groups: torch.Tensor,
 def expansion_error(dtype: torch.dtype, d: int) -> float:
     """A generous bound, per unit of ||x||^2 + ||y||^2, on the rounding error of the squared
     distance from the expansion in `dtype` with d coordinates (16 ulps times sqrt(d))."""
-    return 16 * torch.finfo(dtype).eps * d ** 0.5
+    return 16 * torch.finfo(dtype).eps * d**0.5
 
 
-def kth_neighbour_distance(points: torch.Tensor, k: int, exact_points: torch.Tensor | None = None,
-                           block: int = BLOCK_ROWS) -> torch.Tensor:
+def kth_neighbour_distance(
+    points: torch.Tensor, k: int, exact_points: torch.Tensor | None = None, block: int = BLOCK_ROWS
+) -> torch.Tensor:
     """Distance [n] (float64) from each row to its k-th nearest other row of the same set
     (the row itself excluded by index, duplicates counted as neighbours at distance 0).
     Candidates come from the expansion on `points` [n, d] (e.g. centred); the distances are
@@ -145,8 +148,9 @@ def kth_neighbour_distance(points: torch.Tensor, k: int, exact_points: torch.Ten
             threshold = (exact[tied] ** 2 + tolerance[tied]).to(d2.dtype)
             near = (d2[tied] <= threshold[:, None]).nonzero()
             full = torch.full((len(tied), n), float("inf"), dtype=torch.float64, device=points.device)
-            full[near[:, 0], near[:, 1]] = pair_distances(exact_points, exact_points,
-                                                          tied[near[:, 0]] + rows.start, near[:, 1])
+            full[near[:, 0], near[:, 1]] = pair_distances(
+                exact_points, exact_points, tied[near[:, 0]] + rows.start, near[:, 1]
+            )
             exact[tied] = full.kthvalue(k, dim=1).values
         out[rows] = exact
     return out

@@ -20,8 +20,9 @@ def mean_pairwise_distance(points: torch.Tensor) -> float:
     return torch.pdist(points.double()).mean().item()
 
 
-def within_class_diversity(samples: torch.Tensor, labels: torch.Tensor, real: torch.Tensor,
-                           real_labels: torch.Tensor, num_classes: int) -> tuple[float | None, list[float | None]]:
+def within_class_diversity(
+    samples: torch.Tensor, labels: torch.Tensor, real: torch.Tensor, real_labels: torch.Tensor, num_classes: int
+) -> tuple[float | None, list[float | None]]:
     """(mean over classes, per-class ratios) of generated to real within-class spread.
 
     `samples` [n, ...] carry `labels` (the class asked for, or the judge's label); `real`

@@ -32,8 +32,7 @@ import torch
 
 from genlab.errors import GenlabError
 from genlab.metrics.checks import check_pair, check_points
-from genlab.metrics.distances import (as_tensor, centre, duplicate_groups, duplicate_pairs, row_blocks,
-                                      squared_distances)
+from genlab.metrics.distances import as_tensor, centre, duplicate_groups, duplicate_pairs, row_blocks, squared_distances
 from genlab.metrics.result import SYMMETRIC, Estimate
 
 #: Largest cost matrix (n * m entries) the exact solvers take: 5,000 x 5,000 (200 MB in float64).
@@ -53,8 +52,10 @@ def euclidean_costs(x: np.ndarray, y: np.ndarray, device="cpu", dtype=torch.floa
 
 def _check_size(n: int, m: int, what: str) -> None:
     if n * m > EXACT_LIMIT:
-        raise GenlabError(f"{what} of {n} x {m} points needs a {n * m:,}-entry cost matrix (limit {EXACT_LIMIT:,}); "
-                          "use the approximations (--metrics swd or sinkhorn) or smaller sets (-n)")
+        raise GenlabError(
+            f"{what} of {n} x {m} points needs a {n * m:,}-entry cost matrix (limit {EXACT_LIMIT:,}); "
+            "use the approximations (--metrics swd or sinkhorn) or smaller sets (-n)"
+        )
 
 
 def _weights(weights, n: int, name: str) -> np.ndarray:
@@ -81,8 +82,13 @@ def exact_emd(x, y, weights_x=None, weights_y=None, device: str | torch.device =
     if weights_x is None and weights_y is None and n == m:
         rows, cols = linear_sum_assignment(costs)
         value = float(costs[rows, cols].mean())
-        return Estimate("emd", SYMMETRIC, value, "exact W1: optimal assignment (equal sizes, uniform weights)",
-                        {**settings, "solver": "scipy.optimize.linear_sum_assignment"})
+        return Estimate(
+            "emd",
+            SYMMETRIC,
+            value,
+            "exact W1: optimal assignment (equal sizes, uniform weights)",
+            {**settings, "solver": "scipy.optimize.linear_sum_assignment"},
+        )
     return pot_emd(costs, _weights(weights_x, n, "A"), _weights(weights_y, m, "B"), settings)
 
 
@@ -96,8 +102,14 @@ def pot_emd(costs: np.ndarray, weights_a: np.ndarray, weights_b: np.ndarray, set
     iterations = max(100_000, 100 * (n + m) ** 2 // 10)
     value, log = ot.emd2(weights_a, weights_b, np.ascontiguousarray(costs), numItermax=iterations, log=True)
     notes = [f"POT: {log['warning']}"] if log.get("warning") else []
-    return Estimate("emd", SYMMETRIC, float(value), "exact W1: network simplex (POT ot.emd2)",
-                    {**settings, "solver": "ot.emd2", "max_iterations": iterations}, notes)
+    return Estimate(
+        "emd",
+        SYMMETRIC,
+        float(value),
+        "exact W1: network simplex (POT ot.emd2)",
+        {**settings, "solver": "ot.emd2", "max_iterations": iterations},
+        notes,
+    )
 
 
 def unit_directions(dim: int, count: int, seed: int, device="cpu") -> torch.Tensor:
@@ -116,8 +128,16 @@ def wasserstein_1d(sorted_x: torch.Tensor, sorted_y: torch.Tensor) -> torch.Tens
         return (sorted_x - sorted_y).abs().mean(0)
     device = sorted_x.device
     # Quantile functions are step functions with steps at i/n and j/m: integrate piecewise.
-    steps = torch.cat([torch.arange(1, n + 1, device=device, dtype=torch.float64) / n,
-                       torch.arange(1, m + 1, device=device, dtype=torch.float64) / m]).sort().values
+    steps = (
+        torch.cat(
+            [
+                torch.arange(1, n + 1, device=device, dtype=torch.float64) / n,
+                torch.arange(1, m + 1, device=device, dtype=torch.float64) / m,
+            ]
+        )
+        .sort()
+        .values
+    )
     widths = torch.diff(steps, prepend=steps.new_zeros(1))
     middle = steps - widths / 2
     index_x = (middle * n).floor().long().clamp_(max=n - 1)
@@ -131,8 +151,9 @@ def sphere_mean_abs_coordinate(dim: int) -> float:
     return math.exp(math.lgamma(dim / 2) - math.lgamma((dim + 1) / 2)) / math.sqrt(math.pi)
 
 
-def sliced_wasserstein(x, y, projections: int = DEFAULT_PROJECTIONS, seed: int = 0,
-                       device: str | torch.device = "cpu") -> Estimate:
+def sliced_wasserstein(
+    x, y, projections: int = DEFAULT_PROJECTIONS, seed: int = 0, device: str | torch.device = "cpu"
+) -> Estimate:
     """Sliced W1: mean over `projections` seeded random directions of the 1-D W1 of the projections."""
     if projections < 1:
         raise GenlabError(f"--projections must be at least 1, got {projections}")
@@ -141,22 +162,31 @@ def sliced_wasserstein(x, y, projections: int = DEFAULT_PROJECTIONS, seed: int =
     theta = unit_directions(ta.shape[1], projections, seed, device)
     per_direction = torch.empty(projections, dtype=torch.float64, device=ta.device)
     for cols in row_blocks(projections, 100):  # bounds the [n, 100] projected arrays
-        per_direction[cols] = wasserstein_1d((ta @ theta[:, cols]).sort(0).values,
-                                             (tb @ theta[:, cols]).sort(0).values)
+        per_direction[cols] = wasserstein_1d((ta @ theta[:, cols]).sort(0).values, (tb @ theta[:, cols]).sort(0).values)
     dim = a.shape[1]
     value = float(per_direction.mean())
     spread = float(per_direction.std() / math.sqrt(projections)) if projections > 1 else float("nan")
     c_d = sphere_mean_abs_coordinate(dim)
-    return Estimate("swd", SYMMETRIC, value,
-                    f"approximation: sliced W1, mean over {projections} random directions (seed {seed})",
-                    {"projections": projections, "seed": seed, "ground_cost": "euclidean (1-D)",
-                     "n_a": len(a), "n_b": len(b)},
-                    [f"sliced W1 is not W1: for a shift by v it is c_d |v| with c_d = {c_d:.4g} in {dim}-D"],
-                    {"monte_carlo_standard_error": spread, "c_d": c_d})
+    return Estimate(
+        "swd",
+        SYMMETRIC,
+        value,
+        f"approximation: sliced W1, mean over {projections} random directions (seed {seed})",
+        {"projections": projections, "seed": seed, "ground_cost": "euclidean (1-D)", "n_a": len(a), "n_b": len(b)},
+        [f"sliced W1 is not W1: for a shift by v it is c_d |v| with c_d = {c_d:.4g} in {dim}-D"],
+        {"monte_carlo_standard_error": spread, "c_d": c_d},
+    )
 
 
-def _entropic_ot(costs: torch.Tensor, log_a: torch.Tensor, log_b: torch.Tensor, epsilon: float,
-                 max_iterations: int, tolerance: float, symmetric: bool = False) -> tuple[float, int, float]:
+def _entropic_ot(
+    costs: torch.Tensor,
+    log_a: torch.Tensor,
+    log_b: torch.Tensor,
+    epsilon: float,
+    max_iterations: int,
+    tolerance: float,
+    symmetric: bool = False,
+) -> tuple[float, int, float]:
     """Entropic OT value <a, f> + <b, g> at the Sinkhorn fixed point (log domain), with the number
     of iterations and the final L1 error of the row marginal.
 
@@ -196,8 +226,14 @@ def _entropic_ot(costs: torch.Tensor, log_a: torch.Tensor, log_b: torch.Tensor, 
     return value, iteration, error
 
 
-def sinkhorn_divergence(x, y, epsilon: float = DEFAULT_SINKHORN_EPSILON, max_iterations: int = 2000,
-                        tolerance: float = 1e-3, device: str | torch.device = "cpu") -> Estimate:
+def sinkhorn_divergence(
+    x,
+    y,
+    epsilon: float = DEFAULT_SINKHORN_EPSILON,
+    max_iterations: int = 2000,
+    tolerance: float = 1e-3,
+    device: str | torch.device = "cpu",
+) -> Estimate:
     """Debiased Sinkhorn divergence with Euclidean cost and eps = `epsilon` x the standard deviation
     of the A-B distances."""
     if not epsilon > 0:
@@ -220,14 +256,39 @@ def sinkhorn_divergence(x, y, epsilon: float = DEFAULT_SINKHORN_EPSILON, max_ite
     results = {"A,B": _entropic_ot(cross, log_a, log_b, absolute, max_iterations, tolerance)}
     del cross
     for pair, points, log_w in (("A,A", a, log_a), ("B,B", b, log_b)):
-        results[pair] = _entropic_ot(euclidean_costs(points, points, device).float(), log_w, log_w, absolute,
-                                     max_iterations, tolerance, symmetric=True)
+        results[pair] = _entropic_ot(
+            euclidean_costs(points, points, device).float(),
+            log_w,
+            log_w,
+            absolute,
+            max_iterations,
+            tolerance,
+            symmetric=True,
+        )
     value = results["A,B"][0] - 0.5 * results["A,A"][0] - 0.5 * results["B,B"][0]
-    notes = [f"OT_eps({pair}) stopped after {iterations} iterations with marginal error {error:.1e} "
-             f"(tolerance {tolerance:.0e})" for pair, (_, iterations, error) in results.items() if error >= tolerance]
-    return Estimate("sinkhorn", SYMMETRIC, value,
-                    f"approximation: debiased Sinkhorn divergence, eps = {epsilon:g} x std of A-B distances",
-                    {"epsilon_relative": epsilon, "epsilon": absolute, "ground_cost": "euclidean",
-                     "max_iterations": max_iterations, "tolerance": tolerance, "n_a": n, "n_b": m},
-                    notes, {"iterations": {pair: r[1] for pair, r in results.items()},
-                            "ot_eps": {pair: r[0] for pair, r in results.items()}})
+    notes = [
+        f"OT_eps({pair}) stopped after {iterations} iterations with marginal error {error:.1e} "
+        f"(tolerance {tolerance:.0e})"
+        for pair, (_, iterations, error) in results.items()
+        if error >= tolerance
+    ]
+    return Estimate(
+        "sinkhorn",
+        SYMMETRIC,
+        value,
+        f"approximation: debiased Sinkhorn divergence, eps = {epsilon:g} x std of A-B distances",
+        {
+            "epsilon_relative": epsilon,
+            "epsilon": absolute,
+            "ground_cost": "euclidean",
+            "max_iterations": max_iterations,
+            "tolerance": tolerance,
+            "n_a": n,
+            "n_b": m,
+        },
+        notes,
+        {
+            "iterations": {pair: r[1] for pair, r in results.items()},
+            "ot_eps": {pair: r[0] for pair, r in results.items()},
+        },
+    )

@@ -40,8 +40,9 @@ def gaussian_frechet(mu_a: np.ndarray, sigma_a: np.ndarray, mu_b: np.ndarray, si
     """Frechet (squared W2) distance between N(mu_a, sigma_a) and N(mu_b, sigma_b)."""
     mu_a, mu_b = np.asarray(mu_a, np.float64), np.asarray(mu_b, np.float64)
     sigma_a, sigma_b = np.atleast_2d(np.asarray(sigma_a, np.float64)), np.atleast_2d(np.asarray(sigma_b, np.float64))
-    value = float(((mu_a - mu_b) ** 2).sum() + np.trace(sigma_a) + np.trace(sigma_b)
-                  - 2 * trace_sqrt_product(sigma_a, sigma_b))
+    value = float(
+        ((mu_a - mu_b) ** 2).sum() + np.trace(sigma_a) + np.trace(sigma_b) - 2 * trace_sqrt_product(sigma_a, sigma_b)
+    )
     return max(value, 0.0)  # FD >= 0 exactly; a negative value can only be round-off of a zero
 
 
@@ -57,8 +58,16 @@ def frechet_distance(x, y) -> Estimate:
     d = a.shape[1]
     notes = []
     if min(len(a), len(b)) <= d:
-        notes.append(f"fewer points than dimensions ({min(len(a), len(b))} <= {d}): the covariances are singular "
-                     "and FD is strongly biased; compare only values of equal n")
-    return Estimate("fd", SYMMETRIC, value, "Frechet distance of Gaussian fits (mean, unbiased covariance)",
-                    {"dimension": d, "n_a": len(a), "n_b": len(b), "matrix_sqrt": "symmetric eigh, clipped at 0"},
-                    notes, {"mean_term": float(((mu_a - mu_b) ** 2).sum())})
+        notes.append(
+            f"fewer points than dimensions ({min(len(a), len(b))} <= {d}): the covariances are singular "
+            "and FD is strongly biased; compare only values of equal n"
+        )
+    return Estimate(
+        "fd",
+        SYMMETRIC,
+        value,
+        "Frechet distance of Gaussian fits (mean, unbiased covariance)",
+        {"dimension": d, "n_a": len(a), "n_b": len(b), "matrix_sqrt": "symmetric eigh, clipped at 0"},
+        notes,
+        {"mean_term": float(((mu_a - mu_b) ** 2).sum())},
+    )

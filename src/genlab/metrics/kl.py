@@ -53,8 +53,15 @@ import torch
 
 from genlab.errors import GenlabError
 from genlab.metrics.checks import check_pair, check_points
-from genlab.metrics.distances import (as_tensor, centre, duplicate_groups, exact_distances, row_blocks,
-                                      squared_distances, varying_columns)
+from genlab.metrics.distances import (
+    as_tensor,
+    centre,
+    duplicate_groups,
+    exact_distances,
+    row_blocks,
+    squared_distances,
+    varying_columns,
+)
 from genlab.metrics.kl_bias import bias_note
 from genlab.metrics.result import A_TO_B, B_TO_A, Estimate
 
@@ -86,8 +93,8 @@ class _Side:
     """Per-point neighbour statistics of one set (the query) against itself and the other set.
     Exact copies count as neighbours at distance 0, each copy once (they carry mass)."""
 
-    rho: torch.Tensor            # [n, K] 1st..K-th neighbour distances within the own set (itself excluded)
-    nu: torch.Tensor             # [n, K] 1st..K-th neighbour distances in the other set
+    rho: torch.Tensor  # [n, K] 1st..K-th neighbour distances within the own set (itself excluded)
+    nu: torch.Tensor  # [n, K] 1st..K-th neighbour distances in the other set
     rho_adaptive: torch.Tensor | None = None  # bias correction: distances and counts within eps_i
     nu_adaptive: torch.Tensor | None = None
     count_own: torch.Tensor | None = None
@@ -116,8 +123,7 @@ def _side(query, other, k, neighbours, adaptive, cross_rows, block) -> _Side:
     correction's around eps_i = max of the k-th ones) from blocked matrix products."""
     n, device = len(query), query.device
     norms, other_norms = (query * query).sum(1), (other * other).sum(1)
-    stats = {name: torch.empty(n, dtype=torch.float64, device=device)
-             for name in ("rho_adaptive", "nu_adaptive")}
+    stats = {name: torch.empty(n, dtype=torch.float64, device=device) for name in ("rho_adaptive", "nu_adaptive")}
     stats["rho"] = torch.empty(n, neighbours, dtype=torch.float64, device=device)
     stats["nu"] = torch.empty(n, neighbours, dtype=torch.float64, device=device)
     stats["count_own"] = torch.empty(n, dtype=torch.long, device=device)
@@ -125,8 +131,11 @@ def _side(query, other, k, neighbours, adaptive, cross_rows, block) -> _Side:
     for rows in row_blocks(n, block):
         own = squared_distances(query[rows], query, norms[rows], norms)
         own[torch.arange(len(own), device=device), torch.arange(rows.start, rows.stop, device=device)] = float("inf")
-        cross = cross_rows(rows) if cross_rows is not None else squared_distances(query[rows], other, norms[rows],
-                                                                                  other_norms)
+        cross = (
+            cross_rows(rows)
+            if cross_rows is not None
+            else squared_distances(query[rows], other, norms[rows], other_norms)
+        )
         stats["rho"][rows] = rho = _nearest(query[rows], query, own, neighbours)
         stats["nu"][rows] = nu = _nearest(query[rows], other, cross, neighbours)
         if adaptive:
@@ -169,8 +178,14 @@ def _side_tree(query: np.ndarray, other: np.ndarray, k: int, neighbours: int, ad
     count_other = tree_other.query_ball_point(query, eps, return_length=True)
     rho_adaptive = _tree_ranked(tree_query, query, 1 + count_own)
     nu_adaptive = _tree_ranked(tree_other, query, count_other)
-    return _Side(as_torch(rho), as_torch(nu), as_torch(rho_adaptive), as_torch(nu_adaptive), as_torch(count_own),
-                 as_torch(count_other))
+    return _Side(
+        as_torch(rho),
+        as_torch(nu),
+        as_torch(rho_adaptive),
+        as_torch(nu_adaptive),
+        as_torch(count_own),
+        as_torch(count_other),
+    )
 
 
 @dataclass
@@ -178,7 +193,7 @@ class _Copies:
     """Exact copies of each point of one set (P) within P and in the other set (Q)."""
 
     group: np.ndarray  # [n] id of the point's value, shared with equal points of either set
-    own: np.ndarray    # [n] other points of P equal to it
+    own: np.ndarray  # [n] other points of P equal to it
     other: np.ndarray  # [n] points of Q equal to it
 
     @property
@@ -189,8 +204,9 @@ class _Copies:
 
 def _copies(group_p: np.ndarray, group_q: np.ndarray) -> _Copies:
     size = int(max(group_p.max(), group_q.max())) + 1
-    return _Copies(group_p, np.bincount(group_p, minlength=size)[group_p] - 1,
-                   np.bincount(group_q, minlength=size)[group_p])
+    return _Copies(
+        group_p, np.bincount(group_p, minlength=size)[group_p] - 1, np.bincount(group_q, minlength=size)[group_p]
+    )
 
 
 def _atom_mismatch(copies: _Copies, n: int, m: int) -> tuple[int, float, float]:
@@ -201,7 +217,7 @@ def _atom_mismatch(copies: _Copies, n: int, m: int) -> tuple[int, float, float]:
     first = np.unique(copies.group[copies.atom], return_index=True)[1]  # one point per repeated value
     pooled = (copies.own + copies.other + 1)[copies.atom][first]
     chance = (n / (n + m)) ** pooled
-    return missing, float((pooled * chance).sum()), float(np.sqrt((pooled ** 2 * chance * (1 - chance)).sum()))
+    return missing, float((pooled * chance).sum()), float(np.sqrt((pooled**2 * chance * (1 - chance)).sum()))
 
 
 def ensemble_weights(d: int, neighbours: int) -> np.ndarray:
@@ -225,16 +241,33 @@ def _continuous_terms(p: _Side, n: int, m: int, n_c: int, m_c: int, d: int, k: i
 
     correction = math.log(m_c / (n_c - 1)) + math.log((n_c / n) / (m_c / m))
     if estimator == "adaptive":
-        return (d * (p.nu_adaptive.log() - p.rho_adaptive.log()).numpy()
-                + digamma(p.count_own.numpy()) - digamma(p.count_other.numpy()) + correction)
-    log_ratios = (p.nu.log() - p.rho.log()).numpy()   # [n_c, K]: the k-NN log ratios for k = 1..K
+        return (
+            d * (p.nu_adaptive.log() - p.rho_adaptive.log()).numpy()
+            + digamma(p.count_own.numpy())
+            - digamma(p.count_other.numpy())
+            + correction
+        )
+    log_ratios = (p.nu.log() - p.rho.log()).numpy()  # [n_c, K]: the k-NN log ratios for k = 1..K
     if estimator == "ensemble":
         return d * log_ratios @ ensemble_weights(d, log_ratios.shape[1]) + correction
     return d * log_ratios[:, k - 1] + correction
 
 
-def _direction(p: _Side | None, q: _Side | None, copies: _Copies, n: int, m: int, m_c: int, d: int, k: int,
-               estimator: str, tolerance: float, direction: str, settings: dict, notes: list[str]) -> Estimate:
+def _direction(
+    p: _Side | None,
+    q: _Side | None,
+    copies: _Copies,
+    n: int,
+    m: int,
+    m_c: int,
+    d: int,
+    k: int,
+    estimator: str,
+    tolerance: float,
+    direction: str,
+    settings: dict,
+    notes: list[str],
+) -> Estimate:
     """KL(P||Q) from the neighbour statistics of P's points without copies (p; None when either
     set has k or fewer such points), Q's own (q) and the copies of P's points.
 
@@ -264,33 +297,51 @@ def _direction(p: _Side | None, q: _Side | None, copies: _Copies, n: int, m: int
     missing, chance_mean, chance_sd = _atom_mismatch(copies, n, m)
     missing_counts = missing > chance_mean + 4 * chance_sd
     outside = (outside_balls + (missing if missing_counts else 0)) / n
-    extra = {"outside_support_fraction": outside, "support_radius": radius,
-             "points_on_copies": int(atom.sum()), "points_on_copies_missing_in_other": missing}
+    extra = {
+        "outside_support_fraction": outside,
+        "support_radius": radius,
+        "points_on_copies": int(atom.sum()),
+        "points_on_copies_missing_in_other": missing,
+    }
     notes = list(notes)
     if atom.any():
-        notes.append(f"{int(atom.sum())} of {n} points of {names[0]} repeat exactly a value of {names[0]} or "
-                     f"{names[1]} ({len(np.unique(copies.group[atom]))} values): as atoms (probability 0 under a "
-                     f"continuous density), their terms are the log-ratios of the values' frequencies in the two "
-                     "sets (discrete plug-in KL)" + (f"; the other {n_c} points' are kNN terms among the points "
-                                                     "without copies" if p is not None and n_c else ""))
+        notes.append(
+            f"{int(atom.sum())} of {n} points of {names[0]} repeat exactly a value of {names[0]} or "
+            f"{names[1]} ({len(np.unique(copies.group[atom]))} values): as atoms (probability 0 under a "
+            f"continuous density), their terms are the log-ratios of the values' frequencies in the two "
+            "sets (discrete plug-in KL)"
+            + (
+                f"; the other {n_c} points' are kNN terms among the points without copies"
+                if p is not None and n_c
+                else ""
+            )
+        )
     if missing_counts:
-        notes.append(f"{missing} points of {names[0]} sit on values repeated in {names[0]} that {names[1]} never "
-                     f"takes (chance alone: {chance_mean:.3g}): atoms of {names[0]} that {names[1]} lacks make "
-                     f"KL({direction}) infinite; if the copies come from rounding, compare both sets rounded "
-                     "alike, or add jitter of the rounding step to both")
+        notes.append(
+            f"{missing} points of {names[0]} sit on values repeated in {names[0]} that {names[1]} never "
+            f"takes (chance alone: {chance_mean:.3g}): atoms of {names[0]} that {names[1]} lacks make "
+            f"KL({direction}) infinite; if the copies come from rounding, compare both sets rounded "
+            "alike, or add jitter of the rounding step to both"
+        )
     if outside > tolerance:
         extra["finite_estimate"] = value
-        notes.append(f"support mismatch: {outside:.1%} of {names[0]} lies outside {names[1]}'s sample support "
-                     f"(farther from every point of {names[1]} than {SUPPORT_RADIUS_FACTOR:g} x its largest "
-                     f"within-set {k}-NN distance, {radius:.4g}, or on values {names[1]} lacks), so KL({direction}) "
-                     f"is infinite if {names[1]} has no mass there; finite extrapolation {value:.4g}")
+        notes.append(
+            f"support mismatch: {outside:.1%} of {names[0]} lies outside {names[1]}'s sample support "
+            f"(farther from every point of {names[1]} than {SUPPORT_RADIUS_FACTOR:g} x its largest "
+            f"within-set {k}-NN distance, {radius:.4g}, or on values {names[1]} lacks), so KL({direction}) "
+            f"is infinite if {names[1]} has no mass there; finite extrapolation {value:.4g}"
+        )
         value = math.inf
     elif value < 0:
-        notes.append(f"a KL divergence is never negative: this estimate ({value:.4g}) is below 0 by the "
-                     "estimator's bias and noise at this n and d, so KL is at most about that bias here")
-    described = {"ensemble": f"kNN (Wang, Kulkarni & Verdu 2009), weighted ensemble of k = 1..{settings['neighbours']}",
-                 "knn": f"kNN (Wang, Kulkarni & Verdu 2009), k={k}",
-                 "adaptive": f"kNN (Wang, Kulkarni & Verdu 2009), k={k}, adaptive bias correction"}[estimator]
+        notes.append(
+            f"a KL divergence is never negative: this estimate ({value:.4g}) is below 0 by the "
+            "estimator's bias and noise at this n and d, so KL is at most about that bias here"
+        )
+    described = {
+        "ensemble": f"kNN (Wang, Kulkarni & Verdu 2009), weighted ensemble of k = 1..{settings['neighbours']}",
+        "knn": f"kNN (Wang, Kulkarni & Verdu 2009), k={k}",
+        "adaptive": f"kNN (Wang, Kulkarni & Verdu 2009), k={k}, adaptive bias correction",
+    }[estimator]
     if p is None:
         described = f"plug-in only: A or B has {k} or fewer points without copies, too few for {k}-NN terms"
     elif atom.any():
@@ -303,8 +354,7 @@ def _sides(a: np.ndarray, b: np.ndarray, k: int, neighbours: int, adaptive: bool
     d, n, m = a.shape[1], len(a), len(b)
     if method == "tree" or (method == "auto" and d <= KD_TREE_MAX_DIM and torch.device(device).type == "cpu"):
         a64, b64 = a.astype(np.float64), b.astype(np.float64)
-        return (_side_tree(a64, b64, k, neighbours, adaptive), _side_tree(b64, a64, k, neighbours, adaptive),
-                "tree")
+        return (_side_tree(a64, b64, k, neighbours, adaptive), _side_tree(b64, a64, k, neighbours, adaptive), "tree")
     # float32 products are exact enough for high-dimensional data (the kept distances are
     # recomputed in float64); low dimensions and the count-based correction use float64.
     dtype = torch.float64 if d <= 64 or adaptive else torch.float32
@@ -316,9 +366,16 @@ def _sides(a: np.ndarray, b: np.ndarray, k: int, neighbours: int, adaptive: bool
     return on_cpu[0], on_cpu[1], "brute"
 
 
-def knn_kl(x, y, k: int = DEFAULT_K, estimator: str = DEFAULT_ESTIMATOR,
-           support_tolerance: float = DEFAULT_SUPPORT_TOLERANCE, device: str | torch.device = "cpu",
-           method: str = "auto", block: int = KL_BLOCK_ROWS) -> tuple[Estimate, Estimate]:
+def knn_kl(
+    x,
+    y,
+    k: int = DEFAULT_K,
+    estimator: str = DEFAULT_ESTIMATOR,
+    support_tolerance: float = DEFAULT_SUPPORT_TOLERANCE,
+    device: str | torch.device = "cpu",
+    method: str = "auto",
+    block: int = KL_BLOCK_ROWS,
+) -> tuple[Estimate, Estimate]:
     """kNN estimates of KL(A||B) and KL(B||A) in nats, for A = x [n, d] and B = y [m, d].
 
     Returns (KL(A||B), KL(B||A)) as Estimates; a value is inf under a detected
@@ -360,20 +417,28 @@ def knn_kl(x, y, k: int = DEFAULT_K, estimator: str = DEFAULT_ESTIMATOR,
     if min(n_c, m_c) > k:
         # The ensemble uses k = 1..20, or as many neighbours as the smaller set has.
         neighbours = min(ENSEMBLE_NEIGHBOURS, min(n_c, m_c) - 1) if estimator == "ensemble" else k
-        side_a, side_b, method = _sides(a_c, b_c, k, max(k, neighbours), estimator == "adaptive", device, method,
-                                        block)
+        side_a, side_b, method = _sides(a_c, b_c, k, max(k, neighbours), estimator == "adaptive", device, method, block)
     notes = []
     if d < ambient:
         notes.append(f"d = {d}: {ambient - d} of {ambient} coordinates are constant over both sets and were dropped")
     caveat = bias_note(estimator, d, min(n, m), k)
     if caveat:
         notes.append(caveat)
-    settings = {"estimator": estimator, "k": k, "neighbours": neighbours, "dimension": d, "n_a": n, "n_b": m,
-                "support_tolerance": support_tolerance, "neighbour_search": method, "copies": "atoms (plug-in)"}
-    return (_direction(side_a, side_b, copies_a, n, m, m_c, d, k, estimator, support_tolerance, A_TO_B,
-                       settings, notes),
-            _direction(side_b, side_a, copies_b, m, n, n_c, d, k, estimator, support_tolerance, B_TO_A,
-                       settings, notes))
+    settings = {
+        "estimator": estimator,
+        "k": k,
+        "neighbours": neighbours,
+        "dimension": d,
+        "n_a": n,
+        "n_b": m,
+        "support_tolerance": support_tolerance,
+        "neighbour_search": method,
+        "copies": "atoms (plug-in)",
+    }
+    return (
+        _direction(side_a, side_b, copies_a, n, m, m_c, d, k, estimator, support_tolerance, A_TO_B, settings, notes),
+        _direction(side_b, side_a, copies_b, m, n, n_c, d, k, estimator, support_tolerance, B_TO_A, settings, notes),
+    )
 
 
 def default_bins(n: int, d: int) -> int:
@@ -381,8 +446,9 @@ def default_bins(n: int, d: int) -> int:
     return max(2, int(math.floor((n / 10) ** (1 / d) + 1e-9)))
 
 
-def histogram_kl(x, y, bins: int | None = None,
-                 pseudo_count: float = DEFAULT_PSEUDO_COUNT) -> tuple[Estimate, Estimate]:
+def histogram_kl(
+    x, y, bins: int | None = None, pseudo_count: float = DEFAULT_PSEUDO_COUNT
+) -> tuple[Estimate, Estimate]:
     """Histogram estimates of KL(A||B) and KL(B||A) in nats, for dimension d <= 3.
 
     Both sets are binned on the same edges (`bins` equal-width bins per axis
@@ -393,8 +459,10 @@ def histogram_kl(x, y, bins: int | None = None,
     a, b = check_pair(x, y)
     d, n, m = a.shape[1], len(a), len(b)
     if d > 3:
-        raise GenlabError(f"the histogram KL estimator is for dimension <= 3 (its cells grow as bins^d); "
-                          f"these sets have dimension {d}: use the kNN estimator")
+        raise GenlabError(
+            f"the histogram KL estimator is for dimension <= 3 (its cells grow as bins^d); "
+            f"these sets have dimension {d}: use the kNN estimator"
+        )
     if pseudo_count < 0:
         raise GenlabError(f"--pseudo-count must be >= 0, got {pseudo_count}")
     bins = default_bins(min(n, m), d) if bins is None else bins
@@ -406,12 +474,18 @@ def histogram_kl(x, y, bins: int | None = None,
     edges = [np.linspace(low[i], high[i], bins + 1) for i in range(d)]
     count_a = np.histogramdd(a, bins=edges)[0].ravel()
     count_b = np.histogramdd(b, bins=edges)[0].ravel()
-    cells = bins ** d
-    settings = {"bins_per_axis": bins, "cells": cells, "pseudo_count": pseudo_count, "n_a": n, "n_b": m,
-                "edges": "shared, equal width over the pooled range"}
+    cells = bins**d
+    settings = {
+        "bins_per_axis": bins,
+        "cells": cells,
+        "pseudo_count": pseudo_count,
+        "n_a": n,
+        "n_b": m,
+        "edges": "shared, equal width over the pooled range",
+    }
     estimator = f"histogram, {bins}^{d} shared cells, pseudo-count {pseudo_count:g}"
     results = []
-    for (cp, cq, np_, nq, direction) in ((count_a, count_b, n, m, A_TO_B), (count_b, count_a, m, n, B_TO_A)):
+    for cp, cq, np_, nq, direction in ((count_a, count_b, n, m, A_TO_B), (count_b, count_a, m, n, B_TO_A)):
         p = (cp + pseudo_count) / (np_ + pseudo_count * cells)
         q = (cq + pseudo_count) / (nq + pseudo_count * cells)
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -424,8 +498,8 @@ def histogram_kl(x, y, bins: int | None = None,
         outside = float(cp[empty].sum())
         total = cp + cq
         share = np_ / (np_ + nq)
-        chance = share ** total
-        mean, sd = float((total * chance).sum()), float(np.sqrt((total ** 2 * chance * (1 - chance)).sum()))
+        chance = share**total
+        mean, sd = float((total * chance).sum()), float(np.sqrt((total**2 * chance * (1 - chance)).sum()))
         extra = {"outside_support_fraction": outside / np_, "outside_expected_by_chance": mean / np_}
         notes = []
         # Never inf: binning can only lose information (data-processing inequality), so the binned
@@ -433,8 +507,10 @@ def histogram_kl(x, y, bins: int | None = None,
         # put the tails of a wider but covering set in empty cells of the other (variance ratio 2
         # in 1-3 D left 5-9% of A there, 4 up to 23%: a 5% rule reported inf for all of them).
         if outside > mean + 4 * sd:
-            notes.append(f"{outside / np_:.1%} of {names[0]} falls in cells where {names[1]} has no point (chance "
-                         f"alone: {mean / np_:.1%}): KL({direction}) is infinite where {names[1]} has no mass there, "
-                         "large where it has little; the binned KL estimated here is a lower bound either way")
+            notes.append(
+                f"{outside / np_:.1%} of {names[0]} falls in cells where {names[1]} has no point (chance "
+                f"alone: {mean / np_:.1%}): KL({direction}) is infinite where {names[1]} has no mass there, "
+                "large where it has little; the binned KL estimated here is a lower bound either way"
+            )
         results.append(Estimate("kl", direction, value, estimator, dict(settings), notes, extra))
     return results[0], results[1]

@@ -27,8 +27,14 @@ LOG_2PI = math.log(2.0 * math.pi)
 
 
 @torch.no_grad()
-def importance_weighted_log_likelihood(x: torch.Tensor, propose: Proposal, log_joint: LogJoint, k: int,
-                                       values_per_sample: int = 1, max_values: int = 4_000_000) -> torch.Tensor:
+def importance_weighted_log_likelihood(
+    x: torch.Tensor,
+    propose: Proposal,
+    log_joint: LogJoint,
+    k: int,
+    values_per_sample: int = 1,
+    max_values: int = 4_000_000,
+) -> torch.Tensor:
     """L_K(x) per row of x [N, ...]: log (1/k) sum_i exp(log p(x, z_i) - log q(z_i | x)); float64 [N], nats.
 
     The k samples are drawn in chunks of m so that m * N * values_per_sample stays
@@ -39,9 +45,14 @@ def importance_weighted_log_likelihood(x: torch.Tensor, propose: Proposal, log_j
 
 
 @torch.no_grad()
-def importance_weighted_bounds(x: torch.Tensor, propose: Proposal, log_joint: LogJoint, k: int,
-                               values_per_sample: int = 1, max_values: int = 4_000_000
-                               ) -> tuple[torch.Tensor, torch.Tensor]:
+def importance_weighted_bounds(
+    x: torch.Tensor,
+    propose: Proposal,
+    log_joint: LogJoint,
+    k: int,
+    values_per_sample: int = 1,
+    max_values: int = 4_000_000,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """(L_K(x), ELBO(x)) per row, both float64 [N] in nats, from the same k draws.
 
     The ELBO is the mean of the k log weights (a k-sample average of L_1), so

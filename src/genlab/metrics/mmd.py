@@ -43,8 +43,11 @@ def upper_blocks(z: torch.Tensor, norms: torch.Tensor, block: int) -> dict[tuple
     """Squared distances of the pooled points z [N, d] in the blocks (I, J), J >= I, of `block` rows:
     the upper half of the symmetric [N, N] matrix, keyed by (I.start, J.start)."""
     blocks = list(row_blocks(len(z), block))
-    return {(rows.start, cols.start): squared_distances(z[rows], z[cols], norms[rows], norms[cols])
-            for index, rows in enumerate(blocks) for cols in blocks[index:]}
+    return {
+        (rows.start, cols.start): squared_distances(z[rows], z[cols], norms[rows], norms[cols])
+        for index, rows in enumerate(blocks)
+        for cols in blocks[index:]
+    }
 
 
 def lower_median(values: torch.Tensor) -> float:
@@ -55,8 +58,12 @@ def lower_median(values: torch.Tensor) -> float:
     return float(values.kthvalue(k + 1).values)
 
 
-def median_heuristic(z: torch.Tensor, seed: int = 0, max_points: int = MEDIAN_POINTS,
-                     blocks: dict[tuple[int, int], torch.Tensor] | None = None) -> float:
+def median_heuristic(
+    z: torch.Tensor,
+    seed: int = 0,
+    max_points: int = MEDIAN_POINTS,
+    blocks: dict[tuple[int, int], torch.Tensor] | None = None,
+) -> float:
     """Median pairwise Euclidean distance of the pooled points z [N, d]: the lower median over
     the N(N-1)/2 pairs of distinct points (a seeded subset of `max_points` rows when N is
     larger). `blocks` may pass the squared distances from `upper_blocks` of all of z."""
@@ -90,8 +97,9 @@ def permutation_labels(n: int, m: int, permutations: int, seed: int, device) -> 
     return labels.to(device)
 
 
-def kernel_times_labels(kernel_block: Callable[[slice, slice], torch.Tensor], total: int,
-                        labels: torch.Tensor, block: int = KERNEL_BLOCK) -> torch.Tensor:
+def kernel_times_labels(
+    kernel_block: Callable[[slice, slice], torch.Tensor], total: int, labels: torch.Tensor, block: int = KERNEL_BLOCK
+) -> torch.Tensor:
     """U = K0 @ S [N, C] (float64), with K0 the pooled kernel matrix with its diagonal set to 0.
 
     `kernel_block(I, J)` returns the kernel values [|I|, |J|] of row blocks I and J; only
@@ -114,9 +122,9 @@ def kernel_times_labels(kernel_block: Callable[[slice, slice], torch.Tensor], to
 def split_statistics(products: torch.Tensor, labels: torch.Tensor, n: int, m: int) -> dict[str, torch.Tensor]:
     """From U = K0 @ S: for each split column c >= 1 the off-diagonal kernel sums within A (AA),
     within B (BB) and across (AB), and the unbiased MMD^2 of that split."""
-    total = products[:, 0].sum()                        # 1' K0 1
-    within_a = (labels[:, 1:].double() * products[:, 1:]).sum(0)   # s' K0 s
-    across = products[:, 1:].sum(0) - within_a         # 1' K0 s - s' K0 s
+    total = products[:, 0].sum()  # 1' K0 1
+    within_a = (labels[:, 1:].double() * products[:, 1:]).sum(0)  # s' K0 s
+    across = products[:, 1:].sum(0) - within_a  # 1' K0 s - s' K0 s
     within_b = total - within_a - 2 * across
     unbiased = within_a / (n * (n - 1)) + within_b / (m * (m - 1)) - 2 * across / (n * m)
     return {"within_a": within_a, "within_b": within_b, "across": across, "unbiased": unbiased}
@@ -127,8 +135,15 @@ def _permutation_p_value(unbiased: torch.Tensor) -> float:
     return float((1 + (null >= observed).sum()) / (1 + len(null)))
 
 
-def gaussian_mmd(x, y, bandwidth: float | None = None, permutations: int = 0, seed: int = 0,
-                 device: str | torch.device = "cpu", block: int = KERNEL_BLOCK) -> tuple[Estimate, Estimate]:
+def gaussian_mmd(
+    x,
+    y,
+    bandwidth: float | None = None,
+    permutations: int = 0,
+    seed: int = 0,
+    device: str | torch.device = "cpu",
+    block: int = KERNEL_BLOCK,
+) -> tuple[Estimate, Estimate]:
     """Gaussian-kernel MMD^2 between A = x [n, d] and B = y [m, d]: (unbiased, biased) Estimates.
 
     `bandwidth` is sigma (data units); None uses the median heuristic. With
@@ -156,7 +171,8 @@ def gaussian_mmd(x, y, bandwidth: float | None = None, permutations: int = 0, se
     if bandwidth is None:
         sigma = median_heuristic(z, seed, blocks=cached)
         rule = "median heuristic: sigma = median pairwise distance over the pooled sample" + (
-            "" if total <= MEDIAN_POINTS else f" (seeded subset of {MEDIAN_POINTS} points)")
+            "" if total <= MEDIAN_POINTS else f" (seeded subset of {MEDIAN_POINTS} points)"
+        )
     else:
         sigma, rule = float(bandwidth), "given"
     if sigma == 0:
@@ -172,10 +188,18 @@ def gaussian_mmd(x, y, bandwidth: float | None = None, permutations: int = 0, se
     stats = split_statistics(kernel_times_labels(kernel_block, total, labels, block), labels, n, m)
     unbiased = float(stats["unbiased"][0])
     # The V-statistic adds the diagonal, k(x, x) = 1 for the Gaussian kernel.
-    biased = float((stats["within_a"][0] + n) / n ** 2 + (stats["within_b"][0] + m) / m ** 2
-                   - 2 * stats["across"][0] / (n * m))
-    settings = {"kernel": "gaussian", "sigma": sigma, "bandwidth_rule": rule, "permutations": permutations,
-                "seed": seed, "n_a": n, "n_b": m}
+    biased = float(
+        (stats["within_a"][0] + n) / n**2 + (stats["within_b"][0] + m) / m**2 - 2 * stats["across"][0] / (n * m)
+    )
+    settings = {
+        "kernel": "gaussian",
+        "sigma": sigma,
+        "bandwidth_rule": rule,
+        "permutations": permutations,
+        "seed": seed,
+        "n_a": n,
+        "n_b": m,
+    }
     extra_u = {}
     notes_u = []
     if permutations:
@@ -184,17 +208,30 @@ def gaussian_mmd(x, y, bandwidth: float | None = None, permutations: int = 0, se
         extra_u["null_std"] = float(stats["unbiased"][1:].std())
     if unbiased < 0:
         notes_u.append("negative: the unbiased estimate of a (near-)zero MMD^2 falls below 0 about half the time")
-    unbiased_estimate = Estimate("mmd2_unbiased", SYMMETRIC, unbiased,
-                                 f"unbiased MMD^2 (U-statistic), Gaussian kernel sigma={sigma:.4g}",
-                                 settings, notes_u, extra_u)
-    biased_estimate = Estimate("mmd2_biased", SYMMETRIC, biased,
-                               f"biased MMD^2 (V-statistic), Gaussian kernel sigma={sigma:.4g}",
-                               dict(settings), [], {"mmd_biased": math.sqrt(max(biased, 0.0))})
+    unbiased_estimate = Estimate(
+        "mmd2_unbiased",
+        SYMMETRIC,
+        unbiased,
+        f"unbiased MMD^2 (U-statistic), Gaussian kernel sigma={sigma:.4g}",
+        settings,
+        notes_u,
+        extra_u,
+    )
+    biased_estimate = Estimate(
+        "mmd2_biased",
+        SYMMETRIC,
+        biased,
+        f"biased MMD^2 (V-statistic), Gaussian kernel sigma={sigma:.4g}",
+        dict(settings),
+        [],
+        {"mmd_biased": math.sqrt(max(biased, 0.0))},
+    )
     return unbiased_estimate, biased_estimate
 
 
-def kid(x, y, permutations: int = 0, seed: int = 0, device: str | torch.device = "cpu",
-        block: int = KERNEL_BLOCK) -> Estimate:
+def kid(
+    x, y, permutations: int = 0, seed: int = 0, device: str | torch.device = "cpu", block: int = KERNEL_BLOCK
+) -> Estimate:
     """Kernel inception distance between feature sets x [n, d] and y [m, d]: the unbiased MMD^2
     with the cubic polynomial kernel (x.y/d + 1)^3, over all pairs."""
     a, b = check_pair(x, y)
@@ -211,7 +248,12 @@ def kid(x, y, permutations: int = 0, seed: int = 0, device: str | torch.device =
     labels = permutation_labels(n, m, permutations, seed, z.device).double()
     stats = split_statistics(kernel_times_labels(kernel_block, n + m, labels, block), labels, n, m)
     extra = {"p_value": _permutation_p_value(stats["unbiased"])} if permutations else {}
-    return Estimate("kid", SYMMETRIC, float(stats["unbiased"][0]),
-                    "KID: unbiased MMD^2, cubic kernel (x.y/d + 1)^3, all pairs",
-                    {"kernel": "polynomial degree 3", "permutations": permutations, "n_a": n, "n_b": m}, [], extra)
-
+    return Estimate(
+        "kid",
+        SYMMETRIC,
+        float(stats["unbiased"][0]),
+        "KID: unbiased MMD^2, cubic kernel (x.y/d + 1)^3, all pairs",
+        {"kernel": "polynomial degree 3", "permutations": permutations, "n_a": n, "n_b": m},
+        [],
+        extra,
+    )

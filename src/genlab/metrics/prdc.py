@@ -30,8 +30,15 @@ import numpy as np
 import torch
 
 from genlab.metrics.checks import check_pair, check_points
-from genlab.metrics.distances import (as_tensor, centre, expansion_error, kth_neighbour_distance, pair_distances,
-                                      row_blocks, squared_distances)
+from genlab.metrics.distances import (
+    as_tensor,
+    centre,
+    expansion_error,
+    kth_neighbour_distance,
+    pair_distances,
+    row_blocks,
+    squared_distances,
+)
 from genlab.metrics.result import B_GIVEN_A, Estimate
 
 DEFAULT_K = 5
@@ -42,8 +49,15 @@ def expected_coverage(n: int, m: int, k: int) -> float:
     return 1.0 - float(np.prod([(n - i) / (n + m - i) for i in range(1, k + 1)]))
 
 
-def _strictly_inside(d2: torch.Tensor, radius_fast: torch.Tensor, radius: torch.Tensor, tolerance: torch.Tensor,
-                     exact_rows: torch.Tensor, exact_cols: torch.Tensor, row_offset: int) -> torch.Tensor:
+def _strictly_inside(
+    d2: torch.Tensor,
+    radius_fast: torch.Tensor,
+    radius: torch.Tensor,
+    tolerance: torch.Tensor,
+    exact_rows: torch.Tensor,
+    exact_cols: torch.Tensor,
+    row_offset: int,
+) -> torch.Tensor:
     """[rows, cols] bool: distance < radius (float64, broadcast to [rows, cols]), read from the
     expanded squared distances d2 (radius_fast: the radii in d2's dtype) except where d2 is within
     `tolerance` of radius^2: there the exact distance decides."""
@@ -66,24 +80,26 @@ def prdc(x, y, k: int = DEFAULT_K, device: str | torch.device = "cpu", block: in
     dtype = torch.float64 if a.shape[1] <= 64 else torch.float32
     exact_a, exact_b = as_tensor(a, device, torch.float64), as_tensor(b, device, torch.float64)
     ta, tb = centre(as_tensor(a, device, dtype), as_tensor(b, device, dtype))
-    radius_a = kth_neighbour_distance(ta, k, exact_a)   # float64, exact
+    radius_a = kth_neighbour_distance(ta, k, exact_a)  # float64, exact
     radius_b = kth_neighbour_distance(tb, k, exact_b)
     norms_a, norms_b = (ta * ta).sum(1), (tb * tb).sum(1)
     radius_a_fast, radius_b_fast = radius_a.to(dtype), radius_b.to(dtype)
     # Comparisons closer to a radius than the expansion's rounding error are recomputed exactly.
     unit = expansion_error(dtype, a.shape[1])
-    inside_count = torch.zeros(m, dtype=torch.long, device=ta.device)   # reference balls holding y_j
-    covered = torch.zeros(n, dtype=torch.bool, device=ta.device)        # x_i's ball holds some y
-    recalled = torch.zeros(n, dtype=torch.bool, device=ta.device)       # x_i inside some y's ball
+    inside_count = torch.zeros(m, dtype=torch.long, device=ta.device)  # reference balls holding y_j
+    covered = torch.zeros(n, dtype=torch.bool, device=ta.device)  # x_i's ball holds some y
+    recalled = torch.zeros(n, dtype=torch.bool, device=ta.device)  # x_i inside some y's ball
     for rows in row_blocks(m, block):
-        d2 = squared_distances(tb[rows], ta, norms_b[rows], norms_a)   # [rows, n], in dtype
+        d2 = squared_distances(tb[rows], ta, norms_b[rows], norms_a)  # [rows, n], in dtype
         tolerance = unit * (norms_b[rows, None] + norms_a[None, :])
-        in_reference_ball = _strictly_inside(d2, radius_a_fast[None, :], radius_a[None, :], tolerance, exact_b,
-                                             exact_a, rows.start)
+        in_reference_ball = _strictly_inside(
+            d2, radius_a_fast[None, :], radius_a[None, :], tolerance, exact_b, exact_a, rows.start
+        )
         inside_count[rows] = in_reference_ball.sum(1)
         covered |= in_reference_ball.any(0)
-        recalled |= _strictly_inside(d2, radius_b_fast[rows, None], radius_b[rows, None], tolerance, exact_b, exact_a,
-                                     rows.start).any(0)
+        recalled |= _strictly_inside(
+            d2, radius_b_fast[rows, None], radius_b[rows, None], tolerance, exact_b, exact_a, rows.start
+        ).any(0)
     settings = {"k": k, "reference": "A", "n_a": n, "n_b": m, "balls": "open (distance < radius)"}
     values = {
         "precision": float((inside_count > 0).double().mean()),
@@ -91,7 +107,15 @@ def prdc(x, y, k: int = DEFAULT_K, device: str | torch.device = "cpu", block: in
         "density": float(inside_count.double().sum() / (k * m)),
         "coverage": float(covered.double().mean()),
     }
-    papers = {"precision": "Kynkaanniemi et al. 2019", "recall": "Kynkaanniemi et al. 2019",
-              "density": "Naeem et al. 2020", "coverage": "Naeem et al. 2020"}
-    return [Estimate(name, B_GIVEN_A, value, f"{name} of B against reference A, k={k} balls ({papers[name]})",
-                     dict(settings)) for name, value in values.items()]
+    papers = {
+        "precision": "Kynkaanniemi et al. 2019",
+        "recall": "Kynkaanniemi et al. 2019",
+        "density": "Naeem et al. 2020",
+        "coverage": "Naeem et al. 2020",
+    }
+    return [
+        Estimate(
+            name, B_GIVEN_A, value, f"{name} of B against reference A, k={k} balls ({papers[name]})", dict(settings)
+        )
+        for name, value in values.items()
+    ]

@@ -36,9 +36,17 @@ class Estimate:
     space: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"metric": self.metric, "direction": self.direction, "value": jsonable(self.value),
-                "estimator": self.estimator, "settings": jsonable(self.settings), "notes": list(self.notes),
-                "extra": jsonable(self.extra), "seconds": self.seconds, "space": self.space}
+        return {
+            "metric": self.metric,
+            "direction": self.direction,
+            "value": jsonable(self.value),
+            "estimator": self.estimator,
+            "settings": jsonable(self.settings),
+            "notes": list(self.notes),
+            "extra": jsonable(self.extra),
+            "seconds": self.seconds,
+            "space": self.space,
+        }
 
 
 def jsonable(value):

@@ -47,8 +47,13 @@ class SampleSet:
         return self.data.shape[1]
 
     def to_dict(self) -> dict:
-        return {"spec": self.spec, "description": self.description, "n": len(self), "dimension": self.dim,
-                "images": self.images}
+        return {
+            "spec": self.spec,
+            "description": self.description,
+            "n": len(self),
+            "dimension": self.dim,
+            "images": self.images,
+        }
 
 
 def from_array(array, spec: str, description: str | None = None, name: str = "A") -> SampleSet:
@@ -61,12 +66,13 @@ def from_array(array, spec: str, description: str | None = None, name: str = "A"
         raw = raw.astype(np.float32) / 255.0
     largest = float(np.abs(raw).max())
     if largest > FLOAT32_MAX:
-        raise GenlabError(f"{label} has values up to {largest:.3g}, beyond the float32 range (3.4e38) that the "
-                          "estimators compute in; rescale the data")
+        raise GenlabError(
+            f"{label} has values up to {largest:.3g}, beyond the float32 range (3.4e38) that the "
+            "estimators compute in; rescale the data"
+        )
     data = raw.astype(np.float32)
     images = image_like and float(data.min()) >= 0.0 and float(data.max()) <= 1.0
-    return SampleSet(data, spec, description or f"{spec} ({len(data)} samples of dimension {data.shape[1]})",
-                     images)
+    return SampleSet(data, spec, description or f"{spec} ({len(data)} samples of dimension {data.shape[1]})", images)
 
 
 def _first(data: np.ndarray, n: int | None, spec: str) -> np.ndarray:
@@ -81,8 +87,10 @@ def _read_file(path: Path) -> np.ndarray:
     """The samples array [n, ...] of a .npy/.npz file (at least one axis: rows are samples)."""
     array = _load_array(path)
     if array.ndim == 0:
-        raise GenlabError(f"{path} holds a single number (a 0-d array), not a set of samples; "
-                          "save an array [n, ...] with one sample per row")
+        raise GenlabError(
+            f"{path} holds a single number (a 0-d array), not a set of samples; "
+            "save an array [n, ...] with one sample per row"
+        )
     return array
 
 
@@ -100,10 +108,13 @@ def _load_array(path: Path) -> np.ndarray:
             try:  # members are read lazily: an object array fails here, and is never unpickled
                 return loaded[key]
             except ValueError:
-                raise GenlabError(f"{path} holds '{key}' as an array of Python objects, which genlab does not "
-                                  "unpickle; save a numeric array") from None
-    raise GenlabError(f"{path} holds arrays {', '.join(keys) or '(none)'}; name the samples 'images' "
-                      "or keep one array in the file")
+                raise GenlabError(
+                    f"{path} holds '{key}' as an array of Python objects, which genlab does not "
+                    "unpickle; save a numeric array"
+                ) from None
+    raise GenlabError(
+        f"{path} holds arrays {', '.join(keys) or '(none)'}; name the samples 'images' or keep one array in the file"
+    )
 
 
 def _run_samples(path: Path, n: int | None, seed: int, device: str) -> tuple[np.ndarray, str]:
@@ -136,8 +147,9 @@ def _dataset_slice(spec: str, match: re.Match) -> tuple[np.ndarray, str]:
     start = int(match["start"]) if match["start"] else 0
     stop = int(match["stop"]) if match["stop"] else len(images)
     if not start < stop <= len(images):
-        raise GenlabError(f"'{spec}': need START < STOP <= {len(images)} (the {name} {split} split has "
-                          f"{len(images)} images)")
+        raise GenlabError(
+            f"'{spec}': need START < STOP <= {len(images)} (the {name} {split} split has {len(images)} images)"
+        )
     return images[start:stop], f"{name} {split}[{start}:{stop}]"
 
 
@@ -181,5 +193,7 @@ def load_set(spec: str, n: int | None = None, seed: int = 0, device: str = "auto
         images, description = _dataset_slice(spec, match)
         data = _first(images, n, spec)
         return from_array(data, spec, f"{description} ({len(data)} images)", name)
-    raise GenlabError(f"cannot read sample set '{spec}': not a .npy/.npz file, a run folder, a dataset slice "
-                      f"({SLICE_SYNTAX}) or a distribution ({'uniform:D or normal:D[:var=V]'})")
+    raise GenlabError(
+        f"cannot read sample set '{spec}': not a .npy/.npz file, a run folder, a dataset slice "
+        f"({SLICE_SYNTAX}) or a distribution ({'uniform:D or normal:D[:var=V]'})"
+    )

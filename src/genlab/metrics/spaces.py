@@ -66,8 +66,10 @@ def pca_features(a: np.ndarray, b: np.ndarray, components: int) -> tuple[np.ndar
     pooled = np.concatenate([a, b]).astype(np.float64)
     limit = min(pooled.shape[1], len(pooled) - 1)
     if components > limit:
-        raise GenlabError(f"pca:{components} asks for more components than the pooled sample has "
-                          f"({limit} = min(dimension, points - 1)); use pca:{limit} or fewer")
+        raise GenlabError(
+            f"pca:{components} asks for more components than the pooled sample has "
+            f"({limit} = min(dimension, points - 1)); use pca:{limit} or fewer"
+        )
     mean = pooled.mean(0)
     centred = pooled - mean
     # Eigenvectors of the d x d scatter matrix: cheaper than an SVD of [n + m, d] when n + m > d.
@@ -117,8 +119,10 @@ class Featurizer:
 
         for item in (self.a, self.b):
             if not item.images:
-                raise GenlabError(f"--space judge needs 28x28 images with values in [0, 1]; {item.spec} has "
-                                  f"{item.dim} values per sample; use --space pixels or pca:K")
+                raise GenlabError(
+                    f"--space judge needs 28x28 images with values in [0, 1]; {item.spec} has "
+                    f"{item.dim} values per sample; use --space pixels or pca:K"
+                )
         try:
             judge = load_judge(self.judge_source, device=self.device)
         except GenlabError as error:

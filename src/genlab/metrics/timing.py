@@ -22,8 +22,9 @@ def synchronize(device: torch.device | str) -> None:
         torch.cuda.synchronize(device)
 
 
-def timed(call: Callable[[], T], device: torch.device | str = "cpu",
-          warmup: Callable[[], object] | None = None) -> tuple[T, float]:
+def timed(
+    call: Callable[[], T], device: torch.device | str = "cpu", warmup: Callable[[], object] | None = None
+) -> tuple[T, float]:
     """(result of call(), its wall-clock seconds); `warmup()` runs first and is not timed."""
     if warmup is not None:
         warmup()

@@ -27,8 +27,14 @@ from genlab.errors import GenlabError
 from genlab.models.base import Family, ModelSpec
 from genlab.models.user import EncoderDecoderOptions, build_network, check_shape, dry_run
 
-ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU, "sigmoid": nn.Sigmoid, "elu": nn.ELU,
-               "softplus": nn.Softplus, "linear": nn.Identity}
+ACTIVATIONS = {
+    "tanh": nn.Tanh,
+    "relu": nn.ReLU,
+    "sigmoid": nn.Sigmoid,
+    "elu": nn.ELU,
+    "softplus": nn.Softplus,
+    "linear": nn.Identity,
+}
 IMAGE_SHAPE = (1, 28, 28)
 
 
@@ -42,8 +48,9 @@ class MLPAutoencoder(nn.Module):
     and reconstructions come back in that shape.
     """
 
-    def __init__(self, input_shape: tuple[int, ...], hidden: tuple[int, ...], latent_dim: int,
-                 activation: str, output: str):
+    def __init__(
+        self, input_shape: tuple[int, ...], hidden: tuple[int, ...], latent_dim: int, activation: str, output: str
+    ):
         super().__init__()
         self.input_shape = tuple(input_shape)
         dim = int(np.prod(input_shape))
@@ -93,8 +100,9 @@ class ConvAutoencoder(nn.Module):
         self.conv1 = nn.Conv2d(1, 4, 3, stride=1, padding=1)
         self.conv2 = nn.Conv2d(4, 8, 3, stride=1, padding=1)
         self.to_code = nn.Sequential(nn.Flatten(), nn.Linear(392, 20), nn.ReLU(), nn.Linear(20, latent_dim))
-        self.from_code = nn.Sequential(nn.Linear(latent_dim, 20), nn.ReLU(), nn.Linear(20, 392), nn.ReLU(),
-                                       nn.Unflatten(1, (8, 7, 7)))
+        self.from_code = nn.Sequential(
+            nn.Linear(latent_dim, 20), nn.ReLU(), nn.Linear(20, 392), nn.ReLU(), nn.Unflatten(1, (8, 7, 7))
+        )
         self.deconv1 = nn.Conv2d(8, 4, 3, stride=1, padding=1)
         self.deconv2 = nn.Conv2d(4, 1, 3, stride=1, padding=1)
         # He (Kaiming normal) initialisation of every layer, biases zero: with PyTorch's default
@@ -163,13 +171,22 @@ class AutoencoderConfig(TrainConfig, EncoderDecoderOptions):
 
     arch: str = option("mlp", "architecture", choices=("mlp", "conv", "conv-skip"), cli=False)
     latent_dim: int = option(2, "dimension of the code (bottleneck)")
-    hidden: tuple[int, ...] = option((1000, 500, 250), "encoder widths from the input to the bottleneck, "
-                                     "comma-separated; the decoder mirrors them (empty: a linear autoencoder)")
+    hidden: tuple[int, ...] = option(
+        (1000, 500, 250),
+        "encoder widths from the input to the bottleneck, "
+        "comma-separated; the decoder mirrors them (empty: a linear autoencoder)",
+    )
     activation: str = option("tanh", "activation after every hidden layer", choices=tuple(ACTIVATIONS))
-    output_activation: str = option("auto", "output layer: sigmoid for images, linear for real-valued data (auto)",
-                                    choices=("auto", "sigmoid", "linear"))
-    loss: str = option("mse", "reconstruction loss: mean squared error, or binary cross-entropy (data in [0, 1])",
-                       choices=("mse", "bce"))
+    output_activation: str = option(
+        "auto",
+        "output layer: sigmoid for images, linear for real-valued data (auto)",
+        choices=("auto", "sigmoid", "linear"),
+    )
+    loss: str = option(
+        "mse",
+        "reconstruction loss: mean squared error, or binary cross-entropy (data in [0, 1])",
+        choices=("mse", "bce"),
+    )
     noise: str = option("none", "denoising: corrupt training inputs with gaussian:STD, salt-pepper:P or mask:P")
     epochs: int = option(20, "passes over the training split")
     evals_per_epoch: int = option(2, "evaluations of the validation/test curves per epoch")
@@ -220,20 +237,25 @@ class Autoencoder(Family):
     def _check_data(self) -> None:
         config, data = self.config, self.data
         if config.arch != "mlp" and data.input_shape != IMAGE_SHAPE:
-            raise GenlabError(f"{config.model} needs 1x28x28 images, but {data.name} has inputs of shape "
-                              f"{'x'.join(map(str, data.input_shape))}; use 'genlab train ae' for tabular data")
+            raise GenlabError(
+                f"{config.model} needs 1x28x28 images, but {data.name} has inputs of shape "
+                f"{'x'.join(map(str, data.input_shape))}; use 'genlab train ae' for tabular data"
+            )
         if config.loss == "bce" and (data.kind != "image" or self.output != "sigmoid"):
-            raise GenlabError("--loss bce needs data in [0, 1] and a sigmoid output; "
-                              f"{data.name} is {'real-valued' if data.kind != 'image' else 'decoded linearly'}, "
-                              "use --loss mse")
+            raise GenlabError(
+                "--loss bce needs data in [0, 1] and a sigmoid output; "
+                f"{data.name} is {'real-valued' if data.kind != 'image' else 'decoded linearly'}, "
+                "use --loss mse"
+            )
 
     def build(self) -> nn.Module:
         config = self.config
         if config.encoder:
             return self.user_networks()
         if config.arch == "mlp":
-            return MLPAutoencoder(self.data.input_shape, config.hidden, config.latent_dim, config.activation,
-                                  self.output)
+            return MLPAutoencoder(
+                self.data.input_shape, config.hidden, config.latent_dim, config.activation, self.output
+            )
         return ConvAutoencoder(config.latent_dim, skip=config.arch == "conv-skip")
 
     def user_networks(self) -> nn.Module:
@@ -242,11 +264,20 @@ class Autoencoder(Family):
         encoder = build_network(c.encoder, c.encoder_args, "--encoder")
         decoder = build_network(c.decoder, c.decoder_args, "--decoder")
         x, p = data.train.inputs(slice(0, 2)), c.latent_dim
-        check_shape(dry_run(encoder, x, c.encoder, "--encoder"), 2 * p,
-                    f"codes [2, {p}] for inputs {list(x.shape)} (p = --latent-dim {p})", c.encoder, "--encoder")
-        check_shape(dry_run(decoder, torch.zeros(2, p, device=x.device), c.decoder, "--decoder"),
-                    2 * data.input_dim, f"[2, {', '.join(map(str, data.input_shape))}] for codes [2, {p}]",
-                    c.decoder, "--decoder")
+        check_shape(
+            dry_run(encoder, x, c.encoder, "--encoder"),
+            2 * p,
+            f"codes [2, {p}] for inputs {list(x.shape)} (p = --latent-dim {p})",
+            c.encoder,
+            "--encoder",
+        )
+        check_shape(
+            dry_run(decoder, torch.zeros(2, p, device=x.device), c.decoder, "--decoder"),
+            2 * data.input_dim,
+            f"[2, {', '.join(map(str, data.input_shape))}] for codes [2, {p}]",
+            c.decoder,
+            "--decoder",
+        )
         return UserAutoencoder(encoder, decoder, data.input_shape, self.output)
 
     # -- capabilities ------------------------------------------------------------------
@@ -269,8 +300,9 @@ class Autoencoder(Family):
             return x
         return self.corruption.apply(x, self.corrupt_low, self.corrupt_high, generator)
 
-    def reconstruction_loss(self, reconstruction: torch.Tensor, target: torch.Tensor,
-                            reduction: str = "mean") -> torch.Tensor:
+    def reconstruction_loss(
+        self, reconstruction: torch.Tensor, target: torch.Tensor, reduction: str = "mean"
+    ) -> torch.Tensor:
         if self.config.loss == "bce":
             return F.binary_cross_entropy(reconstruction.float(), target.float(), reduction=reduction)
         return F.mse_loss(reconstruction.float(), target.float(), reduction=reduction)
@@ -323,8 +355,11 @@ class Autoencoder(Family):
             name += f", denoising {self.corruption.spec}"
         with self._fixed_noise():
             test = self.evaluate(model, data.test)
-        summary: dict[str, Any] = {"latent_dim": config.latent_dim, "test_reconstruction_mse": test["mse"],
-                                   "test_reconstruction_loss": test["loss"]}
+        summary: dict[str, Any] = {
+            "latent_dim": config.latent_dim,
+            "test_reconstruction_mse": test["mse"],
+            "test_reconstruction_loss": test["loss"],
+        }
         if self.corruption is not None:
             summary["noise"] = self.corruption.spec
             summary["test_reconstruction_mse_vs_corrupted"] = test["mse_vs_corrupted"]
@@ -339,10 +374,15 @@ class Autoencoder(Family):
         summary["latent_silhouette"] = silhouette(test_z, test_y, seed=config.seed)
 
         shown = min(len(test_z), 5000)
-        run.save_figure(embedding_figure(test_z[:shown], test_y[:shown], data.classes,
-                                         f"Test-set embedding ({shown} points): {name}\n"
-                                         f"5-NN accuracy {summary['latent_knn_accuracy']:.1%}"),
-                        "embedding.png")
+        run.save_figure(
+            embedding_figure(
+                test_z[:shown],
+                test_y[:shown],
+                data.classes,
+                f"Test-set embedding ({shown} points): {name}\n5-NN accuracy {summary['latent_knn_accuracy']:.1%}",
+            ),
+            "embedding.png",
+        )
         ylabel = "binary cross-entropy per coordinate" if config.loss == "bce" else "squared error per coordinate"
         run.save_figure(loss_figure(run.read_metrics(), f"Reconstruction loss: {name}", ylabel), "loss.png")
         if data.kind == "image":
@@ -366,9 +406,13 @@ class Autoencoder(Family):
         with self._fixed_noise():
             noisy = self.corrupt(clean)
         reconstruction, _ = model(noisy)
-        return reconstructions_figure(clean, reconstruction, [self.data.classes[k] for k in present],
-                                      f"Test reconstructions: {name}",
-                                      corrupted=noisy if self.corruption is not None else None)
+        return reconstructions_figure(
+            clean,
+            reconstruction,
+            [self.data.classes[k] for k in present],
+            f"Test reconstructions: {name}",
+            corrupted=noisy if self.corruption is not None else None,
+        )
 
 
 class MLPAutoencoderFamily(Autoencoder):
@@ -387,15 +431,27 @@ class SkipAutoencoderFamily(ConvAutoencoderFamily):
 
 
 MODELS = [
-    ModelSpec("ae", MLPAutoencoderFamily,
-              "MLP autoencoder (default 784-1000-500-250-2 and back, tanh, linear bottleneck, sigmoid output)"),
-    ModelSpec("ae-relu4", MLPAutoencoderFamily,
-              "MLP autoencoder: four linear layers with ReLU down to the code and four back, Adam lr 1e-3",
-              {"hidden": (512, 256, 128), "activation": "relu", "lr": 1e-3, "optimizer": "adam", "epochs": 10}),
-    ModelSpec("conv-ae", ConvAutoencoderFamily,
-              "convolutional autoencoder (two conv + max-pool layers, 392-20-p codes, nearest upsampling)",
-              {"arch": "conv"}),
-    ModelSpec("skip-ae", SkipAutoencoderFamily,
-              "convolutional autoencoder with skip connections from each pooling layer to its upsampling layer",
-              {"arch": "conv-skip"}),
+    ModelSpec(
+        "ae",
+        MLPAutoencoderFamily,
+        "MLP autoencoder (default 784-1000-500-250-2 and back, tanh, linear bottleneck, sigmoid output)",
+    ),
+    ModelSpec(
+        "ae-relu4",
+        MLPAutoencoderFamily,
+        "MLP autoencoder: four linear layers with ReLU down to the code and four back, Adam lr 1e-3",
+        {"hidden": (512, 256, 128), "activation": "relu", "lr": 1e-3, "optimizer": "adam", "epochs": 10},
+    ),
+    ModelSpec(
+        "conv-ae",
+        ConvAutoencoderFamily,
+        "convolutional autoencoder (two conv + max-pool layers, 392-20-p codes, nearest upsampling)",
+        {"arch": "conv"},
+    ),
+    ModelSpec(
+        "skip-ae",
+        SkipAutoencoderFamily,
+        "convolutional autoencoder with skip connections from each pooling layer to its upsampling layer",
+        {"arch": "conv-skip"},
+    ),
 ]

@@ -71,8 +71,14 @@ class Family:
         """Named optimisers; one over all parameters unless the family needs more."""
         return {"model": make_optimizer(self.config, model.parameters())}
 
-    def train_step(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor,
-                   optimizers: dict[str, torch.optim.Optimizer], step: int) -> dict[str, torch.Tensor]:
+    def train_step(
+        self,
+        model: nn.Module,
+        x: torch.Tensor,
+        y: torch.Tensor,
+        optimizers: dict[str, torch.optim.Optimizer],
+        step: int,
+    ) -> dict[str, torch.Tensor]:
         """One optimisation step on a batch; returns detached 0-dim tensors to log.
 
         `x` is float (images in [0, 1], [B, 1, 28, 28]), `y` int64 [B]. Returning
@@ -120,5 +126,7 @@ class ModelSpec:
 def require(family: Family, capability: str, command: str) -> None:
     """Fail with a one-line message when a run's family lacks what `command` needs."""
     if not callable(getattr(family, capability, None)):
-        raise GenlabError(f"'{family.config.model}' runs have no {capability} step, which '{command}' needs; "
-                          "give a run of a family that has one")
+        raise GenlabError(
+            f"'{family.config.model}' runs have no {capability} step, which '{command}' needs; "
+            "give a run of a family that has one"
+        )

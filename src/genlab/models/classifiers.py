@@ -90,8 +90,12 @@ def pooled_conv_block(fan_in: int, fan_out: int) -> nn.Sequential:
     """3x3 convolution (no bias: batch norm supplies it), 2x2 max-pool, batch norm, ReLU:
     [B, fan_in, H, W] -> [B, fan_out, H/2, W/2]. Pooling straight after the convolution
     lets batch norm and ReLU (and their backward passes) touch a quarter of the values."""
-    return nn.Sequential(nn.Conv2d(fan_in, fan_out, 3, padding=1, bias=False), nn.MaxPool2d(2),
-                         nn.BatchNorm2d(fan_out), nn.ReLU(inplace=True))
+    return nn.Sequential(
+        nn.Conv2d(fan_in, fan_out, 3, padding=1, bias=False),
+        nn.MaxPool2d(2),
+        nn.BatchNorm2d(fan_out),
+        nn.ReLU(inplace=True),
+    )
 
 
 class FastCNN(nn.Module):
@@ -114,13 +118,18 @@ class FastCNN(nn.Module):
       convolutions and pooling are faster than NCHW ones at these channel counts on CPU.
     """
 
-    def __init__(self, num_classes: int, in_channels: int = 1, widths: tuple[int, int] = (16, 32),
-                 hidden: int = 128):
+    def __init__(self, num_classes: int, in_channels: int = 1, widths: tuple[int, int] = (16, 32), hidden: int = 128):
         super().__init__()
-        self.features = nn.Sequential(pooled_conv_block(in_channels, widths[0]),
-                                      pooled_conv_block(widths[0], widths[1]))
-        self.head = nn.Sequential(nn.Flatten(), nn.Linear(widths[1] * 7 * 7, hidden, bias=False),
-                                  nn.BatchNorm1d(hidden), nn.ReLU(inplace=True), nn.Linear(hidden, num_classes))
+        self.features = nn.Sequential(
+            pooled_conv_block(in_channels, widths[0]), pooled_conv_block(widths[0], widths[1])
+        )
+        self.head = nn.Sequential(
+            nn.Flatten(),
+            nn.Linear(widths[1] * 7 * 7, hidden, bias=False),
+            nn.BatchNorm1d(hidden),
+            nn.ReLU(inplace=True),
+            nn.Linear(hidden, num_classes),
+        )
         self.to(memory_format=torch.channels_last)
 
     def first_layer_filters(self) -> torch.Tensor:
@@ -137,13 +146,20 @@ class ClassifierConfig(TrainConfig):
     arch: str = option("mlp", "architecture", choices=("logreg", "mlp", "cnn-fast", "cnn-two-conv"), cli=False)
     hidden: tuple[int, ...] = option((128,), "hidden layer widths, comma-separated (mlp)", cli=False)
     activation: str = option("relu", "hidden activation (mlp)", choices=tuple(ACTIVATIONS), cli=False)
-    augment: str = option("none", "training-time degradation of image batches: none, or degrade (each image "
-                          "independently blurred, noised, thickened or thinned and shifted, so degraded images "
-                          "keep their class; the judge recipe, see docs/gan.md)", choices=("none", "degrade"))
-    max_label_distance: float = option(0.1, "with --augment degrade: the largest total-variation distance "
-                                       "allowed between the labels of blurred, noised, thickened or shifted "
-                                       "test images and their true classes; training fails above it (1 disables "
-                                       "the check)")
+    augment: str = option(
+        "none",
+        "training-time degradation of image batches: none, or degrade (each image "
+        "independently blurred, noised, thickened or thinned and shifted, so degraded images "
+        "keep their class; the judge recipe, see docs/gan.md)",
+        choices=("none", "degrade"),
+    )
+    max_label_distance: float = option(
+        0.1,
+        "with --augment degrade: the largest total-variation distance "
+        "allowed between the labels of blurred, noised, thickened or shifted "
+        "test images and their true classes; training fails above it (1 disables "
+        "the check)",
+    )
 
     def __post_init__(self):
         super().__post_init__()
@@ -171,8 +187,11 @@ class MLPConfig(ClassifierConfig):
 
 @dataclass(frozen=True)
 class CNNConfig(ClassifierConfig):
-    arch: str = option("cnn-fast", "architecture: the fast default or the two-convolution teaching CNN",
-                       choices=("cnn-fast", "cnn-two-conv"))
+    arch: str = option(
+        "cnn-fast",
+        "architecture: the fast default or the two-convolution teaching CNN",
+        choices=("cnn-fast", "cnn-two-conv"),
+    )
     epochs: int = option(2, "passes over the training split")
     batch_size: int = option(256, "examples per optimisation step")
     lr: float = option(1e-2, "peak learning rate")
@@ -194,8 +213,9 @@ class Classifier(Family):
     def build(self) -> nn.Module:
         config, data = self.config, self.data
         if config.augment != "none" and data.kind != "image":
-            raise GenlabError(f"--augment {config.augment} degrades images; {data.name} is tabular, so use "
-                              "--augment none")
+            raise GenlabError(
+                f"--augment {config.augment} degrades images; {data.name} is tabular, so use --augment none"
+            )
         if config.arch == "logreg":
             return LogisticRegression(data.input_dim, data.num_classes)
         if config.arch == "mlp":
@@ -252,31 +272,37 @@ class Classifier(Family):
         predicted = torch.cat(predictions)
         n = len(split)
         accuracy = (predicted == split.y).sum().item() / n
-        return ({"loss": total_loss.item() / n, "accuracy": accuracy, "error": 1.0 - accuracy},
-                predicted.cpu().numpy())
+        return ({"loss": total_loss.item() / n, "accuracy": accuracy, "error": 1.0 - accuracy}, predicted.cpu().numpy())
 
     def finish(self, model, run) -> dict[str, Any]:
-        from genlab.plots.classifiers import (confusion_figure, error_curves_figure, filters_figure,
-                                              most_confused_pairs)
+        from genlab.plots.classifiers import confusion_figure, error_curves_figure, filters_figure, most_confused_pairs
 
         data, config = self.data, self.config
         name = f"{config.model} on {data.name}"
         test, predicted = self.score(model, data.test)
         train = self.evaluate(model, data.train)
-        summary: dict[str, Any] = {"test_accuracy": test["accuracy"], "test_loss": test["loss"],
-                                   "train_accuracy": train["accuracy"], "train_loss": train["loss"]}
+        summary: dict[str, Any] = {
+            "test_accuracy": test["accuracy"],
+            "test_loss": test["loss"],
+            "train_accuracy": train["accuracy"],
+            "train_loss": train["loss"],
+        }
         if data.val is not None:
             summary["val_accuracy"] = self.evaluate(model, data.val)["accuracy"]
         matrix = confusion_matrix(data.test.y.cpu().numpy(), predicted, data.num_classes)
         summary["most_confused"] = most_confused_pairs(matrix, data.classes)
-        run.save_figure(error_curves_figure(run.read_metrics(), f"Training and test error: {name}"),
-                        "error_curves.png")
-        run.save_figure(confusion_figure(matrix, data.classes,
-                                         f"Test confusion matrix: {name} (accuracy {test['accuracy']:.2%})"),
-                        "confusion_matrix.png")
+        run.save_figure(error_curves_figure(run.read_metrics(), f"Training and test error: {name}"), "error_curves.png")
+        run.save_figure(
+            confusion_figure(matrix, data.classes, f"Test confusion matrix: {name} (accuracy {test['accuracy']:.2%})"),
+            "confusion_matrix.png",
+        )
         if hasattr(model, "first_layer_filters"):
-            run.save_figure(filters_figure(model.first_layer_filters().detach().cpu().numpy(),
-                                           f"Learned first-layer filters: {name}"), "filters.png")
+            run.save_figure(
+                filters_figure(
+                    model.first_layer_filters().detach().cpu().numpy(), f"Learned first-layer filters: {name}"
+                ),
+                "filters.png",
+            )
         if config.augment == "degrade":
             summary.update(self.assess_as_judge(model, run))
         return summary
@@ -287,15 +313,18 @@ class Classifier(Family):
         (a judge that labels degraded digits by their blur, not their shape, fails here, one line)."""
         from genlab.judge import assess
 
-        report = assess(lambda x: torch.softmax(model(x).float(), 1), self.data.test, self.data.num_classes,
-                        self.config.seed)
+        report = assess(
+            lambda x: torch.softmax(model(x).float(), 1), self.data.test, self.data.num_classes, self.config.seed
+        )
         distance = report["degraded_label_distance_max"]
         if distance > self.config.max_label_distance:
             worst = report["degraded_label_distance_worst"]
-            raise GenlabError(f"the judge check failed: on {worst} test images the label histogram is "
-                              f"{distance:.3f} (total variation) from the true one, above "
-                              f"--max-label-distance {self.config.max_label_distance:g}; train longer (--epochs) "
-                              f"or on more data; the weights are in {run.path}")
+            raise GenlabError(
+                f"the judge check failed: on {worst} test images the label histogram is "
+                f"{distance:.3f} (total variation) from the true one, above "
+                f"--max-label-distance {self.config.max_label_distance:g}; train longer (--epochs) "
+                f"or on more data; the weights are in {run.path}"
+            )
         return report
 
 

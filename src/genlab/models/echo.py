@@ -43,7 +43,7 @@ WITHOUT_REPLACEMENT_MAX_ROWS = 1024
 
 def truncation_bound(depth: int, s_max: float, f_max: float = 1.0) -> float:
     """Largest possible error of any coordinate of eps after `depth` terms: f_max * s_max^depth / (1 - s_max)."""
-    return f_max * s_max ** depth / (1.0 - s_max)
+    return f_max * s_max**depth / (1.0 - s_max)
 
 
 def truncation_depth(tolerance: float, s_max: float, f_max: float = 1.0) -> int:
@@ -97,8 +97,16 @@ class EchoEncoder(nn.Module):
     echo series converge (the spectral norm of the diagonal S(x) is max_i s_i < s_max < 1).
     """
 
-    def __init__(self, input_dim: int, hidden: tuple[int, ...], latent_dim: int, activation: str, dropout: float,
-                 s_max: float, f_max: float = 1.0):
+    def __init__(
+        self,
+        input_dim: int,
+        hidden: tuple[int, ...],
+        latent_dim: int,
+        activation: str,
+        dropout: float,
+        s_max: float,
+        f_max: float = 1.0,
+    ):
         super().__init__()
         self.trunk = mlp((input_dim, *hidden), activation, dropout)
         self.head = nn.Linear(hidden[-1] if hidden else input_dim, 2 * latent_dim)
@@ -113,8 +121,9 @@ class EchoEncoder(nn.Module):
 class EchoAutoencoder(nn.Module):
     """Echo encoder, MLP decoder (Bernoulli logits), and a running mean of the codes (E[z] = E[eps])."""
 
-    def __init__(self, encoder: EchoEncoder, decoder: nn.Module, latent_dim: int, output_shape: tuple[int, ...],
-                 depth: int):
+    def __init__(
+        self, encoder: EchoEncoder, decoder: nn.Module, latent_dim: int, output_shape: tuple[int, ...], depth: int
+    ):
         super().__init__()
         self.encoder = encoder
         self.decoder = decoder
@@ -142,8 +151,9 @@ class EchoConfig(StochasticAEConfig):
     """Options of the echo-noise autoencoder."""
 
     s_max: float = option(0.8, "bound r < 1 on the entries of the diagonal S(x) (its spectral norm)")
-    echo_tolerance: float = option(1e-4, "largest allowed truncation error of the echo noise, per coordinate; "
-                                   "sets the depth of the series")
+    echo_tolerance: float = option(
+        1e-4, "largest allowed truncation error of the echo noise, per coordinate; sets the depth of the series"
+    )
     epochs: int = option(20, "passes over the training split")
 
     def __post_init__(self):
@@ -151,8 +161,10 @@ class EchoConfig(StochasticAEConfig):
         check_range(self, "s_max", low=0, high=1, low_open=True, high_open=True)
         check_range(self, "echo_tolerance", low=0, low_open=True)
         if self.batch_size < 2:
-            raise GenlabError(f"--batch-size must be >= 2 for echo noise (the noise comes from other examples "
-                              f"of the batch), got {self.batch_size}")
+            raise GenlabError(
+                f"--batch-size must be >= 2 for echo noise (the noise comes from other examples "
+                f"of the batch), got {self.batch_size}"
+            )
 
     @property
     def depth(self) -> int:
@@ -169,8 +181,9 @@ class EchoFamily(StochasticAEFamily):
     def build(self) -> nn.Module:
         self.check_data()
         config, data = self.config, self.data
-        encoder = EchoEncoder(data.input_dim, config.hidden, config.latent_dim, config.activation, config.dropout,
-                              config.s_max)
+        encoder = EchoEncoder(
+            data.input_dim, config.hidden, config.latent_dim, config.activation, config.dropout, config.s_max
+        )
         decoder = MLPDecoder(config.latent_dim, config.hidden, data.input_dim, config.activation)
         decoder.init_output_bias(self.mean_image_logits())
         return EchoAutoencoder(encoder, decoder, config.latent_dim, data.input_shape, config.depth)
@@ -211,8 +224,11 @@ class EchoFamily(StochasticAEFamily):
         return torch.quantile(z[:, 0], levels), torch.quantile(z[:, 1], levels)
 
     def summary_extras(self, model, run) -> dict[str, Any]:
-        return {"echo_depth": model.depth, "echo_truncation_bound": truncation_bound(model.depth, self.config.s_max),
-                "echo_min_rate": -self.config.latent_dim * math.log(self.config.s_max)}
+        return {
+            "echo_depth": model.depth,
+            "echo_truncation_bound": truncation_bound(model.depth, self.config.s_max),
+            "echo_min_rate": -self.config.latent_dim * math.log(self.config.s_max),
+        }
 
 
 def _chunks(n: int, size: int):
@@ -222,6 +238,9 @@ def _chunks(n: int, size: int):
 
 
 MODELS = [
-    ModelSpec("echo-ae", EchoFamily, "autoencoder with echo noise: exact rate I(x; z) = -E log|det S(x)| "
-              "(Brekelmans et al. 2019)"),
+    ModelSpec(
+        "echo-ae",
+        EchoFamily,
+        "autoencoder with echo noise: exact rate I(x; z) = -E log|det S(x)| (Brekelmans et al. 2019)",
+    ),
 ]

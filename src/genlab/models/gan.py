@@ -32,10 +32,23 @@ from genlab.errors import GenlabError
 from genlab.metrics.diversity import within_class_diversity
 from genlab.models.base import Family, ModelSpec, make_optimizer
 from genlab.models.user import build_network, check_shape, dry_run
-from genlab.models.gan_losses import (LOSSES, discriminator_loss, generator_loss, gradient_penalty,
-                                      mode_seeking_penalty, path_speed_penalty)
-from genlab.models.gan_networks import (ConvDiscriminator, ConvGenerator, MLPDiscriminator, MLPGenerator,
-                                        UserDiscriminator, UserGenerator, init_weights)
+from genlab.models.gan_losses import (
+    LOSSES,
+    discriminator_loss,
+    generator_loss,
+    gradient_penalty,
+    mode_seeking_penalty,
+    path_speed_penalty,
+)
+from genlab.models.gan_networks import (
+    ConvDiscriminator,
+    ConvGenerator,
+    MLPDiscriminator,
+    MLPGenerator,
+    UserDiscriminator,
+    UserGenerator,
+    init_weights,
+)
 
 JUDGED_SAMPLES = 1000  # samples the judge labels for the summary
 GRID_SAMPLES = 64  # fixed-noise samples drawn every epoch (unconditional models)
@@ -53,37 +66,59 @@ class GANConfig(TrainConfig):
     epochs: int = option(20, "passes of the training images through the discriminator")
     batch_size: int = option(64, "real images per iteration, split evenly among its discriminator updates")
     z_dim: int = option(100, "dimension of the Gaussian noise z fed to the generator")
-    generator: str = option("mlp", "generator architecture, or your own: module:Class, called with "
-                            "--generator-args; z [B, z_dim] -> image logits [B, C, H, W] or [B, C*H*W] (the "
-                            "sigmoid gives the image; docs/api.md)", choices=("mlp", "conv"), network=True)
+    generator: str = option(
+        "mlp",
+        "generator architecture, or your own: module:Class, called with "
+        "--generator-args; z [B, z_dim] -> image logits [B, C, H, W] or [B, C*H*W] (the "
+        "sigmoid gives the image; docs/api.md)",
+        choices=("mlp", "conv"),
+        network=True,
+    )
     generator_args: str = option("{}", "keyword arguments of your --generator, a JSON object", arguments=True)
     g_hidden: tuple[int, ...] = option((256, 512, 1024), "mlp generator: hidden widths, comma-separated")
     g_activation: str = option("leaky-relu", "mlp generator: hidden activation", choices=ACTIVATION_CHOICES)
     g_batchnorm: bool = option(True, "mlp generator: batch norm between its layers")
     g_channels: tuple[int, ...] = option((64, 32, 16), "conv generator: feature maps at 7x7, 14x14, 28x28")
     g_fc: int = option(256, "conv generator: width of the fully connected layer before the 7x7 map (0: none)")
-    discriminator: str = option("mlp", "discriminator architecture, or your own: module:Class, called with "
-                                "--discriminator-args; images [B, C, H, W] -> logits [B] or [B, 1] (the d-* "
-                                "options shape the built-in ones)", choices=("mlp", "conv"), network=True)
-    discriminator_args: str = option("{}", "keyword arguments of your --discriminator, a JSON object",
-                                     arguments=True)
+    discriminator: str = option(
+        "mlp",
+        "discriminator architecture, or your own: module:Class, called with "
+        "--discriminator-args; images [B, C, H, W] -> logits [B] or [B, 1] (the d-* "
+        "options shape the built-in ones)",
+        choices=("mlp", "conv"),
+        network=True,
+    )
+    discriminator_args: str = option("{}", "keyword arguments of your --discriminator, a JSON object", arguments=True)
     d_hidden: tuple[int, ...] = option((256, 256), "mlp discriminator: hidden widths, comma-separated")
     d_activation: str = option("leaky-relu", "mlp discriminator: hidden activation", choices=ACTIVATION_CHOICES)
-    d_norm: str = option("batch", "discriminator normalisation (wasserstein-gp needs layer or none)",
-                         choices=("batch", "layer", "none"))
+    d_norm: str = option(
+        "batch", "discriminator normalisation (wasserstein-gp needs layer or none)", choices=("batch", "layer", "none")
+    )
     d_dropout: float = option(0.5, "mlp discriminator: dropout on its input")
-    d_joint_batch: bool = option(True, "real and generated images go through the discriminator in one batch "
-                                       "(one set of batch-norm statistics); see docs/gan.md")
-    d_batch_std: bool = option(True, "give the discriminator the minibatch standard deviation of its last "
-                                     "features (counters mode collapse; not with wasserstein-gp)")
+    d_joint_batch: bool = option(
+        True,
+        "real and generated images go through the discriminator in one batch "
+        "(one set of batch-norm statistics); see docs/gan.md",
+    )
+    d_batch_std: bool = option(
+        True,
+        "give the discriminator the minibatch standard deviation of its last "
+        "features (counters mode collapse; not with wasserstein-gp)",
+    )
     d_channels: tuple[int, ...] = option((32, 64), "conv discriminator: filters at 14x14 and 7x7")
     conditional: bool = option(False, "condition both players on the class label", cli=False)
     label_dim: int = option(10, "conditional models: size of the learned label embedding")
-    d_projection: bool = option(True, "conditional models: the discriminator also adds <embedding(y), features> "
-                                      "to its logit (projection discriminator)")
-    aux_weight: float = option(0.0, "conditional models: weight of an auxiliary classification loss (AC-GAN): D "
-                                    "learns to name the class of real images, G is rewarded when D names the "
-                                    "class it was asked for (0: off)")
+    d_projection: bool = option(
+        True,
+        "conditional models: the discriminator also adds <embedding(y), features> "
+        "to its logit (projection discriminator)",
+    )
+    aux_weight: float = option(
+        0.0,
+        "conditional models: weight of an auxiliary classification loss (AC-GAN): D "
+        "learns to name the class of real images, G is rewarded when D names the "
+        "class it was asked for (0: off)",
+    )
     loss: str = option("non-saturating", "adversarial objective", choices=LOSSES)
     lr_d: float = option(2e-4, "discriminator learning rate (Adam)")
     lr_g: float = option(2e-4, "generator learning rate (Adam)")
@@ -93,15 +128,25 @@ class GANConfig(TrainConfig):
     g_steps: int = option(1, "generator updates per iteration")
     n_critic: int = option(5, "critic updates per iteration with --loss wasserstein-gp")
     gp_lambda: float = option(10.0, "weight of the gradient penalty (wasserstein-gp)")
-    path_reg: float = option(0.0, "weight of the path-speed regulariser on G (0: off), which makes decoded "
-                                  "latent paths short; see docs/gan.md")
-    mode_seeking: float = option(0.0, "weight of the mode-seeking term on G (0: off), which rewards distinct "
-                                      "images for distinct noise of the same class; see docs/gan.md")
-    g_ema: float = option(0.999, "decay of a moving average of the generator's weights that grids, samples, "
-                                 "the judge, inversion and paths use instead of the last weights (0: off); "
-                                 "see docs/gan.md")
-    judge: str = option("auto", "classifier that labels samples for the summary: a run folder, auto (the "
-                                "stored judge of --data) or none")
+    path_reg: float = option(
+        0.0,
+        "weight of the path-speed regulariser on G (0: off), which makes decoded latent paths short; see docs/gan.md",
+    )
+    mode_seeking: float = option(
+        0.0,
+        "weight of the mode-seeking term on G (0: off), which rewards distinct "
+        "images for distinct noise of the same class; see docs/gan.md",
+    )
+    g_ema: float = option(
+        0.999,
+        "decay of a moving average of the generator's weights that grids, samples, "
+        "the judge, inversion and paths use instead of the last weights (0: off); "
+        "see docs/gan.md",
+    )
+    judge: str = option(
+        "auto",
+        "classifier that labels samples for the summary: a run folder, auto (the stored judge of --data) or none",
+    )
 
     def __post_init__(self):
         super().__post_init__()
@@ -118,27 +163,37 @@ class GANConfig(TrainConfig):
         check_range(self, "g_ema", low=0, high=1, high_open=True)
         check_range(self, "aux_weight", low=0)
         if self.conditional and ":" in self.generator + self.discriminator:
-            raise GenlabError("your own --generator or --discriminator can be used by unconditional GANs only "
-                              "(gan, gan-leaky, dcgan, wgan-gp); conditional ones use the built-in players")
+            raise GenlabError(
+                "your own --generator or --discriminator can be used by unconditional GANs only "
+                "(gan, gan-leaky, dcgan, wgan-gp); conditional ones use the built-in players"
+            )
         if self.aux_weight > 0 and not self.conditional:
-            raise GenlabError("--aux-weight trains D to name the class the generator was asked for; only "
-                              "conditional models (cgan) have one: use cgan or --aux-weight 0")
+            raise GenlabError(
+                "--aux-weight trains D to name the class the generator was asked for; only "
+                "conditional models (cgan) have one: use cgan or --aux-weight 0"
+            )
         for name, count in (("g_hidden", None), ("d_hidden", None), ("g_channels", 3), ("d_channels", 2)):
             widths = getattr(self, name)
             if (count is not None and len(widths) != count) or not widths or min(widths) < 1:
                 what = f"{count} positive widths" if count else "positive widths"
                 raise GenlabError(f"--{name.replace('_', '-')} must be {what}, got {','.join(map(str, widths))}")
         if self.loss == "wasserstein-gp" and self.d_norm == "batch":
-            raise GenlabError("--loss wasserstein-gp needs a per-sample critic: batch norm mixes the samples "
-                              "the gradient penalty treats one by one; use --d-norm layer or none")
+            raise GenlabError(
+                "--loss wasserstein-gp needs a per-sample critic: batch norm mixes the samples "
+                "the gradient penalty treats one by one; use --d-norm layer or none"
+            )
         if self.loss == "wasserstein-gp" and self.d_batch_std:
-            raise GenlabError("--loss wasserstein-gp needs a per-sample critic: the minibatch standard deviation "
-                              "couples the samples; add --no-d-batch-std")
+            raise GenlabError(
+                "--loss wasserstein-gp needs a per-sample critic: the minibatch standard deviation "
+                "couples the samples; add --no-d-batch-std"
+            )
         if self.loss == "wasserstein-gp" and self.d_steps != 1:
             raise GenlabError("with --loss wasserstein-gp the critic updates are set by --n-critic, not --d-steps")
         if self.batch_size < self.discriminator_steps:
-            raise GenlabError(f"--batch-size {self.batch_size} cannot be split among {self.discriminator_steps} "
-                              "discriminator updates; raise it")
+            raise GenlabError(
+                f"--batch-size {self.batch_size} cannot be split among {self.discriminator_steps} "
+                "discriminator updates; raise it"
+            )
 
     @property
     def discriminator_steps(self) -> int:
@@ -171,16 +226,26 @@ class GANFamily(Family):
         elif c.generator == "conv":
             generator = ConvGenerator(c.z_dim, c.g_channels, c.g_fc, classes, c.label_dim, shape)
         else:
-            generator = MLPGenerator(c.z_dim, c.g_hidden, c.g_activation, c.g_batchnorm, classes, c.label_dim,
-                                     shape)
+            generator = MLPGenerator(c.z_dim, c.g_hidden, c.g_activation, c.g_batchnorm, classes, c.label_dim, shape)
         if ":" in c.discriminator:
             discriminator = self.user_discriminator()
         elif c.discriminator == "conv":
-            discriminator = ConvDiscriminator(c.d_channels, c.d_norm, classes, c.label_dim, shape, c.d_batch_std,
-                                              c.d_projection, c.aux_weight > 0)
+            discriminator = ConvDiscriminator(
+                c.d_channels, c.d_norm, classes, c.label_dim, shape, c.d_batch_std, c.d_projection, c.aux_weight > 0
+            )
         else:
-            discriminator = MLPDiscriminator(c.d_hidden, c.d_activation, c.d_norm, c.d_dropout, classes,
-                                             c.label_dim, shape, c.d_batch_std, c.d_projection, c.aux_weight > 0)
+            discriminator = MLPDiscriminator(
+                c.d_hidden,
+                c.d_activation,
+                c.d_norm,
+                c.d_dropout,
+                classes,
+                c.label_dim,
+                shape,
+                c.d_batch_std,
+                c.d_projection,
+                c.aux_weight > 0,
+            )
         # The DCGAN initialisation suits the convolutional players; MLPs keep PyTorch's default,
         # under which an MLP discriminator starts learning many steps sooner.
         for player, arch in ((generator, c.generator), (discriminator, c.discriminator)):
@@ -196,8 +261,13 @@ class GANFamily(Family):
         c, shape = self.config, self.data.input_shape
         body = build_network(c.generator, c.generator_args, "--generator")
         logits = dry_run(body, torch.zeros(2, c.z_dim, device=self.device), c.generator, "--generator")
-        check_shape(logits, 2 * int(np.prod(shape)), f"image logits [2, {', '.join(map(str, shape))}] for noise "
-                    f"[2, {c.z_dim}] (--z-dim {c.z_dim})", c.generator, "--generator")
+        check_shape(
+            logits,
+            2 * int(np.prod(shape)),
+            f"image logits [2, {', '.join(map(str, shape))}] for noise [2, {c.z_dim}] (--z-dim {c.z_dim})",
+            c.generator,
+            "--generator",
+        )
         return UserGenerator(body, c.z_dim, shape)
 
     def user_discriminator(self) -> nn.Module:
@@ -206,8 +276,13 @@ class GANFamily(Family):
         body = build_network(c.discriminator, c.discriminator_args, "--discriminator")
         images = self.data.train.inputs(slice(0, 2)).to(self.device)
         logits = dry_run(body, images, c.discriminator, "--discriminator")
-        check_shape(logits, 2, f"one logit per image, [2] or [2, 1], for images {list(images.shape)}",
-                    c.discriminator, "--discriminator")
+        check_shape(
+            logits,
+            2,
+            f"one logit per image, [2] or [2, 1], for images {list(images.shape)}",
+            c.discriminator,
+            "--discriminator",
+        )
         return UserDiscriminator(body)
 
     @staticmethod
@@ -218,8 +293,10 @@ class GANFamily(Family):
     def optimizers(self, model):
         c = self.config
         betas = (c.beta1, c.beta2)
-        return {"generator": make_optimizer(c, model["generator"].parameters(), lr=c.lr_g, betas=betas),
-                "discriminator": make_optimizer(c, model["discriminator"].parameters(), lr=c.lr_d, betas=betas)}
+        return {
+            "generator": make_optimizer(c, model["generator"].parameters(), lr=c.lr_g, betas=betas),
+            "discriminator": make_optimizer(c, model["discriminator"].parameters(), lr=c.lr_d, betas=betas),
+        }
 
     # -- one iteration -----------------------------------------------------------------
     def train_step(self, model, x, y, optimizers, step):
@@ -239,8 +316,7 @@ class GANFamily(Family):
             z = torch.randn(len(real), c.z_dim, device=x.device)
             with torch.set_grad_enabled(last):
                 fake = G(z, labels)
-            real_out, fake_out, real_classes, _ = self.discriminate(D, real, fake.detach(), labels,
-                                                                    c.d_joint_batch)
+            real_out, fake_out, real_classes, _ = self.discriminate(D, real, fake.detach(), labels, c.d_joint_batch)
             d_loss = discriminator_loss(c.loss, real_out, fake_out)
             if aux:  # D learns the classes from real images only, so it cannot learn the generator's mistakes
                 d_aux = F.cross_entropy(real_classes, labels)
@@ -312,14 +388,17 @@ class GANFamily(Family):
         discriminator then stays near chance for many steps); one joint batch gives
         both the same statistics."""
         if not joint:
-            (real_out, real_classes), (fake_out, fake_classes) = (D(real, labels, classes=True),
-                                                                  D(fake, labels, classes=True))
+            (real_out, real_classes), (fake_out, fake_classes) = (
+                D(real, labels, classes=True),
+                D(fake, labels, classes=True),
+            )
             return real_out, fake_out, real_classes, fake_classes
         joint_labels = None if labels is None else torch.cat([labels, labels[: len(fake)]])
         scores, class_logits = D(torch.cat([real, fake]), joint_labels, parts=(len(real), len(fake)), classes=True)
         real_out, fake_out = scores.split([len(real), len(fake)])
-        real_classes, fake_classes = (None, None) if class_logits is None else \
-            class_logits.split([len(real), len(fake)])
+        real_classes, fake_classes = (
+            (None, None) if class_logits is None else class_logits.split([len(real), len(fake)])
+        )
         return real_out, fake_out, real_classes, fake_classes
 
     # -- evaluation and artefacts ------------------------------------------------------------
@@ -344,8 +423,11 @@ class GANFamily(Family):
         fake = G(self._seeded_noise(len(real), 3), labels)
         real_out, fake_out = D(real, labels).float(), D(fake, labels).float()
         if c.loss == "wasserstein-gp":
-            return {"critic_real": real_out.mean().item(), "critic_fake": fake_out.mean().item(),
-                    "wasserstein": (real_out.mean() - fake_out.mean()).item()}
+            return {
+                "critic_real": real_out.mean().item(),
+                "critic_fake": fake_out.mean().item(),
+                "wasserstein": (real_out.mean() - fake_out.mean()).item(),
+            }
         return {"d_real": torch.sigmoid(real_out).mean().item(), "d_fake": torch.sigmoid(fake_out).mean().item()}
 
     def fixed_grid(self, model) -> tuple[torch.Tensor, list[str] | None, int]:
@@ -374,8 +456,7 @@ class GANFamily(Family):
 
     def finish(self, model, run) -> dict[str, Any]:
         from genlab.judge import conditional_accuracy, label_quality, resolve_judge
-        from genlab.plots.gan import (class_histogram_figure, loss_figure, progress_figure,
-                                      samples_figure)
+        from genlab.plots.gan import class_histogram_figure, loss_figure, progress_figure, samples_figure
 
         c, name = self.config, f"{self.config.model} on {self.data.name}"
         summary: dict[str, Any] = {}
@@ -387,8 +468,9 @@ class GANFamily(Family):
         if progress:
             run.save_figure(progress_figure(progress, f"{name}: the same noise across epochs"), "progress.png")
         last = next((e for e in reversed(events) if e.get("event") == "train"), {})
-        summary.update({f"final_{k}": last[k] for k in ("d_loss", "g_loss", "d_real", "d_fake", "wasserstein")
-                        if k in last})
+        summary.update(
+            {f"final_{k}": last[k] for k in ("d_loss", "g_loss", "d_real", "d_fake", "wasserstein") if k in last}
+        )
 
         judge, note = resolve_judge(c.judge, c.data, self.data.classes, self.device)
         summary["judge"] = note
@@ -405,20 +487,24 @@ class GANFamily(Family):
         summary.update(quality)
         accuracy = None
         if c.conditional:
-            summary["conditional_accuracy"], accuracy = conditional_accuracy(judged, labels.cpu().numpy(),
-                                                                             self.data.num_classes)
+            summary["conditional_accuracy"], accuracy = conditional_accuracy(
+                judged, labels.cpu().numpy(), self.data.num_classes
+            )
             summary["conditional_accuracy_per_class"] = accuracy
         predicted = torch.as_tensor(judged, device=self.device)  # UNRECOGNISABLE (-1) is in no class
         # Classes as asked for (conditional) or as the judge sees them: is each class drawn in variety?
         test = self.data.test
-        diversity, per_class = within_class_diversity(samples, labels if c.conditional else predicted,
-                                                      test.inputs(), test.y,
-                                                      self.data.num_classes)
+        diversity, per_class = within_class_diversity(
+            samples, labels if c.conditional else predicted, test.inputs(), test.y, self.data.num_classes
+        )
         summary["sample_within_class_diversity"] = diversity
         summary["sample_within_class_diversity_per_class"] = per_class
-        run.save_figure(class_histogram_figure(quality, self.data.classes, accuracy,
-                                               f"{name}: the judge's labels for {JUDGED_SAMPLES} samples"),
-                        "sample_classes.png")
+        run.save_figure(
+            class_histogram_figure(
+                quality, self.data.classes, accuracy, f"{name}: the judge's labels for {JUDGED_SAMPLES} samples"
+            ),
+            "sample_classes.png",
+        )
         return summary
 
     # -- capabilities --------------------------------------------------------------------
@@ -430,8 +516,10 @@ class GANFamily(Family):
         G = self.presented_generator(model)
         if labels is not None:
             if not self.config.conditional:
-                raise GenlabError(f"'{self.config.model}' is unconditional and cannot draw a given class; "
-                                  "train a cgan to sample by --label")
+                raise GenlabError(
+                    f"'{self.config.model}' is unconditional and cannot draw a given class; "
+                    "train a cgan to sample by --label"
+                )
             labels = torch.as_tensor(labels, device=self.device).long().reshape(-1)
             k = self.data.num_classes
             if len(labels) != n or labels.min() < 0 or labels.max() >= k:
@@ -444,7 +532,7 @@ class GANFamily(Family):
         for start in range(0, n, 1000):
             count = min(1000, n - start)
             z = torch.randn(count, self.config.z_dim, device=self.device)
-            out.append(G(z, None if labels is None else labels[start:start + count]))
+            out.append(G(z, None if labels is None else labels[start : start + count]))
         return torch.cat(out)
 
     def decode(self, model, latent: torch.Tensor) -> torch.Tensor:
@@ -503,15 +591,41 @@ def read_progress(run) -> dict[int, np.ndarray]:
 
 MODELS = [
     ModelSpec("gan", GANFamily, "MLP GAN: 4-layer batch-norm generator, dropout + 3-layer batch-norm discriminator"),
-    ModelSpec("gan-leaky", GANFamily, "MLP GAN with a [Linear -> LeakyReLU] x 4 generator (128-256-512-1024)",
-              {"g_hidden": (128, 256, 512, 1024), "g_activation": "leaky-relu", "g_batchnorm": False,
-               "d_activation": "leaky-relu"}),
-    ModelSpec("dcgan", GANFamily, "DCGAN-style: fully connected to 7x7, two stride-2 transposed convolutions; "
-                                  "convolutional discriminator",
-              {"generator": "conv", "discriminator": "conv", "d_joint_batch": False}),
-    ModelSpec("cgan", ConditionalGANFamily, "conditional GAN: both players see the class label (sample by label)",
-              {"label_dim": 50, "aux_weight": 1.0, "mode_seeking": 0.1, "d_dropout": 0.2}),
-    ModelSpec("wgan-gp", GANFamily, "Wasserstein GAN with gradient penalty (critic without sigmoid, n_critic 5)",
-              {"loss": "wasserstein-gp", "d_norm": "layer", "d_dropout": 0.0, "d_batch_std": False,
-               "beta1": 0.5, "beta2": 0.9, "batch_size": 160}),
+    ModelSpec(
+        "gan-leaky",
+        GANFamily,
+        "MLP GAN with a [Linear -> LeakyReLU] x 4 generator (128-256-512-1024)",
+        {
+            "g_hidden": (128, 256, 512, 1024),
+            "g_activation": "leaky-relu",
+            "g_batchnorm": False,
+            "d_activation": "leaky-relu",
+        },
+    ),
+    ModelSpec(
+        "dcgan",
+        GANFamily,
+        "DCGAN-style: fully connected to 7x7, two stride-2 transposed convolutions; convolutional discriminator",
+        {"generator": "conv", "discriminator": "conv", "d_joint_batch": False},
+    ),
+    ModelSpec(
+        "cgan",
+        ConditionalGANFamily,
+        "conditional GAN: both players see the class label (sample by label)",
+        {"label_dim": 50, "aux_weight": 1.0, "mode_seeking": 0.1, "d_dropout": 0.2},
+    ),
+    ModelSpec(
+        "wgan-gp",
+        GANFamily,
+        "Wasserstein GAN with gradient penalty (critic without sigmoid, n_critic 5)",
+        {
+            "loss": "wasserstein-gp",
+            "d_norm": "layer",
+            "d_dropout": 0.0,
+            "d_batch_std": False,
+            "beta1": 0.5,
+            "beta2": 0.9,
+            "batch_size": 160,
+        },
+    ),
 ]

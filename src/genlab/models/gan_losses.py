@@ -40,8 +40,13 @@ def generator_loss(kind: str, fake: torch.Tensor) -> torch.Tensor:
     return 0.5 * F.softplus(-fake).mean()
 
 
-def gradient_penalty(critic, real: torch.Tensor, fake: torch.Tensor, labels: torch.Tensor | None = None,
-                     generator: torch.Generator | None = None) -> torch.Tensor:
+def gradient_penalty(
+    critic,
+    real: torch.Tensor,
+    fake: torch.Tensor,
+    labels: torch.Tensor | None = None,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
     """E (||grad_x C(x_hat)||_2 - 1)^2 at x_hat = eps x + (1 - eps) G(z), one eps ~ U(0, 1) per sample.
 
     `real` and `fake` are [B, ...] (fake detached); the norm is over every
@@ -74,7 +79,7 @@ def path_speed_penalty(generator, n: int, labels: torch.Tensor | None = None, de
     here = start + t * (end - start)
     images = generator.decode(torch.cat([here, here + delta * (end - start)]))
     step = (images[n:] - images[:n]).flatten(1)
-    return step.pow(2).mean() / delta ** 2
+    return step.pow(2).mean() / delta**2
 
 
 def mode_seeking_penalty(generator, n: int, labels: torch.Tensor | None = None, eps: float = 1e-5) -> torch.Tensor:

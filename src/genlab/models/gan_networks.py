@@ -83,8 +83,16 @@ class MLPGenerator(Generator):
     """latent -> hidden[0] -> ... -> hidden[-1] -> 784 fully connected, with the activation
     (and optionally batch norm) between neighbouring layers; sigmoid outputs."""
 
-    def __init__(self, z_dim: int, hidden: tuple[int, ...], act: str, batchnorm: bool,
-                 num_classes: int = 0, label_dim: int = 10, image_shape=(1, 28, 28)):
+    def __init__(
+        self,
+        z_dim: int,
+        hidden: tuple[int, ...],
+        act: str,
+        batchnorm: bool,
+        num_classes: int = 0,
+        label_dim: int = 10,
+        image_shape=(1, 28, 28),
+    ):
         super().__init__(z_dim, num_classes, label_dim, image_shape)
         widths = (self.latent_dim, *hidden)
         layers: list[nn.Module] = []
@@ -106,8 +114,15 @@ class ConvGenerator(Generator):
     width of the fully connected layer before the 7x7 map (0: none).
     """
 
-    def __init__(self, z_dim: int, channels: tuple[int, int, int], fc: int, num_classes: int = 0,
-                 label_dim: int = 10, image_shape=(1, 28, 28)):
+    def __init__(
+        self,
+        z_dim: int,
+        channels: tuple[int, int, int],
+        fc: int,
+        num_classes: int = 0,
+        label_dim: int = 10,
+        image_shape=(1, 28, 28),
+    ):
         super().__init__(z_dim, num_classes, label_dim, image_shape)
         c7, c14, c28 = channels
         widths = (self.latent_dim, fc) if fc else (self.latent_dim,)
@@ -116,17 +131,20 @@ class ConvGenerator(Generator):
             layers += [nn.Linear(fan_in, fan_out, bias=False), nn.BatchNorm1d(fan_out), activation("leaky-relu")]
         layers += [
             nn.Unflatten(1, (c7, 7, 7)),
-            nn.ConvTranspose2d(c7, c14, 4, stride=2, padding=1, bias=False), nn.BatchNorm2d(c14),
+            nn.ConvTranspose2d(c7, c14, 4, stride=2, padding=1, bias=False),
+            nn.BatchNorm2d(c14),
             activation("leaky-relu"),
-            nn.ConvTranspose2d(c14, c28, 4, stride=2, padding=1, bias=False), nn.BatchNorm2d(c28),
+            nn.ConvTranspose2d(c14, c28, 4, stride=2, padding=1, bias=False),
+            nn.BatchNorm2d(c28),
             activation("leaky-relu"),
             nn.Conv2d(c28, image_shape[0], 3, padding=1),
         ]
         self.body = nn.Sequential(*layers)
 
 
-def minibatch_std(features: torch.Tensor, parts: tuple[int, ...] | None = None,
-                  labels: torch.Tensor | None = None) -> torch.Tensor:
+def minibatch_std(
+    features: torch.Tensor, parts: tuple[int, ...] | None = None, labels: torch.Tensor | None = None
+) -> torch.Tensor:
     """One extra feature per example [B, 1]: the standard deviation of `features` [B, ...] across
     the examples of its group, averaged over features (minibatch standard deviation, Karras et
     al. 2018). A generator that collapses makes it small for its samples, which D can then see.
@@ -143,9 +161,11 @@ def minibatch_std(features: torch.Tensor, parts: tuple[int, ...] | None = None,
         groups = groups * (int(labels.max()) + 1) + labels
     _, member = torch.unique(groups, return_inverse=True)
     count = torch.zeros(int(member.max()) + 1, device=flat.device, dtype=flat.dtype).index_add_(
-        0, member, torch.ones_like(flat[:, 0]))[:, None]
-    mean = torch.zeros(len(count), flat.shape[1], device=flat.device, dtype=flat.dtype).index_add_(
-        0, member, flat) / count
+        0, member, torch.ones_like(flat[:, 0])
+    )[:, None]
+    mean = (
+        torch.zeros(len(count), flat.shape[1], device=flat.device, dtype=flat.dtype).index_add_(0, member, flat) / count
+    )
     variance = torch.zeros_like(mean).index_add_(0, member, (flat - mean[member]).pow(2)) / count
     return (variance + 1e-8).sqrt().mean(1)[member].unsqueeze(1)
 
@@ -167,8 +187,15 @@ class Discriminator(nn.Module):
     directly, not only through the input, which makes the generator follow it sooner.
     """
 
-    def __init__(self, num_classes: int, label_dim: int, batch_std: bool, projection: bool = False,
-                 features: int = 0, classifier: bool = False):
+    def __init__(
+        self,
+        num_classes: int,
+        label_dim: int,
+        batch_std: bool,
+        projection: bool = False,
+        features: int = 0,
+        classifier: bool = False,
+    ):
         super().__init__()
         # The auxiliary classifier of AC-GAN (Odena et al. 2017) names the class from the same features;
         # it must not read the label off its input, so with it the label enters only the verdict.
@@ -192,9 +219,19 @@ class MLPDiscriminator(Discriminator):
     """Dropout on the input, then fully connected 784 (+ label embedding) -> hidden... -> 1,
     with normalisation and the activation between neighbouring layers."""
 
-    def __init__(self, hidden: tuple[int, ...], act: str, norm: str, dropout: float,
-                 num_classes: int = 0, label_dim: int = 10, image_shape=(1, 28, 28), batch_std: bool = False,
-                 projection: bool = False, classifier: bool = False):
+    def __init__(
+        self,
+        hidden: tuple[int, ...],
+        act: str,
+        norm: str,
+        dropout: float,
+        num_classes: int = 0,
+        label_dim: int = 10,
+        image_shape=(1, 28, 28),
+        batch_std: bool = False,
+        projection: bool = False,
+        classifier: bool = False,
+    ):
         super().__init__(num_classes, label_dim, batch_std, projection, hidden[-1], classifier)
         self.dropout = nn.Dropout(dropout)
         widths = (math.prod(image_shape) + (label_dim if self.embed is not None else 0), *hidden)
@@ -204,8 +241,13 @@ class MLPDiscriminator(Discriminator):
         self.body = nn.Sequential(*layers)
         self.head = nn.Linear(widths[-1] + int(batch_std), 1)
 
-    def forward(self, images: torch.Tensor, labels: torch.Tensor | None = None,
-                parts: tuple[int, ...] | None = None, classes: bool = False):
+    def forward(
+        self,
+        images: torch.Tensor,
+        labels: torch.Tensor | None = None,
+        parts: tuple[int, ...] | None = None,
+        classes: bool = False,
+    ):
         h = self.dropout(images.flatten(1))
         if self.embed is not None:
             h = torch.cat([h, self.embed(labels)], dim=1)
@@ -217,23 +259,39 @@ class ConvDiscriminator(Discriminator):
     normalisation after the second, then a linear layer to one logit. A conditional one
     reads the label embedding as an extra input channel (projected to 28x28)."""
 
-    def __init__(self, channels: tuple[int, int], norm: str, num_classes: int = 0, label_dim: int = 10,
-                 image_shape=(1, 28, 28), batch_std: bool = False, projection: bool = False,
-                 classifier: bool = False):
+    def __init__(
+        self,
+        channels: tuple[int, int],
+        norm: str,
+        num_classes: int = 0,
+        label_dim: int = 10,
+        image_shape=(1, 28, 28),
+        batch_std: bool = False,
+        projection: bool = False,
+        classifier: bool = False,
+    ):
         c14, c7 = channels
         features = c7 * (image_shape[1] // 4) * (image_shape[2] // 4)
         super().__init__(num_classes, label_dim, batch_std, projection, features, classifier)
         in_channels = image_shape[0] + (1 if self.embed is not None else 0)
         self.label_plane = nn.Linear(label_dim, math.prod(image_shape[1:])) if self.embed is not None else None
         self.body = nn.Sequential(
-            nn.Conv2d(in_channels, c14, 4, stride=2, padding=1), activation("leaky-relu"),
-            nn.Conv2d(c14, c7, 4, stride=2, padding=1), feature_norm(norm, c7, conv=True), activation("leaky-relu"),
+            nn.Conv2d(in_channels, c14, 4, stride=2, padding=1),
+            activation("leaky-relu"),
+            nn.Conv2d(c14, c7, 4, stride=2, padding=1),
+            feature_norm(norm, c7, conv=True),
+            activation("leaky-relu"),
             nn.Flatten(),
         )
         self.head = nn.Linear(features + int(batch_std), 1)
 
-    def forward(self, images: torch.Tensor, labels: torch.Tensor | None = None,
-                parts: tuple[int, ...] | None = None, classes: bool = False):
+    def forward(
+        self,
+        images: torch.Tensor,
+        labels: torch.Tensor | None = None,
+        parts: tuple[int, ...] | None = None,
+        classes: bool = False,
+    ):
         if self.embed is not None:
             plane = self.label_plane(self.embed(labels)).view(-1, 1, *images.shape[2:])
             images = torch.cat([images, plane], dim=1)
@@ -248,7 +306,12 @@ class UserDiscriminator(nn.Module):
         super().__init__()
         self.body = body
 
-    def forward(self, images: torch.Tensor, labels: torch.Tensor | None = None,
-                parts: tuple[int, ...] | None = None, classes: bool = False):
+    def forward(
+        self,
+        images: torch.Tensor,
+        labels: torch.Tensor | None = None,
+        parts: tuple[int, ...] | None = None,
+        classes: bool = False,
+    ):
         logit = self.body(images).reshape(len(images))
         return (logit, None) if classes else logit

@@ -66,12 +66,16 @@ class StochasticAEConfig(TrainConfig):
     """Options shared by the VAE family and the echo-noise autoencoder."""
 
     latent_dim: int = option(20, "dimension p of the latent code (2 also draws the latent manifold)")
-    hidden: tuple[int, ...] = option((200,), "hidden widths of the MLP encoder, comma-separated; "
-                                     "the decoder mirrors them")
+    hidden: tuple[int, ...] = option(
+        (200,), "hidden widths of the MLP encoder, comma-separated; the decoder mirrors them"
+    )
     activation: str = option("tanh", "hidden activation", choices=tuple(ACTIVATIONS))
     dropout: float = option(0.1, "dropout after each encoder hidden layer (the decoder has none)")
-    recon: str = option("bce", "reconstruction term: bce (Bernoulli, summed over pixels) or mse "
-                        "(Gaussian with variance 1/2)", choices=("bce", "mse"))
+    recon: str = option(
+        "bce",
+        "reconstruction term: bce (Bernoulli, summed over pixels) or mse (Gaussian with variance 1/2)",
+        choices=("bce", "mse"),
+    )
     beta: float = option(1.0, "weight of the rate term (beta = 1 is the ELBO; 0 drops the rate)")
     lr: float = option(3e-3, "learning rate")
 
@@ -150,8 +154,11 @@ class StochasticAEFamily(Family):
             reconstruction, rate = self.terms(model, x)
             totals += torch.stack([reconstruction.double().sum(), rate.double().sum()])
         reconstruction, rate = (totals / len(split)).tolist()
-        metrics = {"loss": reconstruction + self.config.beta * rate, "reconstruction": reconstruction,
-                   self.rate_name: rate}
+        metrics = {
+            "loss": reconstruction + self.config.beta * rate,
+            "reconstruction": reconstruction,
+            self.rate_name: rate,
+        }
         if self.rate_name == "kl":
             metrics["elbo"] = -(reconstruction + rate)
         return metrics
@@ -209,8 +216,12 @@ class StochasticAEFamily(Family):
         test_codes = encode_split(self, model, data.test)
         summary["active_units"] = int((test_codes.var(axis=0) > 0.01).sum())
         train_codes = encode_split(self, model, data.train, limit=5000)
-        summary["latent_knn_accuracy"] = knn_accuracy(train_codes, data.train.y[:len(train_codes)].cpu().numpy(),
-                                                      test_codes[:5000], data.test.y[:5000].cpu().numpy())
+        summary["latent_knn_accuracy"] = knn_accuracy(
+            train_codes,
+            data.train.y[: len(train_codes)].cpu().numpy(),
+            test_codes[:5000],
+            data.test.y[:5000].cpu().numpy(),
+        )
         summary.update(self.summary_extras(model, run))
         return summary, test_codes
 
@@ -225,23 +236,45 @@ class StochasticAEFamily(Family):
         inputs = data.test.inputs(self.reconstruction_rows().to(self.device))
         for path in sorted(run.samples.glob("reconstructions_epoch_*.npy")):
             epoch = int(path.stem.rsplit("_", 1)[1])
-            run.save_figure(plots.reconstructions_figure(inputs, np.load(path),
-                                                         f"Reconstructions after epoch {epoch}: {name}"),
-                            f"reconstructions_epoch_{epoch:03d}.png")
+            run.save_figure(
+                plots.reconstructions_figure(inputs, np.load(path), f"Reconstructions after epoch {epoch}: {name}"),
+                f"reconstructions_epoch_{epoch:03d}.png",
+            )
         shown = data.test.inputs(slice(0, 16))
-        run.save_figure(plots.existing_reconstructed_new_figure(
-            shown, self.reconstruct(model, shown), self.sample(model, 16),
-            f"Existing, reconstructed and new images: {name}"), "existing_reconstructed_new.png")
-        run.save_figure(embedding_figure(test_codes[:5000], data.test.y[:5000].cpu().numpy(), data.classes,
-                                         f"Posterior means on the {data.name} test split: {config.model}"),
-                        "embedding.png")
-        run.save_figure(plots.loss_curves_figure(run.read_metrics(), self.rate_name, f"Training curves: {name}"),
-                        "loss.png")
-        run.save_figure(traversal_figure(self, model, shown[:1], f"Latent traversal of the first test image: {name}"),
-                        "traversal.png")
+        run.save_figure(
+            plots.existing_reconstructed_new_figure(
+                shown,
+                self.reconstruct(model, shown),
+                self.sample(model, 16),
+                f"Existing, reconstructed and new images: {name}",
+            ),
+            "existing_reconstructed_new.png",
+        )
+        run.save_figure(
+            embedding_figure(
+                test_codes[:5000],
+                data.test.y[:5000].cpu().numpy(),
+                data.classes,
+                f"Posterior means on the {data.name} test split: {config.model}",
+            ),
+            "embedding.png",
+        )
+        run.save_figure(
+            plots.loss_curves_figure(run.read_metrics(), self.rate_name, f"Training curves: {name}"), "loss.png"
+        )
+        run.save_figure(
+            traversal_figure(self, model, shown[:1], f"Latent traversal of the first test image: {name}"),
+            "traversal.png",
+        )
         if config.latent_dim == 2:
-            run.save_figure(plots.manifold_figure(lambda z: self.decode(model, z), *self.manifold_grid(model),
-                                                  f"Decoder outputs over the latent plane: {name}"), "manifold.png")
+            run.save_figure(
+                plots.manifold_figure(
+                    lambda z: self.decode(model, z),
+                    *self.manifold_grid(model),
+                    f"Decoder outputs over the latent plane: {name}",
+                ),
+                "manifold.png",
+            )
 
     def manifold_grid(self, model, size: int = 20) -> tuple[torch.Tensor, torch.Tensor]:
         """Latent values of the manifold figure along z1 and z2 ([size] each): quantiles 0.03..0.97 of N(0, 1)."""

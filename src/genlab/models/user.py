@@ -25,13 +25,21 @@ from genlab.errors import GenlabError
 class EncoderDecoderOptions:
     """The config fields that swap in a user's encoder and decoder (VAEs, autoencoders)."""
 
-    encoder: str = option("", "your own encoder instead of the built-in one: module:Class, called with "
-                          "--encoder-args; x [B, C, H, W] (or [B, D]) -> codes [B, p] (a VAE: [B, 2p], means then "
-                          "log-variances, or a (mean, logvar) pair); see docs/api.md", network=True)
+    encoder: str = option(
+        "",
+        "your own encoder instead of the built-in one: module:Class, called with "
+        "--encoder-args; x [B, C, H, W] (or [B, D]) -> codes [B, p] (a VAE: [B, 2p], means then "
+        "log-variances, or a (mean, logvar) pair); see docs/api.md",
+        network=True,
+    )
     encoder_args: str = option("{}", "keyword arguments of --encoder, a JSON object", arguments=True)
-    decoder: str = option("", "your own decoder (with --encoder): module:Class, called with --decoder-args; "
-                          "z [B, p] -> [B, C, H, W] or [B, C*H*W] before the output activation (a VAE: "
-                          "Bernoulli logits)", network=True)
+    decoder: str = option(
+        "",
+        "your own decoder (with --encoder): module:Class, called with --decoder-args; "
+        "z [B, p] -> [B, C, H, W] or [B, C*H*W] before the output activation (a VAE: "
+        "Bernoulli logits)",
+        network=True,
+    )
     decoder_args: str = option("{}", "keyword arguments of --decoder, a JSON object", arguments=True)
 
     def check_encoder_decoder(self) -> None:
@@ -50,8 +58,10 @@ def reference(obj: Any, flag: str) -> str:
         return obj
     module, qualname = getattr(obj, "__module__", None), getattr(obj, "__qualname__", None)
     if not module or not qualname or module == "__main__" or "<locals>" in qualname:
-        raise GenlabError(f"{flag}: {obj!r} cannot be imported by name from another process; define it at the top "
-                          "level of a module on the Python path (not in __main__, a notebook cell or a function)")
+        raise GenlabError(
+            f"{flag}: {obj!r} cannot be imported by name from another process; define it at the top "
+            "level of a module on the Python path (not in __main__, a notebook cell or a function)"
+        )
     return f"{module}:{qualname}"
 
 
@@ -73,8 +83,10 @@ def build_network(ref: str, args: str, flag: str) -> nn.Module:
     try:
         target = importlib.import_module(module_name)
     except ImportError as error:
-        raise GenlabError(f"{flag} {ref}: cannot import module '{module_name}' ({error}); put it on the Python "
-                          "path (PYTHONPATH, or install its package)") from None
+        raise GenlabError(
+            f"{flag} {ref}: cannot import module '{module_name}' ({error}); put it on the Python "
+            "path (PYTHONPATH, or install its package)"
+        ) from None
     try:
         for part in qualname.split("."):
             target = getattr(target, part)
@@ -83,8 +95,9 @@ def build_network(ref: str, args: str, flag: str) -> nn.Module:
     try:
         network = target(**json.loads(args))
     except Exception as error:  # the user's constructor: any failure is theirs to fix, named in one line
-        raise GenlabError(f"{flag} {ref} failed to build with arguments {args}: "
-                          f"{type(error).__name__}: {error}") from None
+        raise GenlabError(
+            f"{flag} {ref} failed to build with arguments {args}: {type(error).__name__}: {error}"
+        ) from None
     if not isinstance(network, nn.Module):
         raise GenlabError(f"{flag} {ref} returned a {type(network).__name__}, not a torch.nn.Module")
     return network
@@ -98,8 +111,9 @@ def dry_run(network: nn.Module, x: torch.Tensor, ref: str, flag: str):
     try:
         return network(x)
     except Exception as error:  # a shape mismatch inside the user's forward
-        raise GenlabError(f"{flag} {ref} failed on an input of shape {list(x.shape)}: "
-                          f"{type(error).__name__}: {error}") from None
+        raise GenlabError(
+            f"{flag} {ref} failed on an input of shape {list(x.shape)}: {type(error).__name__}: {error}"
+        ) from None
     finally:
         network.train(was_training)
 

@@ -22,8 +22,11 @@ from torch import nn
 from genlab.config import check_range, option
 from genlab.data.datasets import Split
 from genlab.errors import GenlabError
-from genlab.metrics.likelihood import diagonal_gaussian_proposal, importance_weighted_bounds, \
-    standard_normal_log_density
+from genlab.metrics.likelihood import (
+    diagonal_gaussian_proposal,
+    importance_weighted_bounds,
+    standard_normal_log_density,
+)
 from genlab.models.base import ModelSpec
 from genlab.models.user import EncoderDecoderOptions, build_network, check_shape, dry_run
 from genlab.models.stochastic_ae import StochasticAEConfig, StochasticAEFamily, mlp, reconstruction_nll
@@ -70,9 +73,15 @@ class ConvEncoder(nn.Module):
         super().__init__()
         first, second = channels
         self.features = nn.Sequential(
-            nn.Conv2d(in_channels, first, 4, stride=2, padding=1), nn.ReLU(),
-            nn.Conv2d(first, second, 4, stride=2, padding=1), nn.ReLU(), nn.Flatten(),
-            nn.Linear(second * 7 * 7, hidden), nn.ReLU(), nn.Dropout(dropout))
+            nn.Conv2d(in_channels, first, 4, stride=2, padding=1),
+            nn.ReLU(),
+            nn.Conv2d(first, second, 4, stride=2, padding=1),
+            nn.ReLU(),
+            nn.Flatten(),
+            nn.Linear(second * 7 * 7, hidden),
+            nn.ReLU(),
+            nn.Dropout(dropout),
+        )
         self.head = nn.Linear(hidden, 2 * latent_dim)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -86,10 +95,16 @@ class ConvDecoder(nn.Module):
         super().__init__()
         first, second = channels
         self.net = nn.Sequential(
-            nn.Linear(latent_dim, hidden), nn.ReLU(), nn.Linear(hidden, second * 7 * 7), nn.ReLU(),
+            nn.Linear(latent_dim, hidden),
+            nn.ReLU(),
+            nn.Linear(hidden, second * 7 * 7),
+            nn.ReLU(),
             nn.Unflatten(1, (second, 7, 7)),
-            nn.ConvTranspose2d(second, first, 4, stride=2, padding=1), nn.ReLU(),
-            nn.ConvTranspose2d(first, out_channels, 4, stride=2, padding=1, bias=False), nn.Flatten())
+            nn.ConvTranspose2d(second, first, 4, stride=2, padding=1),
+            nn.ReLU(),
+            nn.ConvTranspose2d(first, out_channels, 4, stride=2, padding=1, bias=False),
+            nn.Flatten(),
+        )
         # One bias per pixel, not per channel, so the decoder can start at the mean image.
         self.pixel_bias = nn.Parameter(torch.zeros(out_channels * 28 * 28))
 
@@ -171,21 +186,25 @@ class VAEConfig(StochasticAEConfig, EncoderDecoderOptions):
 @dataclass(frozen=True)
 class ConvVAEConfig(VAEConfig):
     arch: str = option("conv", "architecture", choices=("conv",), cli=False)
-    hidden: tuple[int, ...] = option((256,), "width of the fully connected layer between the convolutions "
-                                     "and the code")
+    hidden: tuple[int, ...] = option((256,), "width of the fully connected layer between the convolutions and the code")
     channels: tuple[int, ...] = option((32, 64), "channels of the two stride-2 convolutions")
     activation: str = option("relu", "hidden activation (the convolutions use ReLU)", choices=("relu",))
     dropout: float = option(0.0, "dropout before the encoder's output layer")
     lr: float = option(2e-3, "peak learning rate")
     batch_size: int = option(64, "examples per optimisation step")
-    schedule: str = option("onecycle", "learning-rate schedule: constant, or onecycle (linear warm-up over the "
-                           "first 20% of steps, then linear decay to zero)", choices=("constant", "onecycle"))
+    schedule: str = option(
+        "onecycle",
+        "learning-rate schedule: constant, or onecycle (linear warm-up over the "
+        "first 20% of steps, then linear decay to zero)",
+        choices=("constant", "onecycle"),
+    )
 
     def __post_init__(self):
         super().__post_init__()
         if len(self.channels) != 2 or min(self.channels) < 1:
-            raise GenlabError(f"--channels takes two positive counts, e.g. 32,64; got "
-                              f"{','.join(map(str, self.channels))}")
+            raise GenlabError(
+                f"--channels takes two positive counts, e.g. 32,64; got {','.join(map(str, self.channels))}"
+            )
         if len(self.hidden) != 1:
             raise GenlabError(f"conv-vae takes one --hidden width, e.g. 256; got {','.join(map(str, self.hidden))}")
 
@@ -205,8 +224,9 @@ class VAEFamily(StochasticAEFamily):
             return self.user_networks()
         if config.arch == "conv":
             if data.kind != "image" or data.input_shape[1:] != (28, 28):
-                raise GenlabError(f"conv-vae needs 28x28 images; {data.name} has inputs of shape "
-                                  f"{data.input_shape}; use vae")
+                raise GenlabError(
+                    f"conv-vae needs 28x28 images; {data.name} has inputs of shape {data.input_shape}; use vae"
+                )
             channels = data.input_shape[0]
             encoder = ConvEncoder(config.channels, config.hidden[0], config.latent_dim, channels, config.dropout)
             decoder = ConvDecoder(config.channels, config.hidden[0], config.latent_dim, channels)
@@ -225,14 +245,29 @@ class VAEFamily(StochasticAEFamily):
         codes = dry_run(encoder.body, x, c.encoder, "--encoder")
         if isinstance(codes, (tuple, list)):
             for part in codes:
-                check_shape(part, 2 * p, f"a (mean, logvar) pair of [2, {p}] for inputs {list(x.shape)} "
-                            f"(p = --latent-dim {p})", c.encoder, "--encoder")
+                check_shape(
+                    part,
+                    2 * p,
+                    f"a (mean, logvar) pair of [2, {p}] for inputs {list(x.shape)} (p = --latent-dim {p})",
+                    c.encoder,
+                    "--encoder",
+                )
         else:
-            check_shape(codes, 4 * p, f"[2, {2 * p}] (means, then log-variances) for inputs {list(x.shape)} "
-                        f"(p = --latent-dim {p})", c.encoder, "--encoder")
+            check_shape(
+                codes,
+                4 * p,
+                f"[2, {2 * p}] (means, then log-variances) for inputs {list(x.shape)} (p = --latent-dim {p})",
+                c.encoder,
+                "--encoder",
+            )
         logits = dry_run(decoder, torch.zeros(2, p, device=x.device), c.decoder, "--decoder")
-        check_shape(logits, 2 * data.input_dim, f"[2, {', '.join(map(str, data.input_shape))}] for codes [2, {p}]",
-                    c.decoder, "--decoder")
+        check_shape(
+            logits,
+            2 * data.input_dim,
+            f"[2, {', '.join(map(str, data.input_shape))}] for codes [2, {p}]",
+            c.decoder,
+            "--decoder",
+        )
         return GaussianVAE(encoder, decoder, data.input_shape)
 
     def rate_weight(self, step: int) -> float:
@@ -279,18 +314,25 @@ class VAEFamily(StochasticAEFamily):
             log_px = -reconstruction_nll(logits, targets, recon).view(samples, batch)
             return log_px + standard_normal_log_density(z)
 
-        return importance_weighted_bounds(x, diagonal_gaussian_proposal(model.posterior), log_joint, k,
-                                          values_per_sample=self.data.input_dim)
+        return importance_weighted_bounds(
+            x, diagonal_gaussian_proposal(model.posterior), log_joint, k, values_per_sample=self.data.input_dim
+        )
 
     def summary_extras(self, model, run) -> dict[str, Any]:
         config = self.config
         count = len(self.data.test) if config.iwae_images is None else min(config.iwae_images, len(self.data.test))
-        bounds = [self.likelihood_bounds(model, x, config.iwae_k)
-                  for x, _ in Split(self.data.test.x[:count], self.data.test.y[:count]).batches(500)]
+        bounds = [
+            self.likelihood_bounds(model, x, config.iwae_k)
+            for x, _ in Split(self.data.test.x[:count], self.data.test.y[:count]).batches(500)
+        ]
         iwae, elbo = (torch.cat(parts) for parts in zip(*bounds))
         # test_nll_elbo is -ELBO on the same images and draws, so test_nll_iwae <= test_nll_elbo always.
-        return {"test_nll_iwae": -float(iwae.mean()), "test_nll_elbo": -float(elbo.mean()),
-                "iwae_k": config.iwae_k, "iwae_images": count}
+        return {
+            "test_nll_iwae": -float(iwae.mean()),
+            "test_nll_elbo": -float(elbo.mean()),
+            "iwae_k": config.iwae_k,
+            "iwae_images": count,
+        }
 
 
 class ConvVAEFamily(VAEFamily):
@@ -298,7 +340,10 @@ class ConvVAEFamily(VAEFamily):
 
 
 MODELS = [
-    ModelSpec("vae", VAEFamily, "variational autoencoder (MLP 784-200-p, tanh, dropout; Bernoulli decoder); "
-              "--beta for the beta-VAE"),
+    ModelSpec(
+        "vae",
+        VAEFamily,
+        "variational autoencoder (MLP 784-200-p, tanh, dropout; Bernoulli decoder); --beta for the beta-VAE",
+    ),
     ModelSpec("conv-vae", ConvVAEFamily, "convolutional variational autoencoder for 28x28 images"),
 ]

@@ -7,8 +7,13 @@ import torch
 from genlab.plots.common import curves_figure, image_grid, metric_series, plt
 
 
-def reconstructions_figure(originals: torch.Tensor, reconstructions: torch.Tensor, class_names: list[str],
-                           title: str, corrupted: torch.Tensor | None = None):
+def reconstructions_figure(
+    originals: torch.Tensor,
+    reconstructions: torch.Tensor,
+    class_names: list[str],
+    title: str,
+    corrupted: torch.Tensor | None = None,
+):
     """One column per class: the original [K, 1, H, W] above (its corrupted copy and) its reconstruction.
 
     Values are in [0, 1]; a corrupted copy (which Gaussian noise takes outside
@@ -24,8 +29,13 @@ def reconstructions_figure(originals: torch.Tensor, reconstructions: torch.Tenso
     figure, axis = plt.subplots(figsize=(0.75 * columns + 1.8, 0.8 * len(rows) + 1.0))
     axis.imshow(grid, cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest")
     cell_w, cell_h = grid.shape[1] / columns, grid.shape[0] / len(rows)
-    axis.set_xticks([cell_w * (i + 0.5) for i in range(columns)], class_names,
-                    rotation=45 if max(map(len, class_names)) > 2 else 0, ha="center", fontsize=8)
+    axis.set_xticks(
+        [cell_w * (i + 0.5) for i in range(columns)],
+        class_names,
+        rotation=45 if max(map(len, class_names)) > 2 else 0,
+        ha="center",
+        fontsize=8,
+    )
     axis.set_yticks([cell_h * (i + 0.5) for i in range(len(rows))], [label for label, _ in rows], fontsize=8)
     axis.set_xlabel("class (first test image of each)")
     axis.set_title(title, fontsize=10)

@@ -29,8 +29,15 @@ def confusion_figure(matrix: np.ndarray, classes: tuple[str, ...], title: str):
     threshold = matrix.max() / 2
     for i in ticks:
         for j in ticks:
-            axis.text(j, i, str(matrix[i, j]), ha="center", va="center", fontsize=7,
-                      color="white" if matrix[i, j] > threshold else "black")
+            axis.text(
+                j,
+                i,
+                str(matrix[i, j]),
+                ha="center",
+                va="center",
+                fontsize=7,
+                color="white" if matrix[i, j] > threshold else "black",
+            )
     axis.set_xlabel("predicted class")
     axis.set_ylabel("true class")
     axis.set_title(title)
@@ -44,8 +51,13 @@ def filters_figure(weights: np.ndarray, title: str):
     high = filters.max(axis=(1, 2), keepdims=True)
     scaled = (filters - low) / np.maximum(high - low, 1e-12)
     ncols = int(np.ceil(np.sqrt(len(filters))))
-    return grid_figure(scaled, ncols, title, xlabel=f"{len(filters)} filters of {filters.shape[1]}x{filters.shape[2]} "
-                       "(each scaled to its own min-max; dark = negative, light = positive)")
+    return grid_figure(
+        scaled,
+        ncols,
+        title,
+        xlabel=f"{len(filters)} filters of {filters.shape[1]}x{filters.shape[2]} "
+        "(each scaled to its own min-max; dark = negative, light = positive)",
+    )
 
 
 def most_confused_pairs(matrix: np.ndarray, classes: tuple[str, ...], top: int = 5) -> list[dict]:
@@ -76,8 +88,10 @@ def comparison_error_figure(runs: dict[str, list[dict]], title: str):
         steps, values = metric_series(events, "train", "error")
         axis.plot(steps, values, color=colour, linestyle=":", linewidth=1)
         handles.append(Line2D([], [], color=colour, label=label))
-    handles += [Line2D([], [], color="black", label="test error"),
-                Line2D([], [], color="black", linestyle=":", label="training error")]
+    handles += [
+        Line2D([], [], color="black", label="test error"),
+        Line2D([], [], color="black", linestyle=":", label="training error"),
+    ]
     axis.legend(handles=handles, fontsize=8, ncol=2)
     axis.set_yscale("log")
     axis.set_title(title)

@@ -43,12 +43,13 @@ def image_grid(images: np.ndarray | torch.Tensor, ncols: int, pad: int = 2, pad_
     for index in range(n):
         r, c = divmod(index, ncols)
         top, left = pad + r * (height + pad), pad + c * (width + pad)
-        grid[top:top + height, left:left + width] = images[index]
+        grid[top : top + height, left : left + width] = images[index]
     return grid
 
 
-def grid_figure(images, ncols: int, title: str, row_labels: list[str] | None = None,
-                xlabel: str = "", cmap: str = "gray"):
+def grid_figure(
+    images, ncols: int, title: str, row_labels: list[str] | None = None, xlabel: str = "", cmap: str = "gray"
+):
     """A figure of an image grid with a title and (optionally) one label per row."""
     grid = image_grid(images, ncols)
     n = len(images)
@@ -66,8 +67,9 @@ def grid_figure(images, ncols: int, title: str, row_labels: list[str] | None = N
     return figure
 
 
-def curves_figure(series: dict[str, tuple[list[float], list[float]]], title: str, xlabel: str,
-                  ylabel: str, logy: bool = False):
+def curves_figure(
+    series: dict[str, tuple[list[float], list[float]]], title: str, xlabel: str, ylabel: str, logy: bool = False
+):
     """Line plot of named (x, y) series with a legend."""
     figure, axis = plt.subplots(figsize=(6, 4))
     for label, (xs, ys) in series.items():
@@ -85,6 +87,5 @@ def curves_figure(series: dict[str, tuple[list[float], list[float]]], title: str
 
 def metric_series(events: list[dict], event: str, key: str, split: str | None = None) -> tuple[list, list]:
     """(steps, values) of `key` in logged events of one kind (and split)."""
-    rows = [e for e in events if e.get("event") == event and key in e
-            and (split is None or e.get("split") == split)]
+    rows = [e for e in events if e.get("event") == event and key in e and (split is None or e.get("split") == split)]
     return [e["step"] for e in rows], [e[key] for e in rows]

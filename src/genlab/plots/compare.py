@@ -7,12 +7,16 @@ import numpy as np
 from genlab.plots.common import image_grid, plt
 
 
-_ABSENT = {"embedding": "encoder (family cannot encode)", "samples": "sampler (family cannot sample)",
-           "histogram": "class histogram in its summary"}
+_ABSENT = {
+    "embedding": "encoder (family cannot encode)",
+    "samples": "sampler (family cannot sample)",
+    "histogram": "class histogram in its summary",
+}
 
 
-def compare_figure(labels: list[str], curves: list[tuple[str, dict]], embeddings: list, samples: list,
-                   histograms: list, title: str):
+def compare_figure(
+    labels: list[str], curves: list[tuple[str, dict]], embeddings: list, samples: list, histograms: list, title: str
+):
     """One figure for several runs.
 
     Row 1 (full width): every run's loss curves, (steps, values) per series name,
@@ -38,8 +42,7 @@ def compare_figure(labels: list[str], curves: list[tuple[str, dict]], embeddings
                 from genlab.latent.embed import embedding_figure
 
                 z, point_labels, classes = item
-                embedding_figure(z, point_labels, classes, f"{label}\ntest embedding ({len(z)} points)",
-                                 axis=axis)
+                embedding_figure(z, point_labels, classes, f"{label}\ntest embedding ({len(z)} points)", axis=axis)
                 axis.title.set_fontsize(9)
             elif kind == "samples":
                 _samples_panel(axis, label, item)

@@ -7,8 +7,9 @@ import numpy as np
 from genlab.plots.common import plt
 
 
-def corruption_figure(clean: np.ndarray, corrupted: np.ndarray, clean_description: str, process: str,
-                      formula: str, title: str):
+def corruption_figure(
+    clean: np.ndarray, corrupted: np.ndarray, clean_description: str, process: str, formula: str, title: str
+):
     """Original points [N, 2] (left) and corrupted points [N, 2] (right) on shared axes.
 
     The right panel repeats the clean set faintly so the displacement is visible;

@@ -27,8 +27,9 @@ def _top(values: list[float]) -> float:
     return max(finite) * 1.15 if finite and max(finite) > 0 else 1.0
 
 
-def metric_against_parameter_figure(panels: dict[str, dict[str, tuple[list[float], list[float]]]],
-                                    title: str, xlabel: str, logx: bool = True):
+def metric_against_parameter_figure(
+    panels: dict[str, dict[str, tuple[list[float], list[float]]]], title: str, xlabel: str, logx: bool = True
+):
     """One panel per metric; each panel draws named series (x values, metric values)."""
     figure, axes = _grid(len(panels))
     for axis, (metric, series) in zip(axes, panels.items()):
@@ -39,11 +40,18 @@ def metric_against_parameter_figure(panels: dict[str, dict[str, tuple[list[float
             infinite = [x for x, y in zip(xs, ys) if not math.isfinite(y)]
             if infinite:
                 color = line.get_color() if line else None
-                axis.plot(infinite, [top] * len(infinite), linestyle="none", marker="^", color=color,
-                          label=f"{label}: inf" if line is None else None)
+                axis.plot(
+                    infinite,
+                    [top] * len(infinite),
+                    linestyle="none",
+                    marker="^",
+                    color=color,
+                    label=f"{label}: inf" if line is None else None,
+                )
                 for x in infinite:
-                    axis.annotate("inf", (x, top), textcoords="offset points", xytext=(0, 4), ha="center",
-                                  fontsize=7, color=color)
+                    axis.annotate(
+                        "inf", (x, top), textcoords="offset points", xytext=(0, 4), ha="center", fontsize=7, color=color
+                    )
         if logx:
             axis.set_xscale("log", base=2)
         axis.set_title(metric, fontsize=10)
@@ -71,8 +79,13 @@ def metric_per_comparison_figure(panels: dict[str, dict[str, dict[str, float]]],
                     continue
                 value = bars[comparison]
                 x = group + (index - (len(comparisons) - 1) / 2) * width
-                bar = axis.bar(x, value if math.isfinite(value) else top, width, color=colors[comparison],
-                               label=comparison if group == 0 else None)[0]
+                bar = axis.bar(
+                    x,
+                    value if math.isfinite(value) else top,
+                    width,
+                    color=colors[comparison],
+                    label=comparison if group == 0 else None,
+                )[0]
                 if not math.isfinite(value):
                     bar.set_hatch("//")
                     bar.set_alpha(0.5)
@@ -125,4 +138,5 @@ def metric_family(metric: str) -> str:
     if metric in ("precision", "recall", "density", "coverage"):
         return "precision / recall / density / coverage"
     return {"emd": "EMD (exact W1)", "swd": "sliced W1", "sinkhorn": "Sinkhorn divergence", "kid": "KID"}.get(
-        metric, metric)
+        metric, metric
+    )

@@ -25,10 +25,13 @@ def loss_figure(events: list[dict], loss: str, title: str):
     """
     figure, (left, right) = plt.subplots(1, 2, figsize=(12, 4.2))
     wasserstein = loss == "wasserstein-gp"
-    for key, label in (("d_loss", "critic loss (with penalty)" if wasserstein else "discriminator loss"),
-                       ("g_loss", "generator loss"), ("path_speed", "path speed (regulariser)"),
-                       ("mode_seeking", "mode-seeking penalty (unweighted)"),
-                       ("g_aux", "generator's class loss (auxiliary classifier)")):
+    for key, label in (
+        ("d_loss", "critic loss (with penalty)" if wasserstein else "discriminator loss"),
+        ("g_loss", "generator loss"),
+        ("path_speed", "path speed (regulariser)"),
+        ("mode_seeking", "mode-seeking penalty (unweighted)"),
+        ("g_aux", "generator's class loss (auxiliary classifier)"),
+    ):
         steps, values = metric_series(events, "train", key)
         if steps:
             left.plot(steps, values, label=label)
@@ -38,23 +41,33 @@ def loss_figure(events: list[dict], loss: str, title: str):
     left.grid(alpha=0.3)
     left.legend()
     if wasserstein:
-        series = (("train", "wasserstein", None, "E C(x) - E C(G(z)), training batches"),
-                  ("eval", "wasserstein", "val", "E C(x) - E C(G(z)), held-out images"),
-                  ("train", "gradient_penalty", None, "gradient penalty E(||grad C|| - 1)^2"))
+        series = (
+            ("train", "wasserstein", None, "E C(x) - E C(G(z)), training batches"),
+            ("eval", "wasserstein", "val", "E C(x) - E C(G(z)), held-out images"),
+            ("train", "gradient_penalty", None, "gradient penalty E(||grad C|| - 1)^2"),
+        )
         right.set_ylabel("critic score difference / penalty")
         right.set_title("Critic estimate of the Wasserstein distance")
     else:
-        series = (("train", "d_real", None, "D(x), training batches"),
-                  ("eval", "d_real", "val", "D(x), held-out images"),
-                  ("train", "d_fake", None, "D(G(z))"))
+        series = (
+            ("train", "d_real", None, "D(x), training batches"),
+            ("eval", "d_real", "val", "D(x), held-out images"),
+            ("train", "d_fake", None, "D(G(z))"),
+        )
         right.set_ylabel("mean discriminator output (probability real)")
         right.set_title("Discriminator outputs")
         right.set_ylim(-0.02, 1.02)
     for event, key, split, label in series:
         steps, values = metric_series(events, event, key, split)
         if steps:
-            right.plot(steps, values, label=label, marker="o" if event == "eval" else None, markersize=3,
-                       linestyle="--" if event == "eval" else "-")
+            right.plot(
+                steps,
+                values,
+                label=label,
+                marker="o" if event == "eval" else None,
+                markersize=3,
+                linestyle="--" if event == "eval" else "-",
+            )
     right.set_xlabel("iteration")
     right.grid(alpha=0.3)
     right.legend()
@@ -70,8 +83,9 @@ def progress_figure(progress: dict[int, np.ndarray], title: str, max_rows: int =
         epochs = [epochs[i] for i in np.linspace(0, len(epochs) - 1, max_rows).round().astype(int)]
     columns = max(len(progress[e]) for e in epochs)
     images = np.concatenate([progress[e] for e in epochs]).astype(np.float32) / 255.0
-    return grid_figure(images, columns, title, row_labels=[f"epoch {e}" for e in epochs],
-                       xlabel="the same noise in every row")
+    return grid_figure(
+        images, columns, title, row_labels=[f"epoch {e}" for e in epochs], xlabel="the same noise in every row"
+    )
 
 
 def class_histogram_figure(quality: dict, classes: tuple[str, ...], accuracy: list[float] | None, title: str):
@@ -85,42 +99,54 @@ def class_histogram_figure(quality: dict, classes: tuple[str, ...], accuracy: li
     positions = np.arange(len(classes))
     axis.bar(positions, counts, color="tab:blue", label="recognisable samples per predicted class")
     axis.axhline(counts.sum() / len(classes), color="tab:red", linestyle="--", label="every class equally")
-    axis.set_xticks(positions, classes, rotation=45 if max(map(len, classes)) > 2 else 0, ha="right"
-                    if max(map(len, classes)) > 2 else "center")
+    axis.set_xticks(
+        positions,
+        classes,
+        rotation=45 if max(map(len, classes)) > 2 else 0,
+        ha="right" if max(map(len, classes)) > 2 else "center",
+    )
     axis.set_xlabel("class assigned by the judge")
     axis.set_ylabel("number of samples")
     entropy = quality["sample_class_entropy"]
-    axis.set_title(f"{quality['sample_unrecognisable_share']:.1%} unrecognisable; of the rest: entropy "
-                   f"{'none' if entropy is None else f'{entropy:.3f}'} nats (max {np.log(len(classes)):.3f}); "
-                   f"mean confidence {quality['sample_mean_confidence']:.3f}", fontsize=9)
+    axis.set_title(
+        f"{quality['sample_unrecognisable_share']:.1%} unrecognisable; of the rest: entropy "
+        f"{'none' if entropy is None else f'{entropy:.3f}'} nats (max {np.log(len(classes)):.3f}); "
+        f"mean confidence {quality['sample_mean_confidence']:.3f}",
+        fontsize=9,
+    )
     axis.legend(fontsize=8)
     if accuracy is not None:
         axis = axes[0, 1]
         accuracy = np.array([np.nan if a is None else a for a in accuracy])
         axis.bar(positions, accuracy, color="tab:green", label="judge agrees with the requested class")
-        axis.set_xticks(positions, classes, rotation=45 if max(map(len, classes)) > 2 else 0,
-                        ha="right" if max(map(len, classes)) > 2 else "center")
+        axis.set_xticks(
+            positions,
+            classes,
+            rotation=45 if max(map(len, classes)) > 2 else 0,
+            ha="right" if max(map(len, classes)) > 2 else "center",
+        )
         axis.set_ylim(0, 1.05)
         axis.set_xlabel("requested class")
         axis.set_ylabel("conditional accuracy")
-        axis.set_title(f"conditional accuracy of the recognisable samples, per class; mean "
-                       f"{np.nanmean(accuracy):.3f}", fontsize=9)
+        axis.set_title(
+            f"conditional accuracy of the recognisable samples, per class; mean {np.nanmean(accuracy):.3f}", fontsize=9
+        )
         axis.legend(fontsize=8, loc="lower right")
     figure.suptitle(title)
     figure.tight_layout()
     return figure
 
 
-def inversion_figure(targets: np.ndarray, reconstructions: np.ndarray, losses: np.ndarray, title: str,
-                     names: list[str] | None = None):
+def inversion_figure(
+    targets: np.ndarray, reconstructions: np.ndarray, losses: np.ndarray, title: str, names: list[str] | None = None
+):
     """One row per target: the target, then the reconstruction of each restart with its loss.
 
     targets [N, C, H, W], reconstructions [N, R, C, H, W], losses [N, R] (squared error, summed over
     pixels); `names` label the rows (default "target i").
     """
     n, restarts = losses.shape
-    figure, axes = plt.subplots(n, restarts + 1, figsize=(1.25 * (restarts + 1) + 0.6, 1.35 * n + 0.8),
-                                squeeze=False)
+    figure, axes = plt.subplots(n, restarts + 1, figsize=(1.25 * (restarts + 1) + 0.6, 1.35 * n + 0.8), squeeze=False)
     best = losses.argmin(1)
     for row in range(n):
         for column in range(restarts + 1):
@@ -143,27 +169,40 @@ def inversion_figure(targets: np.ndarray, reconstructions: np.ndarray, losses: n
     return figure
 
 
-def path_figure(straight_images: np.ndarray, optimised_images: np.ndarray, straight_2d: np.ndarray,
-                optimised_2d: np.ndarray, history: list[float], numbers: dict, title: str, axis_labels):
+def path_figure(
+    straight_images: np.ndarray,
+    optimised_images: np.ndarray,
+    straight_2d: np.ndarray,
+    optimised_2d: np.ndarray,
+    history: list[float],
+    numbers: dict,
+    title: str,
+    axis_labels,
+):
     """Decoded strips of the straight and the optimised path, both paths projected to 2-D, and
     the energy U during optimisation. Images [K+2, C, H, W]; 2-D points [K+2, 2]."""
     figure = plt.figure(figsize=(12, 6.4))
     grid = figure.add_gridspec(2, 2, height_ratios=(1, 1.5))
     axis = figure.add_subplot(grid[0, :])
-    strip = np.concatenate([image_grid(straight_images, len(straight_images)),
-                            image_grid(optimised_images, len(optimised_images))])
+    strip = np.concatenate(
+        [image_grid(straight_images, len(straight_images)), image_grid(optimised_images, len(optimised_images))]
+    )
     axis.imshow(strip, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
     axis.set_xticks([])
     quarter = strip.shape[0] / 4
-    axis.set_yticks([quarter, 3 * quarter],
-                    [f"{name}\nU={numbers[name]['U']:.1f}\nlength {numbers[name]['image_length']:.1f}"
-                     for name in ("straight", "optimised")], fontsize=8)
+    axis.set_yticks(
+        [quarter, 3 * quarter],
+        [
+            f"{name}\nU={numbers[name]['U']:.1f}\nlength {numbers[name]['image_length']:.1f}"
+            for name in ("straight", "optimised")
+        ],
+        fontsize=8,
+    )
     axis.set_xlabel("path node, from A (left) to B (right)")
     axis.set_title("Decoded paths G(Z_k); length = sum of ||G(Z_k+1) - G(Z_k)|| in pixel space")
     axis = figure.add_subplot(grid[1, 0])
     axis.plot(straight_2d[:, 0], straight_2d[:, 1], "o-", color="tab:gray", label="straight line", markersize=4)
-    axis.plot(optimised_2d[:, 0], optimised_2d[:, 1], "o-", color="tab:orange", label="optimised path",
-              markersize=4)
+    axis.plot(optimised_2d[:, 0], optimised_2d[:, 1], "o-", color="tab:orange", label="optimised path", markersize=4)
     for point, name in ((straight_2d[0], "A"), (straight_2d[-1], "B")):
         axis.annotate(name, point, textcoords="offset points", xytext=(4, 6), fontweight="bold")
     axis.set_xlabel(axis_labels[0])

@@ -37,8 +37,15 @@ def interpolation_heatmap_figure(decoded: np.ndarray, originals: np.ndarray, t: 
     return figure
 
 
-def path_figure(backdrop: np.ndarray, labels: np.ndarray, classes: tuple[str, ...], path: np.ndarray,
-                ends: np.ndarray, end_names: tuple[str, str], title: str):
+def path_figure(
+    backdrop: np.ndarray,
+    labels: np.ndarray,
+    classes: tuple[str, ...],
+    path: np.ndarray,
+    ends: np.ndarray,
+    end_names: tuple[str, str],
+    title: str,
+):
     """The test embedding backdrop [N, p] coloured by label, with the path's codes [S, p] (the
     fabricated points) and the two endpoint codes [2, p] marked; PCA to 2-D when p > 2."""
     from genlab.latent.embed import embedding_figure, projector_2d
@@ -49,18 +56,44 @@ def path_figure(backdrop: np.ndarray, labels: np.ndarray, classes: tuple[str, ..
     axis = figure.axes[0]
     points, tips = project(path), project(ends)
     axis.plot(points[:, 0], points[:, 1], color="black", linewidth=1.2, zorder=3)
-    axis.scatter(points[:, 0], points[:, 1], marker="X", s=55, color="black", edgecolor="white", linewidth=0.6,
-                 zorder=4, label="decoded points on the path")
+    axis.scatter(
+        points[:, 0],
+        points[:, 1],
+        marker="X",
+        s=55,
+        color="black",
+        edgecolor="white",
+        linewidth=0.6,
+        zorder=4,
+        label="decoded points on the path",
+    )
     for tip, name, marker in zip(tips, end_names, ("o", "s")):
-        axis.scatter(tip[0], tip[1], marker=marker, s=110, facecolor="none", edgecolor="black", linewidth=2,
-                     zorder=5, label=f"endpoint {'A' if marker == 'o' else 'B'}: {name}")
+        axis.scatter(
+            tip[0],
+            tip[1],
+            marker=marker,
+            s=110,
+            facecolor="none",
+            edgecolor="black",
+            linewidth=2,
+            zorder=5,
+            label=f"endpoint {'A' if marker == 'o' else 'B'}: {name}",
+        )
     axis.legend(title="label", markerscale=1.0, fontsize=7, loc="best")
     return figure
 
 
-def pca_vs_linear_ae_figure(angles_deg: np.ndarray, pca_train_mse: float, pca_test_mse: float, ae_test_mse: float,
-                            events: list[dict], components: np.ndarray, aligned: np.ndarray,
-                            image_shape: tuple[int, ...] | None, title: str):
+def pca_vs_linear_ae_figure(
+    angles_deg: np.ndarray,
+    pca_train_mse: float,
+    pca_test_mse: float,
+    ae_test_mse: float,
+    events: list[dict],
+    components: np.ndarray,
+    aligned: np.ndarray,
+    image_shape: tuple[int, ...] | None,
+    title: str,
+):
     """Principal angles [K] (degrees) between the two subspaces; the autoencoder's loss against
     iterations beside PCA's error; and, for images, the K PCA components [K, D] above the
     decoder's basis rotated onto them [K, D] (at most 10 of each)."""

@@ -9,8 +9,12 @@ import numpy as np
 from genlab.plots.common import plt
 
 
-def class_frequencies_figure(histograms: dict[str, list[int]], classes: tuple[str, ...], title: str,
-                             unrecognisable: dict[str, float | None] | None = None):
+def class_frequencies_figure(
+    histograms: dict[str, list[int]],
+    classes: tuple[str, ...],
+    title: str,
+    unrecognisable: dict[str, float | None] | None = None,
+):
     """Grouped bars: for each model (colour), the fraction of its recognisable samples the judge put in
     each class.
 
@@ -26,10 +30,19 @@ def class_frequencies_figure(histograms: dict[str, list[int]], classes: tuple[st
         entropy = -sum(f * math.log(f) for f in frequencies if f > 0)
         share = (unrecognisable or {}).get(label)
         apart = "" if share is None else f", {share:.0%} unrecognisable"
-        axis.bar(positions + (index - (len(histograms) - 1) / 2) * width, frequencies, width,
-                 label=f"{label} (entropy {entropy + 0.0:.2f} nats{apart})")
-    axis.axhline(1 / len(classes), color="black", linestyle="--", linewidth=1,
-                 label=f"uniform: 1/{len(classes)} (entropy {math.log(len(classes)):.2f} nats)")
+        axis.bar(
+            positions + (index - (len(histograms) - 1) / 2) * width,
+            frequencies,
+            width,
+            label=f"{label} (entropy {entropy + 0.0:.2f} nats{apart})",
+        )
+    axis.axhline(
+        1 / len(classes),
+        color="black",
+        linestyle="--",
+        linewidth=1,
+        label=f"uniform: 1/{len(classes)} (entropy {math.log(len(classes)):.2f} nats)",
+    )
     axis.set_xticks(positions, classes, rotation=45 if max(map(len, classes)) > 2 else 0, ha="right")
     axis.set_xlabel("class the judge assigned")
     axis.set_ylabel("fraction of recognisable samples")
@@ -44,14 +57,14 @@ def neighbour_classes_figure(matrices: dict[str, np.ndarray], classes: tuple[str
     count = len(matrices)
     columns = min(3, count)
     rows = math.ceil(count / columns)
-    figure, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 4.0 * rows + 0.6), squeeze=False,
-                                layout="constrained")
+    figure, axes = plt.subplots(
+        rows, columns, figsize=(4.2 * columns, 4.0 * rows + 0.6), squeeze=False, layout="constrained"
+    )
     image = None
     for axis, (label, matrix) in zip(axes.flat, matrices.items()):
         image = axis.imshow(matrix, vmin=0, vmax=1, cmap="viridis")
         axis.set_title(label, fontsize=9)
-        axis.set_xticks(range(len(classes)), classes, rotation=90 if max(map(len, classes)) > 2 else 0,
-                        fontsize=7)
+        axis.set_xticks(range(len(classes)), classes, rotation=90 if max(map(len, classes)) > 2 else 0, fontsize=7)
         axis.set_yticks(range(len(classes)), classes, fontsize=7)
         axis.set_xlabel(f"class of its {k} nearest training codes")
         axis.set_ylabel("class of the test code")

@@ -21,15 +21,25 @@ def _numpy(images) -> np.ndarray:
 def reconstructions_figure(inputs, reconstructions, title: str):
     """Two rows: inputs [n, 1, H, W] above their reconstructions [n, 1, H, W] (values in [0, 1])."""
     images = np.concatenate([_numpy(inputs), _numpy(reconstructions)])
-    return grid_figure(images, len(inputs), title, row_labels=["input", "reconstruction"],
-                       xlabel="fixed test images (the same in every epoch)")
+    return grid_figure(
+        images,
+        len(inputs),
+        title,
+        row_labels=["input", "reconstruction"],
+        xlabel="fixed test images (the same in every epoch)",
+    )
 
 
 def existing_reconstructed_new_figure(existing, reconstructed, new, title: str):
     """Three rows of n images: test images x, their reconstructions P(Q(x)), and decoded samples z ~ prior."""
     images = np.concatenate([_numpy(existing), _numpy(reconstructed), _numpy(new)])
-    return grid_figure(images, len(existing), title, row_labels=["existing", "reconstructed", "new"],
-                       xlabel="columns: independent images (rows 1-2 share an input; row 3 decodes z ~ prior)")
+    return grid_figure(
+        images,
+        len(existing),
+        title,
+        row_labels=["existing", "reconstructed", "new"],
+        xlabel="columns: independent images (rows 1-2 share an input; row 3 decodes z ~ prior)",
+    )
 
 
 def loss_curves_figure(events: list[dict], rate_name: str, title: str):
@@ -38,11 +48,13 @@ def loss_curves_figure(events: list[dict], rate_name: str, title: str):
     figure, axes = plt.subplots(1, 3, figsize=(15, 4))
     objective = "elbo" if rate_name == "kl" else "loss"
     panels = (
-        (objective, "ELBO" if objective == "elbo" else "loss = reconstruction + beta * rate",
-         "ELBO (nats per image, higher is better)" if objective == "elbo" else "loss (nats per image)"),
+        (
+            objective,
+            "ELBO" if objective == "elbo" else "loss = reconstruction + beta * rate",
+            "ELBO (nats per image, higher is better)" if objective == "elbo" else "loss (nats per image)",
+        ),
         ("reconstruction", "reconstruction -log p(x|z)", "nats per image"),
-        (rate_name, "KL(q(z|x) || p(z))" if rate_name == "kl" else "rate I(x; z) = -E log|det S(x)|",
-         "nats per image"),
+        (rate_name, "KL(q(z|x) || p(z))" if rate_name == "kl" else "rate I(x; z) = -E log|det S(x)|", "nats per image"),
     )
     for axis, (key, subtitle, ylabel) in zip(axes, panels):
         _plot_splits(axis, events, key)
@@ -67,8 +79,9 @@ def _plot_splits(axis, events, key: str) -> None:
 
 
 @torch.no_grad()
-def manifold_figure(decode: Callable[[torch.Tensor], torch.Tensor], z1_values: torch.Tensor,
-                    z2_values: torch.Tensor, title: str):
+def manifold_figure(
+    decode: Callable[[torch.Tensor], torch.Tensor], z1_values: torch.Tensor, z2_values: torch.Tensor, title: str
+):
     """Decoder outputs over a grid of 2-D latent values: z1_values [m] across, z2_values [k] upwards.
 
     Row r, column c of the k x m mosaic shows decode([z1_values[c], z2_values[k - 1 - r]]).
@@ -108,11 +121,16 @@ def rate_distortion_figure(points: list[RatePoint], title: str):
     groups = list(dict.fromkeys(point.group for point in points))
     for index, group in enumerate(groups):
         members = sorted((p for p in points if p.group == group), key=lambda p: p.rate)
-        axis.plot([p.rate for p in members], [p.distortion for p in members], marker=markers[index % len(markers)],
-                  label=group)
+        axis.plot(
+            [p.rate for p in members],
+            [p.distortion for p in members],
+            marker=markers[index % len(markers)],
+            label=group,
+        )
         for point in members:
-            axis.annotate(point.label, (point.rate, point.distortion), textcoords="offset points", xytext=(5, 4),
-                          fontsize=8)
+            axis.annotate(
+                point.label, (point.rate, point.distortion), textcoords="offset points", xytext=(5, 4), fontsize=8
+            )
     axis.set_xlabel("rate (test KL(q(z|x) || p(z)), or exact I(x; z) for echo noise; nats per image)")
     axis.set_ylabel("distortion (test reconstruction -log p(x|z), nats per image)")
     axis.set_title(title)

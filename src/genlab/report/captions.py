@@ -18,13 +18,18 @@ from pathlib import Path
 FIGURES: tuple[tuple[str, str], ...] = (
     ("error_curves", "training and test error against optimisation steps"),
     ("loss", "training and test loss against optimisation steps"),
-    ("confusion_matrix", "confusion matrix on the test split: true class (rows) against predicted class "
-                         "(columns), with counts in the cells"),
+    (
+        "confusion_matrix",
+        "confusion matrix on the test split: true class (rows) against predicted class "
+        "(columns), with counts in the cells",
+    ),
     ("filters", "learned first-layer filters, each scaled to its own range"),
     ("reconstructions", "test images and their reconstructions"),
     (r"reconstructions_epoch_(?P<epoch>\d+)", "test images and their reconstructions after epoch {epoch}"),
-    ("existing_reconstructed_new", "existing test images, their reconstructions, and new images decoded "
-                                   "from latent codes drawn from the prior"),
+    (
+        "existing_reconstructed_new",
+        "existing test images, their reconstructions, and new images decoded from latent codes drawn from the prior",
+    ),
     ("embedding", "test images placed by their latent codes, coloured by class"),
     ("manifold", "images decoded from a regular grid of latent points"),
     ("traversal", "images decoded while one latent coordinate at a time is varied"),
@@ -46,9 +51,9 @@ class FigureFile:
     """One PNG of a run (or sweep) folder and what it shows."""
 
     path: Path
-    name: str          # "folder/stem", e.g. "figures/error_curves"
-    description: str   # lower-case phrase for "Figure N: ..."
-    rank: int          # position of its FIGURES entry (unknown names last)
+    name: str  # "folder/stem", e.g. "figures/error_curves"
+    description: str  # lower-case phrase for "Figure N: ..."
+    rank: int  # position of its FIGURES entry (unknown names last)
 
 
 def describe(name: str) -> tuple[str, int]:
@@ -84,7 +89,7 @@ def figure_files(folder: Path, subfolders: tuple[str, ...] = ("figures", "sample
 class Series:
     """A numbered run of images (one per epoch or step) of which only some are shown."""
 
-    pattern: str            # e.g. "samples/epoch_###"
+    pattern: str  # e.g. "samples/epoch_###"
     count: int
     shown: tuple[str, ...]  # numbers of the shown ones, e.g. ("1", "25", "50")
 

@@ -33,7 +33,7 @@ class Setting:
 
     name: str
     value: Any
-    default: Any        # NO_DEFAULT when the model (or this version of it) has no such setting
+    default: Any  # NO_DEFAULT when the model (or this version of it) has no such setting
     meaning: str
 
 
@@ -42,17 +42,17 @@ class Run:
     """A run folder as the report sees it."""
 
     path: Path
-    label: str                       # path relative to the common folder of everything reported
-    record: dict[str, Any]           # config.json: config, versions, device, created
+    label: str  # path relative to the common folder of everything reported
+    record: dict[str, Any]  # config.json: config, versions, device, created
     model: str
     data: str
-    description: str                 # the model's one-line description ('' when unknown)
-    family: str                      # the family's module, e.g. "genlab.models.classifiers"
-    family_title: str                # e.g. "Classifiers"
-    family_rank: int                 # order of the family in the registry (unknown last)
-    headline: tuple[str, ...]        # the family's most telling summary entries
+    description: str  # the model's one-line description ('' when unknown)
+    family: str  # the family's module, e.g. "genlab.models.classifiers"
+    family_title: str  # e.g. "Classifiers"
+    family_rank: int  # order of the family in the registry (unknown last)
+    headline: tuple[str, ...]  # the family's most telling summary entries
     settings: list[Setting]
-    summary: dict[str, Any] | None   # None: the run did not finish
+    summary: dict[str, Any] | None  # None: the run did not finish
     figures: list[FigureFile]
     series: list[Series] = field(default_factory=list)
 
@@ -64,7 +64,7 @@ class Sweep:
     path: Path
     label: str
     model: str | None
-    varied: list[str]                # the settings the sweep varied (the columns before 'seed')
+    varied: list[str]  # the settings the sweep varied (the columns before 'seed')
     columns: list[str]
     rows: list[dict[str, str]]
     figures: list[FigureFile]
@@ -110,9 +110,11 @@ def discover(inputs: list[Path]) -> tuple[list[Path], list[Path]]:
         for folder in sorted(found_sweeps, key=lambda p: _order_key(p, given, step_order)):
             sweeps.setdefault(folder.resolve(), folder)
     if not runs and not sweeps:
-        raise GenlabError(f"no run folders ({CONFIG}) or sweep folders (results.csv) under "
-                          f"{', '.join(map(str, inputs))}; give the folders that 'genlab train' or "
-                          "'genlab sweep' wrote")
+        raise GenlabError(
+            f"no run folders ({CONFIG}) or sweep folders (results.csv) under "
+            f"{', '.join(map(str, inputs))}; give the folders that 'genlab train' or "
+            "'genlab sweep' wrote"
+        )
     return list(runs.values()), list(sweeps.values())
 
 
@@ -151,8 +153,10 @@ def load_run(path: Path, label: str) -> Run:
 
     record = _read_json(path / CONFIG)
     if not isinstance(record, dict) or not isinstance(record.get("config"), dict):
-        raise GenlabError(f"{path / CONFIG} is not a genlab run config (no 'config' object); "
-                          "leave that folder out of the report's inputs")
+        raise GenlabError(
+            f"{path / CONFIG} is not a genlab run config (no 'config' object); "
+            "leave that folder out of the report's inputs"
+        )
     config = dict(record["config"])
     model, data = str(config.get("model", "?")), str(config.get("data", "?"))
     try:
@@ -170,8 +174,9 @@ def load_run(path: Path, label: str) -> Run:
         rank = FAMILY_MODULES.index(family) if family in FAMILY_MODULES else len(FAMILY_MODULES)
         headline, description = tuple(spec.family.headline), spec.description
         settings = non_default_settings(spec, config)
-    return Run(path, label, record, model, data, description, family, title, rank, headline, settings,
-               summary, figures, series)
+    return Run(
+        path, label, record, model, data, description, family, title, rank, headline, settings, summary, figures, series
+    )
 
 
 def non_default_settings(spec, config: dict[str, Any]) -> list[Setting]:
@@ -192,8 +197,10 @@ def _read_json(path: Path):
     try:
         return json.loads(path.read_text())
     except ValueError as error:
-        raise GenlabError(f"{path} is not valid JSON ({error}); the file is damaged: leave its folder out of "
-                          "the report's inputs or recreate it") from None
+        raise GenlabError(
+            f"{path} is not valid JSON ({error}); the file is damaged: leave its folder out of "
+            "the report's inputs or recreate it"
+        ) from None
 
 
 def _family_title(module_name: str) -> str:
@@ -210,7 +217,7 @@ def load_sweep(path: Path, label: str) -> Sweep:
     with open(path / "results.csv", newline="") as handle:
         reader = csv.DictReader(handle)
         columns, rows = list(reader.fieldnames or []), list(reader)
-    varied = columns[:columns.index("seed")] if "seed" in columns else []
+    varied = columns[: columns.index("seed")] if "seed" in columns else []
     model = None
     for row in rows:
         config = path / row.get("run", "") / CONFIG
@@ -249,7 +256,9 @@ def collect_suites(inputs: list[Path]) -> list[SuiteFolder]:
     for path in found.values():
         record = _read_json(path / SUITE_FILE)
         if not isinstance(record, dict) or "steps" not in record:
-            raise GenlabError(f"{path / SUITE_FILE} is not a genlab suite record (no 'steps'); "
-                              "leave that folder out of the report's inputs or run the suite again")
+            raise GenlabError(
+                f"{path / SUITE_FILE} is not a genlab suite record (no 'steps'); "
+                "leave that folder out of the report's inputs or run the suite again"
+            )
         suites.append(SuiteFolder(path, labels[path], record))
     return suites

@@ -14,14 +14,23 @@ from pathlib import Path
 
 from genlab import __version__
 from genlab.report.collect import NO_DEFAULT, Run, SuiteFolder, Sweep
-from genlab.report.numbers import (TRAINING_FACTS, entry_meaning, format_duration, format_entry, format_number,
-                                   format_setting, format_value, is_scalar, unsigned_zeros)
+from genlab.report.numbers import (
+    TRAINING_FACTS,
+    entry_meaning,
+    format_duration,
+    format_entry,
+    format_number,
+    format_setting,
+    format_value,
+    is_scalar,
+    unsigned_zeros,
+)
 
 
 @dataclass
 class Heading:
     text: str
-    level: int      # 1: part of the report, 2: one run / sweep / family, 3: a subsection
+    level: int  # 1: part of the report, 2: one run / sweep / family, 3: a subsection
     anchor: str
 
 
@@ -32,22 +41,22 @@ class Paragraph:
 
 @dataclass
 class Table:
-    caption: str            # "Table N: ..."
+    caption: str  # "Table N: ..."
     columns: list[str]
     rows: list[list[str]]
-    key_columns: int = 1    # leading columns repeated when a renderer must split a wide table
+    key_columns: int = 1  # leading columns repeated when a renderer must split a wide table
 
 
 @dataclass
 class Figure:
     path: Path
-    caption: str            # "Figure N: ..."
+    caption: str  # "Figure N: ..."
 
 
 @dataclass
 class Document:
     title: str
-    facts: list[tuple[str, str]]   # the title page: what was run, when, versions, device, time
+    facts: list[tuple[str, str]]  # the title page: what was run, when, versions, device, time
     blocks: list = field(default_factory=list)
 
     def headings(self, max_level: int = 2) -> list[Heading]:
@@ -92,16 +101,28 @@ class _Builder:
 
     def table(self, caption: str, columns: list[str], rows: list[list[str]], key_columns: int = 1) -> None:
         self.tables += 1
-        self.document.blocks.append(Table(f"Table {self.tables}: {unsigned_zeros(caption)}", columns,
-                                          [[unsigned_zeros(cell) for cell in row] for row in rows], key_columns))
+        self.document.blocks.append(
+            Table(
+                f"Table {self.tables}: {unsigned_zeros(caption)}",
+                columns,
+                [[unsigned_zeros(cell) for cell in row] for row in rows],
+                key_columns,
+            )
+        )
 
     def figure(self, path: Path, caption: str) -> None:
         self.figures += 1
         self.document.blocks.append(Figure(path, f"Figure {self.figures}: {unsigned_zeros(caption)}"))
 
 
-def build_document(runs: list[Run], sweeps: list[Sweep], inputs: list[Path], title: str | None = None,
-                   written: datetime.datetime | None = None, suites: list[SuiteFolder] = ()) -> Document:
+def build_document(
+    runs: list[Run],
+    sweeps: list[Sweep],
+    inputs: list[Path],
+    title: str | None = None,
+    written: datetime.datetime | None = None,
+    suites: list[SuiteFolder] = (),
+) -> Document:
     """The whole report: title page facts, suites, cross-run comparisons, sweeps, then each run."""
     document = Document(title or default_title(runs, sweeps), [])
     build = _Builder(document)
@@ -113,9 +134,11 @@ def build_document(runs: list[Run], sweeps: list[Sweep], inputs: list[Path], tit
     compared = {name: members for name, members in families.items() if len(members) > 1}
     if compared:
         build.heading("Comparison of runs", 1)
-        build.paragraph("One row per run, for runs of the same model family: the settings in which each run "
-                        "differs from its model's defaults, then every single-number entry of its summary. "
-                        "What each entry measures is listed in the runs' own sections.")
+        build.paragraph(
+            "One row per run, for runs of the same model family: the settings in which each run "
+            "differs from its model's defaults, then every single-number entry of its summary. "
+            "What each entry measures is listed in the runs' own sections."
+        )
         for members in compared.values():
             _comparison(build, members)
     if sweeps:
@@ -138,16 +161,25 @@ def default_title(runs: list[Run], sweeps: list[Sweep]) -> str:
     return f"genlab report: {', '.join(models)}{on}"
 
 
-def title_facts(runs: list[Run], sweeps: list[Sweep], inputs: list[Path], written: datetime.datetime | None,
-                document: Document, suites: list[SuiteFolder] = ()) -> list[tuple[str, str]]:
+def title_facts(
+    runs: list[Run],
+    sweeps: list[Sweep],
+    inputs: list[Path],
+    written: datetime.datetime | None,
+    document: Document,
+    suites: list[SuiteFolder] = (),
+) -> list[tuple[str, str]]:
     """The title page, as (what, value) pairs; figures and tables are counted in the built `document`."""
     written = written or datetime.datetime.now()
     pairs: dict[tuple[str, str], int] = {}
     for run in runs:
         pairs[(run.model, run.data)] = pairs.get((run.model, run.data), 0) + 1
     what = [f"{model} on {data} ({_count(count, 'run')})" for (model, data), count in pairs.items()]
-    what += [f"sweep of {s.model or 'a model'} over {', '.join(s.varied) or 'settings'} "
-             f"({_count(len(s.rows), 'setting')}, folder {s.label})" for s in sweeps]
+    what += [
+        f"sweep of {s.model or 'a model'} over {', '.join(s.varied) or 'settings'} "
+        f"({_count(len(s.rows), 'setting')}, folder {s.label})"
+        for s in sweeps
+    ]
     created = sorted(r.record.get("created", "") for r in runs if r.record.get("created"))
     when = "unknown"
     if created:
@@ -158,15 +190,22 @@ def title_facts(runs: list[Run], sweeps: list[Sweep], inputs: list[Path], writte
     torches = sorted({str(r.record.get("torch_version", "?")) for r in runs})
     seconds = [r.summary["seconds"] for r in runs if r.summary and isinstance(r.summary.get("seconds"), (int, float))]
     unfinished = sum(r.summary is None for r in runs)
-    total = f"{format_duration(sum(seconds))} of training, summed over {_count(len(seconds), 'finished run')}" \
-        + (f" ({unfinished} did not finish)" if unfinished else "")
-    ran = [f"{s.record.get('suite', s.label)} ({s.record.get('mode', '?')} settings, "
-           f"{_count(len(s.record['steps']), 'step')})" for s in suites]
+    total = f"{format_duration(sum(seconds))} of training, summed over {_count(len(seconds), 'finished run')}" + (
+        f" ({unfinished} did not finish)" if unfinished else ""
+    )
+    ran = [
+        f"{s.record.get('suite', s.label)} ({s.record.get('mode', '?')} settings, "
+        f"{_count(len(s.record['steps']), 'step')})"
+        for s in suites
+    ]
     suite_facts = [("Suites", "; ".join(ran))] if ran else []
     return suite_facts + [
         ("What was run", "; ".join(what) or "nothing"),
-        ("Contents", f"{_count(len(runs), 'run')}, {_count(len(sweeps), 'sweep')}, "
-                     f"{_count(len(document.figures()), 'figure')}, {_count(len(document.tables()), 'table')}"),
+        (
+            "Contents",
+            f"{_count(len(runs), 'run')}, {_count(len(sweeps), 'sweep')}, "
+            f"{_count(len(document.figures()), 'figure')}, {_count(len(document.tables()), 'table')}",
+        ),
         ("Read from", ", ".join(str(p) for p in inputs)),
         ("Runs created", when),
         ("Report written", f"{written:%Y-%m-%d %H:%M}"),
@@ -224,26 +263,44 @@ def _comparison(build: _Builder, runs: list[Run]) -> None:
     rows = []
     for run in runs:
         summary = run.summary or {}
-        cells = {"run": run.label, "model": run.model, "data": run.data,
-                 "settings": ", ".join(t for t in _setting_texts(run) if t not in shared) or "-"}
-        rows.append([cells[c] for c in columns] +
-                    [format_value(summary[k]) if is_scalar(summary.get(k)) else "-" for k in keys])
-    build.table(f"{title}: one row per run, with the settings in which it differs from its model's defaults "
-                "and its summary numbers", columns + keys, rows)
+        cells = {
+            "run": run.label,
+            "model": run.model,
+            "data": run.data,
+            "settings": ", ".join(t for t in _setting_texts(run) if t not in shared) or "-",
+        }
+        rows.append(
+            [cells[c] for c in columns] + [format_value(summary[k]) if is_scalar(summary.get(k)) else "-" for k in keys]
+        )
+    build.table(
+        f"{title}: one row per run, with the settings in which it differs from its model's defaults "
+        "and its summary numbers",
+        columns + keys,
+        rows,
+    )
 
 
 def _sweep(build: _Builder, sweep: Sweep) -> None:
     model = sweep.model or "a model"
     build.heading(f"Sweep of {model} over {', '.join(sweep.varied) or 'settings'} ({sweep.label})", 2)
-    build.paragraph(f"The sweep in folder {sweep.label} trained {model} once for each of {len(sweep.rows)} "
-                    f"settings of {', '.join(sweep.varied) or 'its grid'}, every other setting shared. Each run "
-                    "has its own section under Runs, with its settings, numbers and figures.")
+    build.paragraph(
+        f"The sweep in folder {sweep.label} trained {model} once for each of {len(sweep.rows)} "
+        f"settings of {', '.join(sweep.varied) or 'its grid'}, every other setting shared. Each run "
+        "has its own section under Runs, with its settings, numbers and figures."
+    )
     rows = [[_cell(row.get(c, "")) for c in sweep.columns] for row in sweep.rows]
-    build.table(f"results of the sweep in {sweep.label}, one row per setting", sweep.columns, rows,
-                key_columns=max(1, len(sweep.varied)))
+    build.table(
+        f"results of the sweep in {sweep.label}, one row per setting",
+        sweep.columns,
+        rows,
+        key_columns=max(1, len(sweep.varied)),
+    )
     for figure in sweep.figures:
-        build.figure(figure.path, f"{figure.description} (sweep of {model} over "
-                                  f"{', '.join(sweep.varied) or 'settings'}, folder {sweep.label}).")
+        build.figure(
+            figure.path,
+            f"{figure.description} (sweep of {model} over "
+            f"{', '.join(sweep.varied) or 'settings'}, folder {sweep.label}).",
+        )
 
 
 def _suite(build: _Builder, suite: SuiteFolder) -> None:
@@ -251,25 +308,39 @@ def _suite(build: _Builder, suite: SuiteFolder) -> None:
     record = suite.record
     name = record.get("suite", suite.label)
     build.heading(f"Suite {name}: {record.get('title', name)} ({record.get('mode', '?')} settings)", 2)
-    build.paragraph(f"{record.get('description', '')} Run with the {record.get('mode_text', '?')}; data: "
-                    f"{', '.join(record.get('data', [])) or '?'}; folder {suite.label}. Each training run also "
-                    "has its own section under Runs, with its figures and numbers.")
+    build.paragraph(
+        f"{record.get('description', '')} Run with the {record.get('mode_text', '?')}; data: "
+        f"{', '.join(record.get('data', [])) or '?'}; folder {suite.label}. Each training run also "
+        "has its own section under Runs, with its figures and numbers."
+    )
     rows = []
     for step in record["steps"]:
-        points = "; ".join(", ".join(f"{k}={format_setting(v)}" for k, v in point.items())
-                           for point in step.get("points", [])) or "-"
-        settings = ", ".join(f"{k}={format_setting(v)}" for k, v in step.get("settings", {}).items()
-                             if v is not None) or "-"
+        points = (
+            "; ".join(
+                ", ".join(f"{k}={format_setting(v)}" for k, v in point.items()) for point in step.get("points", [])
+            )
+            or "-"
+        )
+        settings = (
+            ", ".join(f"{k}={format_setting(v)}" for k, v in step.get("settings", {}).items() if v is not None) or "-"
+        )
         floors = f" (floor: {'; '.join(step['floors'])})" if step.get("floors") else ""
         rows.append([step["name"], step.get("model", "-"), step.get("what", "") + floors, settings, points])
-    build.table(f"the steps of suite {name}, in the order they ran, with the settings each was given (every other "
-                "setting at its model's default) and, for a comparison, the settings it compared",
-                ["step", "model", "what it does", "settings", "compared"], rows)
+    build.table(
+        f"the steps of suite {name}, in the order they ran, with the settings each was given (every other "
+        "setting at its model's default) and, for a comparison, the settings it compared",
+        ["step", "model", "what it does", "settings", "compared"],
+        rows,
+    )
     results = record.get("results") or {}
     if results.get("rows"):
-        build.table(f"results of suite {name}: one row per setting, with the family's headline numbers; "
-                    "'selected' marks the setting each comparison chose by its validation number",
-                    results["columns"], [[_suite_cell(v) for v in row] for row in results["rows"]], key_columns=2)
+        build.table(
+            f"results of suite {name}: one row per setting, with the family's headline numbers; "
+            "'selected' marks the setting each comparison chose by its validation number",
+            results["columns"],
+            [[_suite_cell(v) for v in row] for row in results["rows"]],
+            key_columns=2,
+        )
     for step in record["steps"]:
         if step.get("kind") != "inspect":  # an inspection's warnings stand at its own section
             for warning in step.get("warnings", []):
@@ -284,15 +355,20 @@ def _suite(build: _Builder, suite: SuiteFolder) -> None:
         for note in inspection.get("notes", []):
             build.paragraph(note)
         for table in inspection.get("tables", []):
-            build.table(f"{table['caption']} (suite {name}, step {inspection['step']})", table["columns"],
-                        [[_suite_cell(v) for v in row] for row in table["rows"]])
+            build.table(
+                f"{table['caption']} (suite {name}, step {inspection['step']})",
+                table["columns"],
+                [[_suite_cell(v) for v in row] for row in table["rows"]],
+            )
         for figure in inspection.get("figures", []):
             path = suite.path / figure["file"]
             if path.is_file():
                 build.figure(path, f"{figure['caption']} (suite {name}, step {inspection['step']}).")
             else:
-                build.paragraph(f"The figure {figure['file']} of this step is missing from folder {suite.label}; "
-                                f"run the suite again to redraw it.")
+                build.paragraph(
+                    f"The figure {figure['file']} of this step is missing from folder {suite.label}; "
+                    f"run the suite again to redraw it."
+                )
 
 
 BELOW_FLOOR = "Warning, below the floor:"  # begins every paragraph about a result too weak to conclude from
@@ -314,33 +390,47 @@ def _run(build: _Builder, run: Run, index: int) -> None:
     build.paragraph(_run_intro(run))
     build.heading("Configuration", 3)
     if run.settings:
-        rows = [[s.name, format_setting(s.value), "-" if s.default is NO_DEFAULT else format_setting(s.default),
-                 s.meaning] for s in run.settings]
-        build.table(f"settings of run {run.label} that differ from the defaults of {run.model}",
-                    ["setting", "value", "default", "meaning"], rows)
+        rows = [
+            [s.name, format_setting(s.value), "-" if s.default is NO_DEFAULT else format_setting(s.default), s.meaning]
+            for s in run.settings
+        ]
+        build.table(
+            f"settings of run {run.label} that differ from the defaults of {run.model}",
+            ["setting", "value", "default", "meaning"],
+            rows,
+        )
     else:
         build.paragraph(f"Every setting of this run is at its default for {run.model}.")
     build.heading("Numbers", 3)
     if run.summary is None:
-        build.paragraph("This run has no summary.json: it did not finish. Continue it with "
-                        f"'genlab train {run.model} --resume {run.label}'.")
+        build.paragraph(
+            "This run has no summary.json: it did not finish. Continue it with "
+            f"'genlab train {run.model} --resume {run.label}'."
+        )
     else:
-        rows = [[k, format_entry(k, run.summary[k]), entry_meaning(k)]
-                for k in summary_order(list(run.summary), run.headline)]
+        rows = [
+            [k, format_entry(k, run.summary[k]), entry_meaning(k)]
+            for k in summary_order(list(run.summary), run.headline)
+        ]
         build.table(f"the numbers of run {run.label} (its summary.json)", ["entry", "value", "meaning"], rows)
     build.heading("Figures", 3)
     if not run.figures:
         build.paragraph("This run wrote no figures.")
     for series in run.series:
-        build.paragraph(f"{series.count} images named {series.pattern}.png, one per epoch or step; shown here: "
-                        f"numbers {', '.join(series.shown)} (first, middle and last).")
+        build.paragraph(
+            f"{series.count} images named {series.pattern}.png, one per epoch or step; shown here: "
+            f"numbers {', '.join(series.shown)} (first, middle and last)."
+        )
     for figure in run.figures:
         build.figure(figure.path, f"{figure.description} ({run.model} on {run.data}, run {run.label}).")
 
 
 def _run_intro(run: Run) -> str:
-    what = f"{run.model}: {run.description}." if run.description else \
-        f"{run.model}: a model this version of genlab does not know; its settings are shown as saved."
+    what = (
+        f"{run.model}: {run.description}."
+        if run.description
+        else f"{run.model}: a model this version of genlab does not know; its settings are shown as saved."
+    )
     summary = run.summary or {}
     epochs, steps = summary.get("epochs", run.record.get("config", {}).get("epochs")), summary.get("steps")
     trained = f" Trained on {run.data}"

@@ -51,11 +51,17 @@ def embedded_image(path, alt: str) -> str:
 def _table(table: Table) -> str:
     # <wbr>: a long name like 'train_accuracy' may wrap after its underscore.
     head = "".join(f"<th>{_e(c).replace('_', '_<wbr>')}</th>" for c in table.columns)
-    body = "".join("<tr>" + "".join(f'<td class="num">{_e(cell)}</td>' if looks_numeric(cell)
-                                    else f"<td>{_e(cell)}</td>" for cell in row) + "</tr>\n" for row in table.rows)
+    body = "".join(
+        "<tr>"
+        + "".join(f'<td class="num">{_e(cell)}</td>' if looks_numeric(cell) else f"<td>{_e(cell)}</td>" for cell in row)
+        + "</tr>\n"
+        for row in table.rows
+    )
     # The caption sits outside the scrolling box, so it wraps to the page, not to a wide table.
-    return (f'<div class="table"><p class="caption">{_e(table.caption)}</p><div class="table-wrap"><table>'
-            f"<thead><tr>{head}</tr></thead><tbody>\n{body}</tbody></table></div></div>")
+    return (
+        f'<div class="table"><p class="caption">{_e(table.caption)}</p><div class="table-wrap"><table>'
+        f"<thead><tr>{head}</tr></thead><tbody>\n{body}</tbody></table></div></div>"
+    )
 
 
 def _toc(document: Document) -> str:
@@ -91,8 +97,10 @@ def render_html(document: Document) -> str:
         elif isinstance(block, Table):
             body.append(_table(block))
         elif isinstance(block, Figure):
-            body.append(f"<figure>{embedded_image(block.path, block.caption)}"
-                        f"<figcaption>{_e(block.caption)}</figcaption></figure>")
+            body.append(
+                f"<figure>{embedded_image(block.path, block.caption)}"
+                f"<figcaption>{_e(block.caption)}</figcaption></figure>"
+            )
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">

@@ -20,37 +20,36 @@ ENTRIES: dict[str, str] = {
     "seconds": "wall-clock training time in seconds (evaluations during training included)",
     "most_confused": "the test mistakes made most often, as 'true class as predicted class (count)'",
     "calibration_error": "expected calibration error: |accuracy - mean top probability| in 15 equal-width "
-                         "bins of the top probability, weighted by their shares of the images (0: calibrated)",
+    "bins of the top probability, weighted by their shares of the images (0: calibrated)",
     "judge_recipe": "the judge recipe the classifier was trained and checked by (2: degraded batches, "
-                    "unrecognisable threshold, label-histogram check)",
+    "unrecognisable threshold, label-histogram check)",
     "unrecognisable_threshold": "top probability below which the judge calls an image unrecognisable: the "
-                                "unrecognisable_quantile quantile of its top probability on real test images",
+    "unrecognisable_quantile quantile of its top probability on real test images",
     "unrecognisable_quantile": "share of real test images below the unrecognisable threshold",
     "degraded_test": "per degradation of the test images (blur: 3x3 box blur; noise: Gaussian std 0.2, "
-                     "clipped; thick/thin: 3x3 dilation/erosion; shift: up to 2 pixels each way): accuracy, "
-                     "total-variation distance of the label histogram from the true one, unrecognisable "
-                     "share, calibration error and label histogram",
+    "clipped; thick/thin: 3x3 dilation/erosion; shift: up to 2 pixels each way): accuracy, "
+    "total-variation distance of the label histogram from the true one, unrecognisable "
+    "share, calibration error and label histogram",
     "degraded_label_distance_max": "largest total-variation distance between the labels of degraded test "
-                                   "images and their true classes, over the checked degradations (the judge "
-                                   "check)",
+    "images and their true classes, over the checked degradations (the judge "
+    "check)",
     "degraded_label_distance_worst": "the checked degradation with the largest label distance",
     "degraded_test_accuracy_min": "lowest accuracy on degraded test images, over the degradations",
     "judge_unrecognisable_threshold": "the judge's unrecognisable threshold (top probability)",
     "sample_unrecognisable_share": "fraction of the judged samples whose top probability is below the judge's "
-                                   "unrecognisable threshold (about 0.01 for real test images)",
+    "unrecognisable threshold (about 0.01 for real test images)",
     "sample_class_histogram": "the judge's labels of the recognisable samples, counts per class",
     "sample_class_entropy": "entropy (nats) of the judge's labels of the recognisable samples (ln K: every "
-                            "class equally common)",
+    "class equally common)",
     "sample_mean_confidence": "the judge's mean top probability over all judged samples",
-    "conditional_accuracy": "fraction of the recognisable samples the judge labels as the class they were "
-                            "drawn for",
+    "conditional_accuracy": "fraction of the recognisable samples the judge labels as the class they were drawn for",
 }
 
 # How one record of a list-of-records entry is written; other records become 'key=value, ...'.
 RECORDS: dict[str, str] = {
     "most_confused": "{true} as {predicted} ({count})",
     "degraded_test": "{degradation}: accuracy {accuracy}, label distance {label_distance}, "
-                     "unrecognisable {unrecognisable_share}",
+    "unrecognisable {unrecognisable_share}",
 }
 
 # Entries every run's summary has (the engine writes them), listed after the family's results.
@@ -108,8 +107,10 @@ def format_entry(key: str, value: Any) -> str:
     template = RECORDS.get(key)
     if template and isinstance(value, list) and all(isinstance(v, dict) for v in value):
         try:
-            return "; ".join(template.format(**{k: format_value(x) for k, x in record.items()})
-                             for record in value) or "none"
+            return (
+                "; ".join(template.format(**{k: format_value(x) for k, x in record.items()}) for record in value)
+                or "none"
+            )
         except KeyError:
             pass  # records of another shape than the template expects: write them generically
     return format_value(value)

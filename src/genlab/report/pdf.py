@@ -28,13 +28,13 @@ from genlab.report.document import Document, Figure, Heading, Paragraph, Table, 
 FONT_DIR = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
 FONT = "DejaVu"
 ACCENT = (42, 93, 159)
-MARGIN = 16.0          # mm on every side
-TABLE_FONT = 7.5       # pt
-TABLE_PAD = 1.2        # mm of padding inside a cell, each side
-MAX_COLUMN = 70.0      # mm: wider text wraps
-FIGURE_DPI = 110.0     # what RunFolder.save_figure writes, when the PNG does not say
+MARGIN = 16.0  # mm on every side
+TABLE_FONT = 7.5  # pt
+TABLE_PAD = 1.2  # mm of padding inside a cell, each side
+MAX_COLUMN = 70.0  # mm: wider text wraps
+FIGURE_DPI = 110.0  # what RunFolder.save_figure writes, when the PNG does not say
 FIGURE_HEIGHT = 125.0  # mm: at most this tall, so two figures share a page
-TABLE_START = 30.0     # mm: a table's caption and first rows, or the table starts on the next page
+TABLE_START = 30.0  # mm: a table's caption and first rows, or the table starts on the next page
 
 
 class ReportPDF(FPDF):
@@ -48,8 +48,12 @@ class ReportPDF(FPDF):
 
     def __init__(self, title: str):
         super().__init__(orientation="P", unit="mm", format="A4")
-        for style, file in (("", "DejaVuSans.ttf"), ("B", "DejaVuSans-Bold.ttf"), ("I", "DejaVuSans-Oblique.ttf"),
-                            ("BI", "DejaVuSans-BoldOblique.ttf")):
+        for style, file in (
+            ("", "DejaVuSans.ttf"),
+            ("B", "DejaVuSans-Bold.ttf"),
+            ("I", "DejaVuSans-Oblique.ttf"),
+            ("BI", "DejaVuSans-BoldOblique.ttf"),
+        ):
             self.add_font(FONT, style, str(FONT_DIR / file))
         self.set_margins(MARGIN, MARGIN, MARGIN)
         self.set_auto_page_break(True, margin=MARGIN)
@@ -57,8 +61,8 @@ class ReportPDF(FPDF):
         self.set_creator(f"genlab {__version__}")
         self.report_title = title
         self.part, self.section = "", ""  # the level-1 and level-2 headings being laid out
-        self.heads: dict[int, str] = {}   # page number -> its running head
-        self.page_has_content = False     # a table, figure or run heading is on this page
+        self.heads: dict[int, str] = {}  # page number -> its running head
+        self.page_has_content = False  # a table, figure or run heading is on this page
 
     def add_page(self, *args, **kwargs):
         super().add_page(*args, **kwargs)
@@ -83,8 +87,7 @@ class ReportPDF(FPDF):
             self.page = page
             # A local context writes its font and colours into this page's stream, whatever the
             # last page drawn on left selected.
-            with self.local_context(font_family=FONT, font_style="", font_size_pt=7, text_color=120,
-                                    draw_color=200):
+            with self.local_context(font_family=FONT, font_style="", font_size_pt=7, text_color=120, draw_color=200):
                 self.set_xy(MARGIN, 7)
                 self.cell(self.epw, 4, _shorten(self, text, self.epw), align="L")
                 self.line(MARGIN, 11.5, self.w - MARGIN, 11.5)
@@ -302,9 +305,16 @@ def _table(pdf: ReportPDF, table: Table) -> None:
         widths = _fit([natural[i] for i in columns], [narrowest[i] for i in columns], pdf.epw)
         pdf.set_font(FONT, "", TABLE_FONT)
         pdf.set_draw_color(190)
-        with pdf.table(col_widths=widths, width=min(sum(widths), pdf.epw), align="LEFT", text_align="LEFT",
-                       line_height=3.6, padding=TABLE_PAD,
-                       headings_style=FontFace(emphasis="BOLD", fill_color=(233, 238, 246)), repeat_headings=1) as grid:
+        with pdf.table(
+            col_widths=widths,
+            width=min(sum(widths), pdf.epw),
+            align="LEFT",
+            text_align="LEFT",
+            line_height=3.6,
+            padding=TABLE_PAD,
+            headings_style=FontFace(emphasis="BOLD", fill_color=(233, 238, 246)),
+            repeat_headings=1,
+        ) as grid:
             header = grid.row()
             headers = _headers(table)
             for i in columns:
@@ -341,8 +351,9 @@ def _figure(pdf: ReportPDF, figure: Figure) -> None:
     pdf.image(str(figure.path), x=MARGIN + (pdf.epw - width) / 2, y=y, w=width, h=height)
     pdf.set_y(y + height + 1.5)
     pdf.set_text_color(60)
-    pdf.multi_cell(0, 4.5, figure.caption, align="C" if len(figure.caption) < 110 else "L",
-                   new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(
+        0, 4.5, figure.caption, align="C" if len(figure.caption) < 110 else "L", new_x="LMARGIN", new_y="NEXT"
+    )
     pdf.set_text_color(0)
     pdf.ln(4)
     pdf.page_has_content = True

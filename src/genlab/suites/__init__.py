@@ -45,11 +45,18 @@ def default_out(name: str, quick: bool) -> Path:
     return Path("runs") / f"suite-{name}{'-quick' if quick else ''}"
 
 
-def run_named_suite(name: str, out=None, quick: bool = False, data: str | None = None, progress: bool = True,
-                    log=print) -> SuiteResult:
+def run_named_suite(
+    name: str, out=None, quick: bool = False, data: str | None = None, progress: bool = True, log=print
+) -> SuiteResult:
     """Run suite `name` (or "all") into `out` and write out/report.html and out/report.pdf."""
-    return run_suites(get_suites(name), Path(out) if out else default_out(name, quick), quick=quick,
-                      data=(data,) if data else None, progress=progress, log=log)
+    return run_suites(
+        get_suites(name),
+        Path(out) if out else default_out(name, quick),
+        quick=quick,
+        data=(data,) if data else None,
+        progress=progress,
+        log=log,
+    )
 
 
 __all__ = ["SUITE_MODULES", "Suite", "SuiteResult", "all_suites", "get_suites", "run_named_suite"]

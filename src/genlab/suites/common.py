@@ -30,9 +30,14 @@ def interpolations(context: InspectContext, run: RunOutcome, steps: int = 10) ->
     for what, start, end in pairs:
         result = interpolate_run(run.path, start, end, steps=steps)
         strip, embedding = (context.adopt(path) for path in result.figures)
-        inspection.figures.append((strip, f"{model}: images decoded along the straight line between the latent "
-                                          f"codes of test images {result.start} and {result.end} ({what}); the "
-                                          "outer images are the originals"))
+        inspection.figures.append(
+            (
+                strip,
+                f"{model}: images decoded along the straight line between the latent "
+                f"codes of test images {result.start} and {result.end} ({what}); the "
+                "outer images are the originals",
+            )
+        )
         inspection.figures.append((embedding, f"{model}: the same path ({what}) drawn over the test embedding"))
     return inspection
 
@@ -47,12 +52,14 @@ def compare(context: InspectContext, runs: list[RunOutcome], name: str, title: s
 
 def summary_table(runs: list[tuple[str, RunOutcome]], entries: list[str], caption: str) -> dict[str, Any]:
     """A table of summary entries, one row per (label, run); entries a run lacks are left empty."""
-    return {"caption": caption, "columns": ["run", *entries],
-            "rows": [[label, *[run.summary.get(entry) for entry in entries]] for label, run in runs]}
+    return {
+        "caption": caption,
+        "columns": ["run", *entries],
+        "rows": [[label, *[run.summary.get(entry) for entry in entries]] for label, run in runs],
+    }
 
 
-def class_pairs(context: InspectContext, runs: list[tuple[str, RunOutcome]], k: int = 5,
-                pairs: int = 5) -> Inspection:
+def class_pairs(context: InspectContext, runs: list[tuple[str, RunOutcome]], k: int = 5, pairs: int = 5) -> Inspection:
     """Which classes embed close together, for each run's test codes: the share of each class's k nearest
     training codes that belong to each other class (`genlab.latent.embed.neighbour_classes`), as one table
     per run (each class's closest classes), one table of each run's closest pairs, a heat map of every
@@ -68,34 +75,56 @@ def class_pairs(context: InspectContext, runs: list[tuple[str, RunOutcome]], k: 
         data = loaded.family.data
         train_z = encode_split(loaded.family, loaded.model, data.train)
         test_z = encode_split(loaded.family, loaded.model, data.test)
-        matrix = neighbour_classes(train_z, data.train.y.numpy(), test_z, data.test.y.numpy(),
-                                   data.num_classes, k=k)
+        matrix = neighbour_classes(train_z, data.train.y.numpy(), test_z, data.test.y.numpy(), data.num_classes, k=k)
         classes = tuple(data.classes)
         matrices[label] = matrix
         closest = closest_class_pairs(matrix, pairs)
-        inspection.values[label] = {"classes": list(classes), "k": k, "matrix": matrix.round(4).tolist(),
-                                    "closest_pairs": [[classes[i], classes[j], share] for i, j, share in closest]}
+        inspection.values[label] = {
+            "classes": list(classes),
+            "k": k,
+            "matrix": matrix.round(4).tolist(),
+            "closest_pairs": [[classes[i], classes[j], share] for i, j, share in closest],
+        }
         rows = []
         for i, name in enumerate(classes):
             others = sorted((j for j in range(len(classes)) if j != i), key=lambda j: -matrix[i, j])[:3]
             rows.append([name, float(matrix[i, i]), *[f"{classes[j]}: {matrix[i, j]:.2f}" for j in others]])
-        inspection.tables.append({
-            "caption": f"{label}: for the test codes of each class, the share of their {k} nearest training codes "
-                       "that are of the same class, and the three other classes whose codes lie closest (their "
-                       "share of the neighbours)",
-            "columns": ["class", "same class", "closest other class", "second", "third"], "rows": rows})
-        summary_rows.append([label, run.summary.get("latent_knn_accuracy"),
-                             "; ".join(f"{classes[i]}-{classes[j]}: {share:.2f}" for i, j, share in closest)])
-    inspection.tables.insert(0, {
-        "caption": f"the class pairs that embed closest together in each 2-D code: for a pair (a, b), the mean of "
-                   f"the share of class a's {k} nearest neighbours that are b and of b's that are a (0: never "
-                   "neighbours; the pairs are listed highest first), beside the code's 5-NN accuracy",
-        "columns": ["model", "5-NN accuracy", f"closest class pairs (share of the {k} nearest neighbours)"],
-        "rows": summary_rows})
-    name = context.save_figure(neighbour_classes_figure(matrices, classes, k,
-                                                        f"Classes of the {k} nearest neighbours of each test code"),
-                               "neighbour_classes.png")
-    inspection.figures.append((name, f"for each model, row a, column b: the share of the {k} nearest training codes "
-                                     "of class-a test codes that are of class b; bright cells off the diagonal are "
-                                     "classes that embed close together"))
+        inspection.tables.append(
+            {
+                "caption": f"{label}: for the test codes of each class, the share of their {k} nearest training codes "
+                "that are of the same class, and the three other classes whose codes lie closest (their "
+                "share of the neighbours)",
+                "columns": ["class", "same class", "closest other class", "second", "third"],
+                "rows": rows,
+            }
+        )
+        summary_rows.append(
+            [
+                label,
+                run.summary.get("latent_knn_accuracy"),
+                "; ".join(f"{classes[i]}-{classes[j]}: {share:.2f}" for i, j, share in closest),
+            ]
+        )
+    inspection.tables.insert(
+        0,
+        {
+            "caption": f"the class pairs that embed closest together in each 2-D code: for a pair (a, b), the mean of "
+            f"the share of class a's {k} nearest neighbours that are b and of b's that are a (0: never "
+            "neighbours; the pairs are listed highest first), beside the code's 5-NN accuracy",
+            "columns": ["model", "5-NN accuracy", f"closest class pairs (share of the {k} nearest neighbours)"],
+            "rows": summary_rows,
+        },
+    )
+    name = context.save_figure(
+        neighbour_classes_figure(matrices, classes, k, f"Classes of the {k} nearest neighbours of each test code"),
+        "neighbour_classes.png",
+    )
+    inspection.figures.append(
+        (
+            name,
+            f"for each model, row a, column b: the share of the {k} nearest training codes "
+            "of class-a test codes that are of class b; bright cells off the diagonal are "
+            "classes that embed close together",
+        )
+    )
     return inspection

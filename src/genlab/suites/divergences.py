@@ -13,7 +13,7 @@ from genlab.suites.steps import ByMode, Inspect, InspectContext, Inspection, Tra
 
 FIGURES = {
     "uniform_vs_normal": "every metric between {n} points of the uniform distribution on [0, 1]^3 and {n} of a "
-                         "normal N(0, v I) in 3-D, against the variance v (exact KL and FD drawn where known)",
+    "normal N(0, v I) in 3-D, against the variance v (exact KL and FD drawn where known)",
     "uniform_vs_normal_seconds": "the run time of each metric on the uniform-against-normal sets",
     "seconds": "the run time of each metric on the image sets, by feature space",
 }
@@ -25,14 +25,20 @@ def build(data: tuple[str, ...]) -> list:
         judge_step(data[0]),
         Train("gan", "gan", "the MLP GAN whose samples are compared with real images", {**on, **GAN}),
         vae_step(data[0]),
-        Inspect("divergences", "KL (kNN and histogram), exact, sliced and Sinkhorn earth mover's distance, MMD with "
-                "a permutation test, Frechet distance, KID and precision / recall / density / coverage: uniform "
-                f"against normal sets, and {data[0]} test images against other test images, GAN samples and VAE "
-                "samples, in pixels, PCA-50 and judge features, each timed",
-                divergences, uses=("judge", "gan", "vae"),
-                settings={"n": ByMode(quick=500, full=1000), "variances": ByMode(quick=[1, 4, 16],
-                                                                                 full=[1, 2, 4, 8, 16]),
-                          "permutations": ByMode(quick=50, full=200)}),
+        Inspect(
+            "divergences",
+            "KL (kNN and histogram), exact, sliced and Sinkhorn earth mover's distance, MMD with "
+            "a permutation test, Frechet distance, KID and precision / recall / density / coverage: uniform "
+            f"against normal sets, and {data[0]} test images against other test images, GAN samples and VAE "
+            "samples, in pixels, PCA-50 and judge features, each timed",
+            divergences,
+            uses=("judge", "gan", "vae"),
+            settings={
+                "n": ByMode(quick=500, full=1000),
+                "variances": ByMode(quick=[1, 4, 16], full=[1, 2, 4, 8, 16]),
+                "permutations": ByMode(quick=50, full=200),
+            },
+        ),
     ]
 
 
@@ -43,28 +49,44 @@ def divergences(context: InspectContext) -> Inspection:
 
     settings = context.settings
     data = context.runs("gan")[0].settings["data"]
-    run_divergences(context.folder, variances=tuple(settings["variances"]), n=settings["n"], data=data,
-                    gan=str(context.runs("gan")[0].path), vae=str(context.runs("vae")[0].path),
-                    settings=MetricSettings(permutations=settings["permutations"]),
-                    judge=str(context.runs("judge")[0].path), progress=context.progress)
+    run_divergences(
+        context.folder,
+        variances=tuple(settings["variances"]),
+        n=settings["n"],
+        data=data,
+        gan=str(context.runs("gan")[0].path),
+        vae=str(context.runs("vae")[0].path),
+        settings=MetricSettings(permutations=settings["permutations"]),
+        judge=str(context.runs("judge")[0].path),
+        progress=context.progress,
+    )
     record = json.loads((context.folder / "divergences.json").read_text())
     n = record["n"]
     inspection = Inspection(notes=list(record.get("notes", [])))
     variances = sorted(record["uniform_vs_normal"], key=float)  # JSON keys come back sorted as text
-    inspection.tables.append(divergence_table(
-        f"every metric between {n} uniform points in [0, 1]^3 (A) and {n} normal points N(0, v I) (B), "
-        "for each variance v (KL in nats)",
-        {f"v = {v}": record["uniform_vs_normal"][v]["rows"] for v in variances}))
+    inspection.tables.append(
+        divergence_table(
+            f"every metric between {n} uniform points in [0, 1]^3 (A) and {n} normal points N(0, v I) (B), "
+            "for each variance v (KL in nats)",
+            {f"v = {v}": record["uniform_vs_normal"][v]["rows"] for v in variances},
+        )
+    )
     for space, comparisons in record["real"].items():
-        inspection.tables.append(divergence_table(
-            f"{data}: {n} test images (A) against {n} other test images and {n} samples of the GAN and of the "
-            f"VAE (B), in {space} features",
-            {label: comparison["rows"] for label, comparison in comparisons.items()}, floor="real vs real"))
+        inspection.tables.append(
+            divergence_table(
+                f"{data}: {n} test images (A) against {n} other test images and {n} samples of the GAN and of the "
+                f"VAE (B), in {space} features",
+                {label: comparison["rows"] for label, comparison in comparisons.items()},
+                floor="real vs real",
+            )
+        )
     for path in sorted((context.folder / "figures").glob("*.png")):
         stem = path.stem
         if stem.startswith(f"{data}_") and stem != f"{data}_seconds":
-            caption = f"each metric for {data} test images against other test images, GAN and VAE samples " \
-                      f"({stem[len(data) + 1:]} features)"
+            caption = (
+                f"each metric for {data} test images against other test images, GAN and VAE samples "
+                f"({stem[len(data) + 1 :]} features)"
+            )
         else:
             key = "seconds" if stem == f"{data}_seconds" else stem
             caption = FIGURES.get(key, stem.replace("_", " ")).format(n=n)
@@ -76,9 +98,9 @@ SUITE = Suite(
     name="divergences",
     title="Distances between sample sets",
     description="The metrics experiment: KL, earth mover's distance, MMD, Frechet distance, KID and "
-                "precision/recall between uniform and normal sets of known distance, and between real test images "
-                "and other test images, GAN samples and VAE samples, each metric timed; the judge, GAN and VAE "
-                "are trained first.",
+    "precision/recall between uniform and normal sets of known distance, and between real test images "
+    "and other test images, GAN samples and VAE samples, each metric timed; the judge, GAN and VAE "
+    "are trained first.",
     data=("mnist",),
     build=build,
 )

@@ -22,15 +22,27 @@ from typing import Any, Callable
 
 from genlab.errors import GenlabError
 from genlab.models.registry import get_model
-from genlab.suites.steps import (BestOf, ByMode, FolderOf, Inspect, InspectContext, Inspection, Outcome,
-                                 RunOutcome, Sweep, Train, best_run, resolve)
+from genlab.suites.steps import (
+    BestOf,
+    ByMode,
+    FolderOf,
+    Inspect,
+    InspectContext,
+    Inspection,
+    Outcome,
+    RunOutcome,
+    Sweep,
+    Train,
+    best_run,
+    resolve,
+)
 from genlab.train.runfolder import SUMMARY, atomic_write_json
 
 SUITE_FILE = "suite.json"
 INSPECTION_FILE = "inspection.json"
 MODE_TEXT = {
     "quick": "quick settings (--quick): fewer epochs and a subset of the training data, to check the whole "
-             "pipeline in minutes; its numbers are below what the full settings reach",
+    "pipeline in minutes; its numbers are below what the full settings reach",
     "full": "full settings: the epochs and data that give good results",
 }
 
@@ -41,8 +53,8 @@ class Suite:
 
     name: str
     title: str
-    description: str                      # what it runs, in a sentence or two
-    data: tuple[str, ...]                 # default datasets; `--data NAME` replaces them
+    description: str  # what it runs, in a sentence or two
+    data: tuple[str, ...]  # default datasets; `--data NAME` replaces them
     build: Callable[[tuple[str, ...]], list]
     # (name, what they are) of its settings when they are not the usual quick / full ones (the demo's)
     settings_note: tuple[str, str] | None = None
@@ -61,12 +73,19 @@ class SuiteResult:
     folder: Path
     html: Path
     pdf: Path
-    outcomes: dict[str, dict[str, Outcome]]   # suite name -> step name -> outcome
+    outcomes: dict[str, dict[str, Outcome]]  # suite name -> step name -> outcome
     seconds: float
 
 
-def run_suites(suites: list[Suite], out: Path, quick: bool = False, data: tuple[str, ...] | None = None,
-               progress: bool = True, log: Callable[[str], None] = print, title: str | None = None) -> SuiteResult:
+def run_suites(
+    suites: list[Suite],
+    out: Path,
+    quick: bool = False,
+    data: tuple[str, ...] | None = None,
+    progress: bool = True,
+    log: Callable[[str], None] = print,
+    title: str | None = None,
+) -> SuiteResult:
     """Run `suites` into `out/<suite>/` and write one report about them into `out/report.html` and `.pdf`."""
     from genlab.report import write_report
 
@@ -81,13 +100,18 @@ def run_suites(suites: list[Suite], out: Path, quick: bool = False, data: tuple[
     seconds = time.perf_counter() - started
     names = ", ".join(s.name for s in suites)
     log(f"suite {names}: steps done in {seconds:.0f} s; writing the report")
-    report = write_report([out / s.name for s in suites], out,
-                          title=title or f"genlab suite {names} ({mode} settings)")
+    report = write_report([out / s.name for s in suites], out, title=title or f"genlab suite {names} ({mode} settings)")
     return SuiteResult(out, report.html, report.pdf, outcomes, seconds)
 
 
-def run_suite(suite: Suite, folder: Path, mode: str, data: tuple[str, ...] | None = None, progress: bool = True,
-              log: Callable[[str], None] = print) -> dict[str, Outcome]:
+def run_suite(
+    suite: Suite,
+    folder: Path,
+    mode: str,
+    data: tuple[str, ...] | None = None,
+    progress: bool = True,
+    log: Callable[[str], None] = print,
+) -> dict[str, Outcome]:
     """Run (or reuse) every step of `suite` into `folder`; write `folder/suite.json`."""
     steps = suite.steps(data)
     outcomes: dict[str, Outcome] = {}
@@ -114,8 +138,9 @@ def validate(suite: Suite, mode: str, data: tuple[str, ...] | None = None) -> No
         if isinstance(step, Inspect):
             missing = [name for name in step.uses if name not in firsts]
             if missing:
-                raise GenlabError(f"suite {suite.name}: inspection {step.name} uses step '{missing[0]}', which "
-                                  "does not run before it")
+                raise GenlabError(
+                    f"suite {suite.name}: inspection {step.name} uses step '{missing[0]}', which does not run before it"
+                )
             _placeholders(step.settings, mode, firsts)
             firsts[step.name] = {}
             continue
@@ -141,13 +166,17 @@ def _placeholders(value: Any, mode: str, firsts: dict[str, dict]) -> Any:
     if isinstance(value, BestOf):
         missing = [s for s in value.steps if value.key not in firsts.get(s, {})]
         if missing:
-            raise GenlabError(f"a suite setting refers to the choice of '{value.key}' by step '{missing[0]}', "
-                              f"which is not an earlier sweep over {value.key}; list it earlier")
+            raise GenlabError(
+                f"a suite setting refers to the choice of '{value.key}' by step '{missing[0]}', "
+                f"which is not an earlier sweep over {value.key}; list it earlier"
+            )
         return firsts[value.steps[0]][value.key]
     if isinstance(value, FolderOf):
         if value.step not in firsts:
-            raise GenlabError(f"a suite setting refers to the folder of step '{value.step}', which does not run "
-                              "before it; list it earlier")
+            raise GenlabError(
+                f"a suite setting refers to the folder of step '{value.step}', which does not run "
+                "before it; list it earlier"
+            )
         return f"<folder of step {value.step}>"
     if isinstance(value, dict):
         return {k: _placeholders(v, mode, firsts) for k, v in value.items()}
@@ -161,8 +190,9 @@ def _train(step: Train, folder: Path, mode: str, outcomes: dict[str, Outcome], p
 
     settings = resolve(step.settings, mode, outcomes)
     spec = get_model(step.model)
-    summary, action = ensure_run(spec, spec.make_config(**given(settings)), folder, replace_other=True,
-                                 progress=progress)
+    summary, action = ensure_run(
+        spec, spec.make_config(**given(settings)), folder, replace_other=True, progress=progress
+    )
     if action == "reused" and _stale(folder, step.settings, outcomes):
         summary, action = _reevaluate(folder), "re-evaluated"
     run = RunOutcome(folder, step.model, {}, settings, summary, action)
@@ -176,8 +206,11 @@ def _sweep(step: Sweep, folder: Path, mode: str, outcomes: dict[str, Outcome], p
     points = resolve(step.points, mode, outcomes)
     result = run_points(step.model, points, settings, out=folder, replace_other=True, progress=progress)
     actions = list(result.actions)
-    stale = [i for i, (row, action) in enumerate(zip(result.rows, actions))
-             if action == "reused" and _stale(folder / row["run"], step.settings, outcomes)]
+    stale = [
+        i
+        for i, (row, action) in enumerate(zip(result.rows, actions))
+        if action == "reused" and _stale(folder / row["run"], step.settings, outcomes)
+    ]
     if stale:
         for index in stale:
             _reevaluate(folder / result.rows[index]["run"])
@@ -255,8 +288,9 @@ def _signature(step: Inspect, suite_folder: Path, mode: str, settings: dict, out
         if name not in outcomes:
             raise GenlabError(f"inspection {step.name} uses step '{name}', which does not run before it")
         inputs += [[str(r.path.relative_to(suite_folder)), r.settings, r.summary] for r in outcomes[name].runs]
-    text = json.dumps({"step": step.name, "mode": mode, "settings": settings, "inputs": inputs},
-                      sort_keys=True, default=str)
+    text = json.dumps(
+        {"step": step.name, "mode": mode, "settings": settings, "inputs": inputs}, sort_keys=True, default=str
+    )
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -266,9 +300,14 @@ def suite_record(suite: Suite, mode: str, data: tuple[str, ...], outcomes: dict[
     warnings = {name: floor_warnings(outcome) for name, outcome in outcomes.items()}
     for outcome in outcomes.values():
         step = outcome.step
-        entry = {"name": step.name, "kind": type(step).__name__.lower(), "what": step.what,
-                 "settings": outcome.settings, "floors": [floor.describe() for floor in step.floors],
-                 "warnings": warnings[step.name]}
+        entry = {
+            "name": step.name,
+            "kind": type(step).__name__.lower(),
+            "what": step.what,
+            "settings": outcome.settings,
+            "floors": [floor.describe() for floor in step.floors],
+            "warnings": warnings[step.name],
+        }
         if isinstance(step, (Train, Sweep)):
             entry["model"] = step.model
         if isinstance(step, Sweep):
@@ -277,20 +316,36 @@ def suite_record(suite: Suite, mode: str, data: tuple[str, ...], outcomes: dict[
         steps.append(entry)
         if outcome.best is not None:
             chosen = ", ".join(f"{k}={_show(v)}" for k, v in outcome.best.point.items())
-            notes.append(f"{step.name}: the best setting by {step.select} is {chosen} "
-                         f"({step.select} {outcome.best.summary[step.select]:.4f}).")
+            notes.append(
+                f"{step.name}: the best setting by {step.select} is {chosen} "
+                f"({step.select} {outcome.best.summary[step.select]:.4f})."
+            )
         if outcome.inspection is not None:
             # An inspection of runs below their floors inherits their warnings: its tables read those runs.
             inherited = [text for name in step.uses for text in warnings[name]]
-            inspections.append({"step": step.name, "what": step.what, **outcome.inspection.to_dict(),
-                                "figures": [{"file": f"{step.name}/{f}", "caption": c}
-                                            for f, c in outcome.inspection.figures],
-                                "warnings": warnings[step.name] + inherited})
+            inspections.append(
+                {
+                    "step": step.name,
+                    "what": step.what,
+                    **outcome.inspection.to_dict(),
+                    "figures": [{"file": f"{step.name}/{f}", "caption": c} for f, c in outcome.inspection.figures],
+                    "warnings": warnings[step.name] + inherited,
+                }
+            )
     label, text = suite.settings_note or (mode, MODE_TEXT[mode])
-    return {"suite": suite.name, "title": suite.title, "description": suite.description, "mode": label,
-            "mode_text": text, "data": list(data), "steps": steps,
-            "results": results_table(outcomes), "notes": notes, "inspections": inspections,
-            "warnings": [{"step": name, "text": text} for name, texts in warnings.items() for text in texts]}
+    return {
+        "suite": suite.name,
+        "title": suite.title,
+        "description": suite.description,
+        "mode": label,
+        "mode_text": text,
+        "data": list(data),
+        "steps": steps,
+        "results": results_table(outcomes),
+        "notes": notes,
+        "inspections": inspections,
+        "warnings": [{"step": name, "text": text} for name, texts in warnings.items() for text in texts],
+    }
 
 
 def floor_warnings(outcome: Outcome) -> list[str]:
@@ -318,8 +373,16 @@ def results_table(outcomes: dict[str, Outcome]) -> dict[str, Any]:
     for outcome, run in runs:
         setting = ", ".join(f"{k}={_show(v)}" for k, v in run.point.items()) or "-"
         selected = "yes" if outcome.best is run else ""
-        rows.append([outcome.step.name, setting, run.model, *[run.summary.get(k) for k in headline],
-                     run.summary.get("seconds"), selected])
+        rows.append(
+            [
+                outcome.step.name,
+                setting,
+                run.model,
+                *[run.summary.get(k) for k in headline],
+                run.summary.get("seconds"),
+                selected,
+            ]
+        )
     return {"columns": columns, "rows": rows}
 
 

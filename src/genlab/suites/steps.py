@@ -76,18 +76,24 @@ class Floor:
 
     def describe(self) -> str:
         """'latent_knn_accuracy >= 0.6'."""
-        return f"{self.entry} {'>=' if self.at_most is None else '<='} " \
-               f"{self.at_least if self.at_most is None else self.at_most:g}"
+        return (
+            f"{self.entry} {'>=' if self.at_most is None else '<='} "
+            f"{self.at_least if self.at_most is None else self.at_most:g}"
+        )
 
     def missed(self, value: Any, where: str) -> str | None:
         """The warning when `value` (the result of `where`) falls short of the floor, else None."""
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            return f"{where}: {self.meaning} ({self.entry}) was not measured, so the floor " \
-                   f"{self.describe()} could not be checked; read its results with care."
+            return (
+                f"{where}: {self.meaning} ({self.entry}) was not measured, so the floor "
+                f"{self.describe()} could not be checked; read its results with care."
+            )
         if value >= self.at_least if self.at_most is None else value <= self.at_most:
             return None
-        return f"{where}: {self.meaning} ({self.entry}) is {value:.4g}, short of the floor {self.describe()} " \
-               "under which the model has not learned enough; its results show an unfinished model, not a finding."
+        return (
+            f"{where}: {self.meaning} ({self.entry}) is {value:.4g}, short of the floor {self.describe()} "
+            "under which the model has not learned enough; its results show an unfinished model, not a finding."
+        )
 
 
 @dataclass(frozen=True)
@@ -96,7 +102,7 @@ class Train:
 
     name: str
     model: str
-    what: str                                   # one sentence: what this run is for
+    what: str  # one sentence: what this run is for
     settings: dict[str, Any] = field(default_factory=dict)
     floors: tuple[Floor, ...] = ()
 
@@ -110,15 +116,17 @@ class Sweep:
     name: str
     model: str
     what: str
-    points: Any                                 # list of dicts with the same keys (or ByMode of two lists)
+    points: Any  # list of dicts with the same keys (or ByMode of two lists)
     settings: dict[str, Any] = field(default_factory=dict)
     select: str | None = None
     floors: tuple[Floor, ...] = ()
 
     def __post_init__(self):
         if self.select and not self.select.startswith("val_"):
-            raise GenlabError(f"suite step {self.name} selects by '{self.select}'; select by a validation "
-                              "entry (val_...), never a test one")
+            raise GenlabError(
+                f"suite step {self.name} selects by '{self.select}'; select by a validation "
+                "entry (val_...), never a test one"
+            )
 
 
 @dataclass
@@ -126,19 +134,27 @@ class Inspection:
     """What an inspection step wrote: figures (file, what it shows), tables, notes, and the numbers it
     measured (`values`: JSON, kept in suite.json for scripts and checked against the step's floors)."""
 
-    figures: list[tuple[str, str]] = field(default_factory=list)      # (file name in the step folder, caption)
-    tables: list[dict[str, Any]] = field(default_factory=list)        # {"caption", "columns", "rows"}
+    figures: list[tuple[str, str]] = field(default_factory=list)  # (file name in the step folder, caption)
+    tables: list[dict[str, Any]] = field(default_factory=list)  # {"caption", "columns", "rows"}
     notes: list[str] = field(default_factory=list)
     values: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"figures": [{"file": f, "caption": c} for f, c in self.figures], "tables": self.tables,
-                "notes": self.notes, "values": self.values}
+        return {
+            "figures": [{"file": f, "caption": c} for f, c in self.figures],
+            "tables": self.tables,
+            "notes": self.notes,
+            "values": self.values,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Inspection:
-        return cls([(f["file"], f["caption"]) for f in data.get("figures", [])], list(data.get("tables", [])),
-                   list(data.get("notes", [])), dict(data.get("values", {})))
+        return cls(
+            [(f["file"], f["caption"]) for f in data.get("figures", [])],
+            list(data.get("tables", [])),
+            list(data.get("notes", [])),
+            dict(data.get("values", {})),
+        )
 
 
 @dataclass(frozen=True)
@@ -149,8 +165,8 @@ class Inspect:
     what: str
     function: Callable[[InspectContext], Inspection]
     uses: tuple[str, ...] = ()
-    settings: dict[str, Any] = field(default_factory=dict)   # its own parameters (ByMode allowed)
-    floors: tuple[Floor, ...] = ()                            # on entries of its Inspection.values
+    settings: dict[str, Any] = field(default_factory=dict)  # its own parameters (ByMode allowed)
+    floors: tuple[Floor, ...] = ()  # on entries of its Inspection.values
 
 
 Step = Train | Sweep | Inspect
@@ -162,10 +178,10 @@ class RunOutcome:
 
     path: Path
     model: str
-    point: dict[str, Any]          # the setting that varied within its sweep ({} for a Train step)
-    settings: dict[str, Any]       # every setting the suite gave it
+    point: dict[str, Any]  # the setting that varied within its sweep ({} for a Train step)
+    settings: dict[str, Any]  # every setting the suite gave it
     summary: dict[str, Any]
-    action: str                    # reused, resumed or trained
+    action: str  # reused, resumed or trained
 
 
 @dataclass
@@ -174,7 +190,7 @@ class Outcome:
 
     step: Step
     folder: Path
-    settings: dict[str, Any]       # the step's settings as resolved (mode and earlier choices applied)
+    settings: dict[str, Any]  # the step's settings as resolved (mode and earlier choices applied)
     runs: list[RunOutcome] = field(default_factory=list)
     best: RunOutcome | None = None
     inspection: Inspection | None = None
@@ -232,8 +248,9 @@ def resolve(value: Any, mode: str, outcomes: dict[str, Outcome]) -> Any:
         return best_run(value.steps, outcomes).point[value.key]
     if isinstance(value, FolderOf):
         if value.step not in outcomes:
-            raise GenlabError(f"a suite setting refers to the folder of step '{value.step}', which has not run; "
-                              "list it earlier")
+            raise GenlabError(
+                f"a suite setting refers to the folder of step '{value.step}', which has not run; list it earlier"
+            )
         return str(outcomes[value.step].folder.resolve())
     if isinstance(value, dict):
         return {k: resolve(v, mode, outcomes) for k, v in value.items()}
@@ -248,14 +265,18 @@ def best_run(steps: tuple[str, ...], outcomes: dict[str, Outcome]) -> RunOutcome
     for name in steps:
         outcome = outcomes.get(name)
         if outcome is None or not isinstance(outcome.step, Sweep) or not outcome.step.select:
-            raise GenlabError(f"a suite setting refers to the choice of step '{name}', which is not an earlier "
-                              "sweep with select=...; list it earlier")
+            raise GenlabError(
+                f"a suite setting refers to the choice of step '{name}', which is not an earlier "
+                "sweep with select=...; list it earlier"
+            )
         entry = outcome.step.select
         for run in outcome.runs:
             value = run.summary.get(entry)
             if value is None:
-                raise GenlabError(f"run {run.path} has no '{entry}' in its summary to select by; "
-                                  "give the sweep a validation split (val_fraction > 0)")
+                raise GenlabError(
+                    f"run {run.path} has no '{entry}' in its summary to select by; "
+                    "give the sweep a validation split (val_fraction > 0)"
+                )
             candidates.append((value, run))
     best = max(value for value, _ in candidates)
     return next(run for value, run in candidates if value == best)

@@ -77,8 +77,9 @@ def evaluation_steps(steps_per_epoch: int, evals_per_epoch: int) -> set[int]:
     return {round(steps_per_epoch * (i + 1) / count) for i in range(count)}
 
 
-def evaluate_splits(family: Family, model: torch.nn.Module, run: RunFolder, epoch: int, step: int,
-                    train_seconds: float | None = None) -> dict:
+def evaluate_splits(
+    family: Family, model: torch.nn.Module, run: RunFolder, epoch: int, step: int, train_seconds: float | None = None
+) -> dict:
     """Evaluate on validation and test, log both, and leave the training RNG untouched.
 
     `train_seconds` (training time so far, evaluations excluded) is logged with the
@@ -117,8 +118,10 @@ def fit(family: Family, run: RunFolder, resume: bool = False, progress: bool = T
         seconds, train_seconds = last.get("seconds", 0.0), last.get("train_seconds", last.get("seconds", 0.0))
         run.truncate_metrics(step)
         if start_epoch >= config.epochs:
-            raise GenlabError(f"{run.path} already finished {start_epoch} epochs; "
-                              f"pass --epochs N with N > {start_epoch} to continue it")
+            raise GenlabError(
+                f"{run.path} already finished {start_epoch} epochs; "
+                f"pass --epochs N with N > {start_epoch} to continue it"
+            )
 
     n = len(data.train)
     batch_size = min(config.batch_size, n)
@@ -136,11 +139,16 @@ def fit(family: Family, run: RunFolder, resume: bool = False, progress: bool = T
         order = epoch_order(n, config.seed, epoch, device)
         pending: list[torch.Tensor] = []
         names: list[str] = []
-        bar = tqdm(total=steps_per_epoch, desc=f"epoch {epoch + 1}/{config.epochs}", unit="step",
-                   disable=None if progress else True, leave=False)
+        bar = tqdm(
+            total=steps_per_epoch,
+            desc=f"epoch {epoch + 1}/{config.epochs}",
+            unit="step",
+            disable=None if progress else True,
+            leave=False,
+        )
         for index in range(steps_per_epoch):
             last = index + 1 == steps_per_epoch
-            rows = order[index * batch_size:None if last else (index + 1) * batch_size]
+            rows = order[index * batch_size : None if last else (index + 1) * batch_size]
             x, y = data.train.inputs(rows), data.train.y[rows]
             if config.schedule != "constant":
                 factor = lr_factor(config.schedule, step, total_steps)
@@ -156,11 +164,11 @@ def fit(family: Family, run: RunFolder, resume: bool = False, progress: bool = T
                 chunk = torch.stack(pending).cpu()
                 _check_finite(chunk, names, step - len(pending) + 1, run)
                 means = chunk.mean(0).tolist()
-                run.log({"event": "train", "epoch": epoch + 1, "step": step,
-                         **dict(zip(names, means))})
+                run.log({"event": "train", "epoch": epoch + 1, "step": step, **dict(zip(names, means))})
                 elapsed = time.perf_counter() - started
-                bar.set_postfix({names[0]: f"{means[0]:.4g}",
-                                 "img/s": f"{(index + 1) * batch_size / max(elapsed, 1e-9):.0f}"})
+                bar.set_postfix(
+                    {names[0]: f"{means[0]:.4g}", "img/s": f"{(index + 1) * batch_size / max(elapsed, 1e-9):.0f}"}
+                )
                 bar.update(len(pending))
                 pending = []
             if index + 1 in eval_at:
@@ -174,13 +182,26 @@ def fit(family: Family, run: RunFolder, resume: bool = False, progress: bool = T
         family.on_epoch_end(model, run, epoch + 1)
         seconds += time.perf_counter() - started
         run.save_checkpoint(model, optimizers, epoch + 1, step)
-        run.log({"event": "epoch", "epoch": epoch + 1, "step": step, "seconds": round(seconds, 3),
-                 "train_seconds": round(train_seconds, 3)})
+        run.log(
+            {
+                "event": "epoch",
+                "epoch": epoch + 1,
+                "step": step,
+                "seconds": round(seconds, 3),
+                "train_seconds": round(train_seconds, 3),
+            }
+        )
 
     run.save_weights(model)
     model.eval()
-    summary = {"model": config.model, "data": config.data, "epochs": config.epochs, "steps": step,
-               "seconds": round(seconds, 3), "train_seconds": round(train_seconds, 3)}
+    summary = {
+        "model": config.model,
+        "data": config.data,
+        "epochs": config.epochs,
+        "steps": step,
+        "seconds": round(seconds, 3),
+        "train_seconds": round(train_seconds, 3),
+    }
     with torch.no_grad(), autocast(device, config.precision):
         summary.update(family.finish(model, run))
     run.write_summary(summary)
@@ -196,10 +217,15 @@ def _check_finite(chunk: torch.Tensor, names: list[str], first_step: int, run: R
     value = chunk[row, column].item()
     step = first_step + row
     run.log({"event": "error", "step": step, "message": f"{names[column]} became {value}"})
-    kept = "the last good checkpoint is kept" if (run.path / "checkpoint.safetensors").exists() \
+    kept = (
+        "the last good checkpoint is kept"
+        if (run.path / "checkpoint.safetensors").exists()
         else "no epoch had finished, so there is no checkpoint"
-    raise GenlabError(f"{names[column]} became {value} at step {step}; training stopped and {kept} in "
-                      f"{run.path}; lower --lr or check the data")
+    )
+    raise GenlabError(
+        f"{names[column]} became {value} at step {step}; training stopped and {kept} in "
+        f"{run.path}; lower --lr or check the data"
+    )
 
 
 def train(spec: ModelSpec, config, out=None, overwrite: bool = False, progress: bool = True) -> TrainResult:
@@ -222,25 +248,37 @@ def resume(run_path, spec: ModelSpec, epochs: int | None = None, progress: bool 
     record = run.read_config()
     saved = dict(record["config"])
     if saved["model"] != spec.name:
-        raise GenlabError(f"{run.path} is a '{saved['model']}' run, not '{spec.name}'; "
-                          f"use 'genlab train {saved['model']} --resume {run.path}'")
+        raise GenlabError(
+            f"{run.path} is a '{saved['model']}' run, not '{spec.name}'; "
+            f"use 'genlab train {saved['model']} --resume {run.path}'"
+        )
     if epochs is not None:
         saved["epochs"] = epochs
     config = spec.config_cls.from_dict(saved)
     device = resolve_device(config.device)
     data = load_family_data(spec, config, device)
     if data.fingerprint != saved.get("data_fingerprint"):
-        raise GenlabError(f"the data of {config.data} differs from what {run.path} was trained on "
-                          "(fingerprint mismatch); resume with the same dataset files")
+        raise GenlabError(
+            f"the data of {config.data} differs from what {run.path} was trained on "
+            "(fingerprint mismatch); resume with the same dataset files"
+        )
     run.write_config({**config.to_dict(), "data_fingerprint": data.fingerprint}, device=str(device))
     return fit(spec.family(config, data, device), run, resume=True, progress=progress)
 
 
 def load_family_data(spec: ModelSpec, config, device: torch.device) -> DataBundle:
     """The dataset a config names, on `device`."""
-    return load_dataset(config.data, limit=config.limit, val_fraction=config.val_fraction,
-                        seed=config.seed, device=device, label_column=config.label_column,
-                        labels=config.labels, label_key=config.label_key, test_fraction=config.test_fraction)
+    return load_dataset(
+        config.data,
+        limit=config.limit,
+        val_fraction=config.val_fraction,
+        seed=config.seed,
+        device=device,
+        label_column=config.label_column,
+        labels=config.labels,
+        label_key=config.label_key,
+        test_fraction=config.test_fraction,
+    )
 
 
 @dataclass

@@ -40,8 +40,9 @@ def checkpoint_epoch(run_path: Path) -> int:
         return int(json.loads(handle.metadata()["genlab"])["epoch"])
 
 
-def ensure_run(spec: ModelSpec, config, run_path: Path, retrain: bool = False, replace_other: bool = False,
-               progress: bool = True) -> tuple[dict[str, Any], str]:
+def ensure_run(
+    spec: ModelSpec, config, run_path: Path, retrain: bool = False, replace_other: bool = False, progress: bool = True
+) -> tuple[dict[str, Any], str]:
     """(summary, what was done) for a finished run of `config` at `run_path`.
 
     What was done is "reused" (a finished run of the same config was there),

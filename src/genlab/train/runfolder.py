@@ -80,11 +80,13 @@ class RunFolder:
         path = Path(path)
         if path.exists() and (not path.is_dir() or any(path.iterdir())):
             if not overwrite:
-                raise GenlabError(f"run folder {path} already exists; pass --overwrite to replace it "
-                                  "or choose another --out")
+                raise GenlabError(
+                    f"run folder {path} already exists; pass --overwrite to replace it or choose another --out"
+                )
             if not (path / CONFIG).exists():
-                raise GenlabError(f"{path} exists and is not a genlab run folder; "
-                                  "refusing to overwrite it, choose another --out")
+                raise GenlabError(
+                    f"{path} exists and is not a genlab run folder; refusing to overwrite it, choose another --out"
+                )
             shutil.rmtree(path)
         path.mkdir(parents=True, exist_ok=True)
         return cls(path)
@@ -94,8 +96,9 @@ class RunFolder:
         """An existing run folder; a path without config.json is a user error."""
         path = Path(path)
         if not (path / CONFIG).is_file():
-            raise GenlabError(f"{path} is not a genlab run folder (no {CONFIG}); "
-                              "give the folder that 'genlab train' wrote")
+            raise GenlabError(
+                f"{path} is not a genlab run folder (no {CONFIG}); give the folder that 'genlab train' wrote"
+            )
         return cls(path)
 
     # -- files ---------------------------------------------------------------------
@@ -151,8 +154,10 @@ class RunFolder:
     def read_summary(self) -> dict[str, Any]:
         path = self.path / SUMMARY
         if not path.exists():
-            raise GenlabError(f"{self.path} has no {SUMMARY}: the run did not finish; "
-                              f"continue it with 'genlab train {self.model_name} --resume {self.path}'")
+            raise GenlabError(
+                f"{self.path} has no {SUMMARY}: the run did not finish; "
+                f"continue it with 'genlab train {self.model_name} --resume {self.path}'"
+            )
         return json.loads(path.read_text())
 
     def save_figure(self, figure, name: str, folder: str = "figures") -> Path:
@@ -173,12 +178,15 @@ class RunFolder:
     def load_weights(self, model: torch.nn.Module) -> None:
         path = self.path / WEIGHTS
         if not path.exists():
-            raise GenlabError(f"{self.path} has no {WEIGHTS}: the run did not finish; "
-                              f"continue it with 'genlab train {self.model_name} --resume {self.path}'")
+            raise GenlabError(
+                f"{self.path} has no {WEIGHTS}: the run did not finish; "
+                f"continue it with 'genlab train {self.model_name} --resume {self.path}'"
+            )
         model.load_state_dict(load_file(path, device=str(next(iter(model.state_dict().values())).device)))
 
-    def save_checkpoint(self, model: torch.nn.Module, optimizers: dict[str, torch.optim.Optimizer],
-                        epoch: int, step: int) -> None:
+    def save_checkpoint(
+        self, model: torch.nn.Module, optimizers: dict[str, torch.optim.Optimizer], epoch: int, step: int
+    ) -> None:
         """Model, optimisers, progress and RNG state, in one atomic safetensors file."""
         tensors = {f"model.{k}": v for k, v in module_tensors(model).items()}
         meta: dict[str, Any] = {"epoch": epoch, "step": step, "optimizers": {}}
@@ -198,8 +206,10 @@ class RunFolder:
 
         path = self.path / CHECKPOINT
         if not path.exists():
-            raise GenlabError(f"{self.path} has no {CHECKPOINT} to resume from "
-                              "(it stopped before its first epoch ended); start it again with --overwrite")
+            raise GenlabError(
+                f"{self.path} has no {CHECKPOINT} to resume from "
+                "(it stopped before its first epoch ended); start it again with --overwrite"
+            )
         with safe_open(path, framework="pt") as handle:
             meta = json.loads(handle.metadata()["genlab"])
         tensors = load_file(path)
@@ -208,7 +218,7 @@ class RunFolder:
         for name, optimizer in optimizers.items():
             prefix = f"optim.{name}."
             # load_state_dict moves each state tensor to its parameter's device itself.
-            flat = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
+            flat = {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
             optimizer.load_state_dict(unflatten_optimizer_state(flat, meta["optimizers"][name]))
         torch.set_rng_state(tensors["rng.cpu"])
         cuda_states = [tensors[k] for k in sorted(tensors) if k.startswith("rng.cuda.")]
