@@ -57,20 +57,22 @@ def measure(
     data = family.data
     n = min(images, len(data.test))
     x = data.test.inputs(slice(0, n)).float()
+    # One encoding of the test images serves the reconstructions, the 5-NN accuracy and the interpolations.
+    test_z = encode_split(family, model, data.test, limit=n)
+    codes = torch.as_tensor(test_z, device=x.device)
     reconstruction = (
-        torch.cat([family.decode(model, family.encode(model, x[s : s + 1000])).float() for s in range(0, n, 1000)])
+        torch.cat([family.decode(model, codes[s : s + 1000]).float() for s in range(0, n, 1000)])
         .reshape(x.shape)
         .clamp(0, 1)
     )
     mse = F.mse_loss(reconstruction, x).item()
     bce = F.binary_cross_entropy(reconstruction, x, reduction="sum").item() / n
     train_z = encode_split(family, model, data.train, limit=train_codes)
-    test_z = encode_split(family, model, data.test, limit=n)
     accuracy = knn_accuracy(
         train_z, data.train.y[: len(train_z)].cpu().numpy(), test_z, data.test.y[:n].cpu().numpy(), k=k
     )
     start, end = interpolation_pairs(pairs, n)
-    z_a, z_b = (torch.as_tensor(test_z[rows], device=x.device) for rows in (start, end))
+    z_a, z_b = codes[start], codes[end]
     decoded = torch.cat([family.decode(model, (1 - t) * z_a + t * z_b) for t in INTERPOLATION_T])
     confidence = sample_quality(judge, decoded.float().cpu())["sample_mean_confidence"]
     return SameImages(mse, bce, accuracy, confidence, n, len(start))
