@@ -31,6 +31,7 @@ sys.path.insert(0, str(ROOT / "src"))  # this checkout's genlab, as the benchmar
 
 from genlab.errors import GenlabError  # noqa: E402
 from genlab.report.numbers import format_duration, format_value, unsigned_zeros  # noqa: E402
+from genlab.train.runfolder import atomic_write_bytes  # noqa: E402
 
 # The inspections whose tables each suite's guide section reads, each with how many of its tables (None:
 # all); the other inspections are figures, or tables the report shows in full.
@@ -159,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{args.guide} differs from the numbers in {args.out}", file=sys.stderr)
             return 1
         return 0
-    args.guide.write_text(new)
+    atomic_write_bytes(args.guide, new.encode())  # an interrupted write never leaves half a guide
     print(f"rewrote {len(REGION.findall(new))} quick-run regions of {args.guide} from {args.out}")
     return 0
 
