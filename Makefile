@@ -12,7 +12,7 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 $(VENV)/.installed: $(BIN)/python pyproject.toml constraints.txt
-	$(PIP_INSTALL) -e '.[test,tabular]'
+	$(PIP_INSTALL) -e '.[test,tabular,tensorboard]'
 	touch $@
 
 install: $(VENV)/.installed

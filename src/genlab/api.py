@@ -43,34 +43,87 @@ def _timestamped(prefix: str) -> Path:
     return Path("runs") / f"{prefix}-{datetime.datetime.now():%Y%m%d-%H%M%S}"
 
 
-def train(model: str, /, options: s.TrainOptions | None = None, **values) -> Run:
+def train(model: str | None = None, /, options: s.TrainOptions | None = None, **values) -> Run:
     """Train model `model` (see `genlab train --help` for the names) into a run folder.
 
     `values` are the model's hyperparameters (its TrainConfig fields, e.g. epochs=3,
-    data="mnist-sample") and TrainOptions (out, overwrite, resume, quiet). With
+    data="mnist-sample") and TrainOptions (out, overwrite, resume, quiet, config, log). With
+    `config=PATH` (a run's config.json, or a JSON/YAML file of settings) the run starts from the
+    file's settings, `values` override them, and `model` may be left to the file. With
     `resume=RUN` only `epochs` may be given. Returns the finished Run.
     """
     from genlab.models.registry import get_model
     from genlab.train import engine
 
-    spec = get_model(model)
     option_names = {f.name for f in s.TrainOptions.__dataclass_fields__.values()}
     given = {k: v for k, v in values.items() if v is not NOT_GIVEN}
     if options is None:
         options = build(s.TrainOptions, **{k: given.pop(k) for k in list(given) if k in option_names})
     if options.resume:
+        if model is None:
+            raise GenlabError("give the model of the run to resume, e.g. genlab.train('vae', resume=RUN)")
         extra = sorted(set(given) - {"epochs"})
         if extra:
             raise GenlabError(
                 f"--resume continues a run with its saved settings; only --epochs may be "
                 f"given, not --{flag_name(extra[0])}"
             )
-        result = engine.resume(options.resume, spec, epochs=given.get("epochs"), progress=not options.quiet)
+        # A run that logged to TensorBoard keeps doing so when resumed, so its curves stay whole.
+        log = "tensorboard" if (Path(options.resume) / "tensorboard").is_dir() else options.log
+        result = engine.resume(
+            options.resume, get_model(model), epochs=given.get("epochs"), progress=not options.quiet, log=log
+        )
     else:
+        spec, config, source = train_config(model, options.config, given)
         result = engine.train(
-            spec, spec.make_config(**given), out=options.out, overwrite=options.overwrite, progress=not options.quiet
+            spec,
+            config,
+            out=options.out,
+            overwrite=options.overwrite,
+            progress=not options.quiet,
+            log=options.log,
+            source=source,
         )
     return Run(result.run.path, device=result.run.read_config()["config"].get("device", "auto"))
+
+
+def train_config(model: str | None, config_file: Path | None, given: dict[str, Any]):
+    """(ModelSpec, TrainConfig, source) of a new run: the model's preset, then the settings in
+    `config_file` (if any), then `given`. `source` records the file and the overriding values for
+    config.json (None without a file)."""
+    from genlab.clibuild import file_values, read_settings_file
+    from genlab.models.registry import get_model
+
+    if config_file is None:
+        if model is None:
+            raise GenlabError("give the model to train, e.g. genlab.train('vae', ...), or a config file that names it")
+        spec = get_model(model)
+        return spec, spec.make_config(**given), None
+    found = read_settings_file(config_file)
+    named = found.values.pop("model", None)
+    if model is not None and named not in (None, "", model):
+        raise GenlabError(
+            f"{config_file} holds settings of '{named}', not '{model}'; "
+            f"use 'genlab train {named} --config {config_file}' or leave the model to the file"
+        )
+    name = model or named
+    if not name:
+        raise GenlabError(
+            f'{config_file} names no model; add "model": NAME to it or give one: genlab train MODEL --config FILE'
+        )
+    spec = get_model(name)
+    from_file = file_values(spec.config_cls, found.values, config_file)
+    if found.run_record:
+        # A run's record reruns that run: settings it predates get the behaviour it was trained with.
+        from_file = {**spec.config_cls.before_added, **from_file}
+    try:
+        spec.make_config(**from_file)
+    except GenlabError as error:
+        raise GenlabError(f"{config_file}: {error}") from None
+    config = spec.make_config(**{**from_file, **given})
+    resolved = config.to_dict()  # overrides as config.json holds them (a network class as "module:Class")
+    source = {"path": str(Path(config_file).absolute()), "overrides": {k: resolved[k] for k in sorted(given)}}
+    return spec, config, source
 
 
 @takes(s.DataListSettings)
@@ -103,6 +156,15 @@ def train_judge(settings: s.JudgeTrainSettings):
             progress=not settings.quiet,
         ).run.path
     )
+
+
+@takes(s.ExportSettings)
+def export(settings: s.ExportSettings) -> Path:
+    """Write a run's logs as RUN/metrics.csv (to="csv") or TensorBoard event files in RUN/tensorboard/
+    (to="tensorboard"); returns the file or folder written."""
+    from genlab.train.logs import export as export_logs
+
+    return export_logs(settings.run, settings.to, overwrite=settings.overwrite)
 
 
 @takes(s.EvaluateSettings)

@@ -41,7 +41,7 @@ class TrainCommand(click.Command):
         """(TrainOptions, TrainConfig) that `genlab train MODEL ARGS` would train with (without training)."""
         with self.make_context(self.name, list(args)) as ctx:
             options, values = self.split(dict(ctx.params))
-        return options, self.spec.make_config(**values)
+        return options, api.train_config(self.spec.name, options.config, values)[1]
 
     def run(self, **raw) -> None:
         options, values = self.split(raw)
@@ -51,7 +51,13 @@ class TrainCommand(click.Command):
 
 
 class ModelGroup(click.Group):
-    """`genlab train MODEL`: one subcommand per registered model, built on demand."""
+    """`genlab train MODEL`: one subcommand per registered model, built on demand; with
+    `--config FILE` first, MODEL is the one the file names."""
+
+    def parse_args(self, ctx, args):
+        if args and args[0].startswith("--config"):
+            args = [model_in_config(args), *args]
+        return super().parse_args(ctx, args)
 
     def list_commands(self, ctx):
         from genlab.models.registry import all_models
@@ -62,6 +68,21 @@ class ModelGroup(click.Group):
         from genlab.models.registry import get_model
 
         return TrainCommand(get_model(name))
+
+
+def model_in_config(args: list[str]) -> str:
+    """The model named by the settings file of `--config FILE` (or `--config=FILE`) at the start of `args`."""
+    from genlab.clibuild import read_settings_file
+
+    path = args[0].partition("=")[2] or (args[1] if len(args) > 1 else "")
+    if not path:
+        raise GenlabError("--config needs a file: genlab train --config RUN/config.json [flags]")
+    model = read_settings_file(path).values.get("model")
+    if not model or not isinstance(model, str):
+        raise GenlabError(
+            f'{path} names no model; add "model": NAME to it or give one: genlab train MODEL --config {path}'
+        )
+    return model
 
 
 def print_summary(summary: dict) -> None:
@@ -221,6 +242,7 @@ def judge():
 
 add(judge, "train", api.train_judge, show_judge)
 add(cli, "evaluate", api.evaluate, show_summary)
+add(cli, "export", api.export, echo_line("written"))
 add(cli, "sweep", api.run_sweep, show_sweep)
 add(cli, "report", api.write_report, show_report)
 add(cli, "sample", api.sample, show_sample)

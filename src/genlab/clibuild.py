@@ -7,13 +7,17 @@ strings has a metavar with '=' (KEY=VALUE), and nested groups (`Device`,
 `DataSelection`, `MetricSettings`) contribute their fields flattened. Values
 arrive as strings and are parsed by the field's type (`genlab.config.parse_value`):
 click's None means "not given", and the literal text "none" is a value.
+Settings files (`--config FILE`: JSON, YAML or a run's config.json) are read
+and typed here too (`read_settings_file`, `file_values`), with the same checks.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import inspect
-from typing import Any, Callable
+import json
+from pathlib import Path
+from typing import Any, Callable, NamedTuple
 
 import click
 
@@ -25,13 +29,14 @@ def is_group(spec: dataclasses.Field) -> bool:
     return spec.metadata.get("group", False)
 
 
-def leaves(cls) -> list[tuple[type, dataclasses.Field]]:
-    """(owning class, field) for every CLI-visible leaf field of `cls`, groups flattened in order."""
+def leaves(cls, cli_only: bool = True) -> list[tuple[type, dataclasses.Field]]:
+    """(owning class, field) for every CLI-visible leaf field of `cls` (every leaf field with
+    `cli_only=False`), groups flattened in order."""
     found = []
     for spec in dataclasses.fields(cls):
         if is_group(spec):
-            found.extend(leaves(spec.default_factory))
-        elif spec.metadata.get("cli", True):
+            found.extend(leaves(spec.default_factory, cli_only))
+        elif spec.metadata.get("cli", True) or not cli_only:
             found.append((cls, spec))
     names = [spec.name for _, spec in found]
     duplicate = {name for name in names if names.count(name) > 1}
@@ -152,6 +157,91 @@ def build(cls, /, **values):
             f"{', '.join(spec.name for _, spec in leaves(cls))}"
         )
     return cls(**kwargs)
+
+
+class SettingsFile(NamedTuple):
+    """The settings a file holds, by field name, and whether the file is a run's config.json."""
+
+    values: dict[str, Any]
+    run_record: bool
+
+
+def read_settings_file(path) -> SettingsFile:
+    """The mapping of settings in a JSON or YAML (.yaml, .yml) file.
+
+    A run's config.json (the record `genlab train` writes) gives its "config" entry, without the
+    data fingerprint (a fact about the data read, not a setting). Keys may be field names
+    (batch_size) or flag names (batch-size). A missing or unreadable file, or one that is not a
+    mapping, is a one-line GenlabError.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise GenlabError(
+            f"settings file {path} not found; give a run's config.json or a JSON or YAML file of settings"
+        )
+    text = path.read_text()
+    if path.suffix.lower() in (".yaml", ".yml"):
+        try:
+            import yaml
+        except ImportError:
+            raise GenlabError(
+                f"reading {path} needs PyYAML: pip install 'genlab[yaml]', or give the settings as JSON"
+            ) from None
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as error:
+            where = getattr(error, "problem_mark", None)
+            line = f" (line {where.line + 1})" if where is not None else ""
+            raise GenlabError(f"{path} is not valid YAML{line}; fix the file") from None
+    else:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise GenlabError(f"{path} is not valid JSON (line {error.lineno}: {error.msg}); fix the file") from None
+    if not isinstance(data, dict):
+        raise GenlabError(f"{path} must hold a mapping of settings (name: value), not {type(data).__name__}")
+    run_record = isinstance(data.get("config"), dict) and "genlab_version" in data
+    if run_record:
+        data = {k: v for k, v in data["config"].items() if k != "data_fingerprint"}
+    return SettingsFile({str(key).replace("-", "_"): value for key, value in data.items()}, run_record)
+
+
+def file_values(cls, values: dict[str, Any], source) -> dict[str, Any]:
+    """`values` read from file `source`, typed as the fields of settings class `cls` (any leaf field,
+    also those the command line does not show); an unknown name or a value of the wrong type is a
+    one-line GenlabError naming the file. Strings are parsed as on the command line, so YAML's
+    `lr: 1e-3` (a string to YAML) is the number it means."""
+    owners = {spec.name: owner for owner, spec in leaves(cls, cli_only=False)}
+    typed = {}
+    for name, value in values.items():
+        if name not in owners:
+            raise GenlabError(f"{source}: '{name}' is not a setting of {cls.__name__}; remove it or correct its name")
+        try:
+            typed[name] = _file_value(owners[name], name, value)
+        except GenlabError as error:
+            raise GenlabError(f"{source}: {error}") from None
+    return typed
+
+
+def _file_value(owner, name: str, value):
+    """One value from a settings file as the field's type (GenlabError naming the flag otherwise)."""
+    kind = field_type(owner, name)
+    if value is None or (isinstance(value, str) and kind not in (str, Path)):
+        return value if value is None else parse_value(owner, name, value)
+    if kind is tuple and isinstance(value, list):
+        return tuple(_file_scalar(item_type(owner, name), name, item) for item in value)
+    return _file_scalar(kind, name, value)
+
+
+def _file_scalar(kind, name: str, value):
+    if kind is Path and isinstance(value, str):
+        return Path(value)
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, kind) and (kind is bool or not isinstance(value, bool)):
+        return value
+    shown = json.dumps(value) if not isinstance(value, str) else f"'{value}'"
+    raise GenlabError(f"--{flag_name(name)} expects {getattr(kind, '__name__', kind)}, got {shown}")
 
 
 def signature(cls) -> inspect.Signature:

@@ -92,6 +92,7 @@ class DataSelection(Settings):
 
 OUT = ("--out", "-o")
 QUIET = ("--quiet", "-q")
+LOGS = ("none", "tensorboard")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -102,6 +103,23 @@ class TrainOptions(Settings):
     overwrite: bool = option(False, "replace an existing run folder")
     resume: Path | None = option(None, "continue an interrupted run folder (optionally with more --epochs)")
     quiet: bool = option(False, "no progress bar", flags=QUIET)
+    config: Path | None = option(
+        None,
+        "start from the settings in a run's config.json or a JSON/YAML file (which may name the model); "
+        "flags given with it override the file",
+    )
+    log: str = option(
+        "none",
+        "also log to TensorBoard: event files in RUN/tensorboard/ (pip install 'genlab[tensorboard]'); "
+        "metrics.jsonl is always written",
+        choices=LOGS,
+    )
+
+    def check(self):
+        if self.config is not None and self.resume is not None:
+            raise GenlabError(
+                "--config starts a new run and --resume continues one with its saved settings; give one of them"
+            )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -427,3 +445,14 @@ class DivergencesSettings(Settings):
                 f"--variances must be positive numbers, got '{','.join(f'{v:g}' for v in self.variances)}'"
             )
         check_range(self, "permutations", low=0)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExportSettings(Settings):
+    """Export run RUN's logs for other tools: --to csv (the default) writes RUN/metrics.csv (one row
+    per event of metrics.jsonl), --to tensorboard writes RUN/tensorboard/ (its scalars and per-epoch
+    sample or reconstruction grids). An existing export is kept unless --overwrite."""
+
+    run: Path = option(help="run folder", argument=True)
+    to: str = option("csv", "what to write", choices=("csv", "tensorboard"))
+    overwrite: bool = option(False, "replace an existing export (the new one is complete before the old one goes)")

@@ -21,6 +21,7 @@ from tqdm import tqdm
 from genlab.data.datasets import DataBundle, load_dataset, resolve_device
 from genlab.errors import GenlabError
 from genlab.models.base import Family, ModelSpec
+from genlab.train import logs
 from genlab.train.runfolder import RunFolder
 
 
@@ -228,22 +229,38 @@ def _check_finite(chunk: torch.Tensor, names: list[str], first_step: int, run: R
     )
 
 
-def train(spec: ModelSpec, config, out=None, overwrite: bool = False, progress: bool = True) -> TrainResult:
-    """Resolve the device, load the data, create the run folder and fit. The API behind `genlab train`."""
+def train(
+    spec: ModelSpec,
+    config,
+    out=None,
+    overwrite: bool = False,
+    progress: bool = True,
+    log: str = "none",
+    source: dict | None = None,
+) -> TrainResult:
+    """Resolve the device, load the data, create the run folder and fit. The API behind `genlab train`.
+
+    `log`: "tensorboard" also writes the run's events to RUN/tensorboard/ (genlab.train.logs);
+    `source`: where the settings came from, recorded in config.json."""
     from genlab.train.runfolder import default_run_path
 
     device = resolve_device(config.device)
     check_precision(device, config.precision)
+    if log != "none":
+        logs.require_tensorboard()  # before any work, not after the data is loaded
     data = load_family_data(spec, config, device)
     family = spec.family(config, data, device)
     run = RunFolder.create(out or default_run_path(config.model, config.data), overwrite=overwrite)
-    run.write_config({**config.to_dict(), "data_fingerprint": data.fingerprint}, device=str(device))
-    return fit(family, run, progress=progress)
+    run.write_config({**config.to_dict(), "data_fingerprint": data.fingerprint}, device=str(device), source=source)
+    with logs.attached(run, log):
+        return fit(family, run, progress=progress)
 
 
-def resume(run_path, spec: ModelSpec, epochs: int | None = None, progress: bool = True) -> TrainResult:
+def resume(
+    run_path, spec: ModelSpec, epochs: int | None = None, progress: bool = True, log: str = "none"
+) -> TrainResult:
     """Continue an interrupted run (optionally to more epochs) to the result an
-    uninterrupted run would have reached."""
+    uninterrupted run would have reached (`log` as in `train`)."""
     run = RunFolder.open(run_path)
     record = run.read_config()
     saved = dict(record["config"])
@@ -262,8 +279,13 @@ def resume(run_path, spec: ModelSpec, epochs: int | None = None, progress: bool 
             f"the data of {config.data} differs from what {run.path} was trained on "
             "(fingerprint mismatch); resume with the same dataset files"
         )
-    run.write_config({**config.to_dict(), "data_fingerprint": data.fingerprint}, device=str(device))
-    return fit(spec.family(config, data, device), run, resume=True, progress=progress)
+    run.write_config(
+        {**config.to_dict(), "data_fingerprint": data.fingerprint},
+        device=str(device),
+        source=record.get("config_source"),
+    )
+    with logs.attached(run, log, resuming=True):
+        return fit(spec.family(config, data, device), run, resume=True, progress=progress)
 
 
 def load_family_data(spec: ModelSpec, config, device: torch.device) -> DataBundle:

@@ -72,6 +72,8 @@ class RunFolder:
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
+        # Callables given every logged event after metrics.jsonl has it (genlab.train.logs: TensorBoard).
+        self.listeners: list = []
 
     # -- lifecycle -----------------------------------------------------------------
     @classmethod
@@ -114,7 +116,9 @@ class RunFolder:
         folder.mkdir(exist_ok=True)
         return folder
 
-    def write_config(self, config: dict[str, Any], device: str) -> None:
+    def write_config(self, config: dict[str, Any], device: str, source: dict[str, Any] | None = None) -> None:
+        """Write config.json; `source` (where the settings came from: a settings file and the flags
+        that overrode it) is recorded as its "config_source"."""
         record = {
             "config": config,
             "genlab_version": __version__,
@@ -123,6 +127,8 @@ class RunFolder:
             "device": device,
             "created": datetime.datetime.now().isoformat(timespec="seconds"),
         }
+        if source is not None:
+            record["config_source"] = source
         atomic_write_json(self.path / CONFIG, record)
 
     def read_config(self) -> dict[str, Any]:
@@ -136,6 +142,8 @@ class RunFolder:
         """Append one event to metrics.jsonl (flushed, so a crash keeps what came before)."""
         with open(self.path / METRICS, "a") as handle:
             handle.write(json.dumps(event, sort_keys=True) + "\n")
+        for listener in self.listeners:
+            listener(event)
 
     def read_metrics(self) -> list[dict[str, Any]]:
         path = self.path / METRICS
