@@ -51,12 +51,10 @@ def test_config_json_reruns_to_bit_identical_weights(mlp_run, tmp_path, capsys):
     assert record["config_source"] == {"path": str((mlp_run / "config.json").absolute()), "overrides": {}}
 
 
-def test_a_flag_overrides_only_its_own_setting_and_is_recorded(mlp_run, tmp_path, capsys):
+def test_a_setting_given_with_the_file_overrides_only_itself_and_is_recorded(mlp_run, tmp_path):
     out = tmp_path / "b"
-    code, _, err = run_cli(
-        ["train", "mlp", "--config", str(mlp_run / "config.json"), "--lr", "3e-3", "-q", "-o", str(out)], capsys
-    )
-    assert code == 0, err
+    run = genlab.train(config=mlp_run / "config.json", lr=3e-3, quiet=True, out=out)  # the model from the file
+    assert run.path == out
     before, after = saved_config(mlp_run)["config"], saved_config(out)["config"]
     assert {k for k in before if before[k] != after[k]} == {"lr"} and after["lr"] == 3e-3
     assert saved_config(out)["config_source"]["overrides"] == {"lr": 3e-3}
@@ -90,6 +88,7 @@ def test_bad_settings_files_are_one_line_errors(mlp_run, tmp_path, capsys):
         "broken.yaml": ("model: [mlp\n", "is not valid YAML"),
         "range.json": ('{"model": "mlp", "lr": -1}', "--lr must be in (0, inf]"),
         "nomodel.json": ('{"epochs": 2}', "names no model"),
+        "badmodel.json": ('{"model": 3}', "names no model"),
     }
     for name, (text, fragment) in bad.items():
         (tmp_path / name).write_text(text)
@@ -209,3 +208,12 @@ def test_without_tensorboard_the_log_option_names_the_install_command(tmp_path, 
         "pip install 'genlab[tensorboard]'",
     )
     assert not (tmp_path / "run").exists()
+    assert_user_error(["export", str(tmp_path), "--to", "tensorboard"], capsys, "is not a genlab run folder")
+
+
+def test_export_without_tensorboard_names_the_install_command(mlp_run, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", None)
+    assert_user_error(
+        ["export", str(mlp_run), "--to", "tensorboard"], capsys, "--to tensorboard needs TensorBoard", "pip install"
+    )
+    assert not (mlp_run / "tensorboard").exists()

@@ -101,6 +101,8 @@ def train_config(model: str | None, config_file: Path | None, given: dict[str, A
         return spec, spec.make_config(**given), None
     found = read_settings_file(config_file)
     named = found.values.pop("model", None)
+    if named is not None and not isinstance(named, str):
+        raise GenlabError(f"{config_file}: 'model' must be a model name (see 'genlab train --help'), got {named!r}")
     if model is not None and named not in (None, "", model):
         raise GenlabError(
             f"{config_file} holds settings of '{named}', not '{model}'; "

@@ -77,12 +77,12 @@ def image_row(images: np.ndarray, gap: int = 2) -> np.ndarray:
     return row
 
 
-def require_tensorboard():
-    """torch's SummaryWriter, or a one-line error naming the install command."""
+def require_tensorboard(asked_by: str = "--log tensorboard"):
+    """torch's SummaryWriter, or a one-line error naming the option that needs it and the install command."""
     try:
         from torch.utils.tensorboard import SummaryWriter
     except ImportError:
-        raise GenlabError(f"--log tensorboard needs TensorBoard, which is not installed: {INSTALL}") from None
+        raise GenlabError(f"{asked_by} needs TensorBoard, which is not installed: {INSTALL}") from None
     return SummaryWriter
 
 
@@ -148,7 +148,7 @@ def export(run_path, to: str, overwrite: bool = False) -> Path:
     if to == "csv":
         atomic_write_bytes(target, events_csv(events).encode())
         return target
-    require_tensorboard()
+    require_tensorboard("--to tensorboard")
     building = Path(tempfile.mkdtemp(dir=run.path, prefix=f".{TENSORBOARD}."))
     try:
         listener = TensorBoardLog(run.path, building)
