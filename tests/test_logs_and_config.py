@@ -4,6 +4,7 @@ TensorBoard's own reader, and `genlab export` of old runs."""
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import sys
 
@@ -48,7 +49,12 @@ def test_config_json_reruns_to_bit_identical_weights(mlp_run, tmp_path, capsys):
     assert first.keys() == again.keys() and all(torch.equal(first[k], again[k]) for k in first)
     record = saved_config(tmp_path / "a")
     assert record["config"] == saved_config(mlp_run)["config"]
-    assert record["config_source"] == {"path": str((mlp_run / "config.json").absolute()), "overrides": {}}
+    source = mlp_run / "config.json"
+    assert record["config_source"] == {
+        "path": str(source.absolute()),
+        "sha256": hashlib.sha256(source.read_bytes()).hexdigest(),
+        "overrides": {},
+    }
 
 
 def test_a_setting_given_with_the_file_overrides_only_itself_and_is_recorded(mlp_run, tmp_path):
@@ -68,7 +74,7 @@ def test_a_yaml_or_json_file_of_settings_names_the_model_and_the_api_takes_it(tm
     spec, config, source = train_config(None, yaml_file, {"epochs": 3})
     assert spec.name == "vae"
     assert (config.latent_dim, config.lr, config.hidden, config.epochs) == (2, 1e-3, (64, 32), 3)
-    assert source == {"path": str(yaml_file.absolute()), "overrides": {"epochs": 3}}
+    assert source["path"] == str(yaml_file.absolute()) and source["overrides"] == {"epochs": 3}
     # defaults the file leaves out are the model preset's, as without a file
     assert config.batch_size == get_model("vae").make_config().batch_size
     json_file = tmp_path / "settings.json"

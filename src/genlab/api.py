@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime
 import functools
+import hashlib
 from pathlib import Path
 from typing import Any, Callable, NamedTuple
 
@@ -89,8 +90,8 @@ def train(model: str | None = None, /, options: s.TrainOptions | None = None, **
 
 def train_config(model: str | None, config_file: Path | None, given: dict[str, Any]):
     """(ModelSpec, TrainConfig, source) of a new run: the model's preset, then the settings in
-    `config_file` (if any), then `given`. `source` records the file and the overriding values for
-    config.json (None without a file)."""
+    `config_file` (if any), then `given`. `source` records the file (path, SHA-256) and the
+    overriding values for config.json (None without a file)."""
     from genlab.clibuild import file_values, read_settings_file
     from genlab.models.registry import get_model
 
@@ -124,7 +125,12 @@ def train_config(model: str | None, config_file: Path | None, given: dict[str, A
         raise GenlabError(f"{config_file}: {error}") from None
     config = spec.make_config(**{**from_file, **given})
     resolved = config.to_dict()  # overrides as config.json holds them (a network class as "module:Class")
-    source = {"path": str(Path(config_file).absolute()), "overrides": {k: resolved[k] for k in sorted(given)}}
+    source = {
+        "path": str(Path(config_file).absolute()),
+        # the file may change or go; its hash says whether a file at hand is the one this run read
+        "sha256": hashlib.sha256(Path(config_file).read_bytes()).hexdigest(),
+        "overrides": {k: resolved[k] for k in sorted(given)},
+    }
     return spec, config, source
 
 
