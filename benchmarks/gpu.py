@@ -369,11 +369,13 @@ def markdown(results: dict) -> str:
         lines.append(f"- {_settings(run['settings'])}: {curve}{'' if run['finished'] else ' (cut)'}")
     lines += [
         "",
-        "- The CNN runs use bf16 autocast and the channels-last default `cnn`; a warm-up run first pays for "
-        "CUDA's start. Seconds are the engine's training clock, evaluations excluded.",
+        f"- The CNN runs use {cnn.get('precision')} arithmetic (bf16: autocast) and the channels-last default "
+        "`cnn`; a warm-up run first pays for CUDA's start. Seconds are the engine's training clock, "
+        "evaluations excluded.",
         "- The MLP step is plain eager PyTorch driven by genlab's engine (Python issues every kernel); CUDA "
         "graphs were not implemented.",
-        "- `dcgan`: genlab's epoch (`seconds`, with its grid of samples and checkpoint; training alone "
+        "- `dcgan`: genlab's epoch (its engine's `seconds`: with its evaluation of D on held-out images, its "
+        "grid of samples and its checkpoint; the training steps alone "
         f"{_seconds(dcgan.get('genlab_epoch_train_seconds'))}) against benchmarks/gan.py's reference loop (a "
         "DataLoader, batches moved to the GPU, a grid per epoch). VAE: training seconds on both sides, the "
         "reference being benchmarks/vae.py's loop. Medians over the epochs after the first.",
