@@ -5,9 +5,11 @@ script's refusals and run its `--smoke` mode end to end."""
 
 from __future__ import annotations
 
+import importlib
 import json
 import math
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -22,6 +24,7 @@ from genlab.metrics.emd import exact_emd, sliced_wasserstein
 from genlab.metrics.kl import knn_kl
 from genlab.metrics.mmd import gaussian_mmd
 from genlab.metrics.prdc import prdc
+from genlab.models.classifiers import Classifier
 from genlab.train import engine
 from helpers import run_cli
 
@@ -121,6 +124,27 @@ def gpu_script(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
         env=env,
         timeout=timeout,
     )
+
+
+def test_a_time_guard_cuts_a_run_and_keeps_the_epochs_it_finished(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    gpu = importlib.import_module("gpu")
+    finish_epoch = Classifier.on_epoch_end
+
+    def expire_soon(self, model, run, epoch):
+        finish_epoch(self, model, run, epoch)
+        if epoch == 2:  # the guard's own timer, brought forward: the test must not hang on how busy the CPU is
+            signal.setitimer(signal.ITIMER_REAL, 0.05)
+
+    monkeypatch.setattr(Classifier, "on_epoch_end", expire_soon)
+    record = []
+    with pytest.raises(gpu.OutOfTime), gpu.time_guard(600):
+        gpu.genlab_run("mlp", tmp_path, record, data="mnist-sample", limit=256, epochs=50, device="cpu")
+    (run,) = record
+    assert run["finished"] is False and 2 <= len(run["test"]) < 50
+    assert 2 <= len(run["epoch_train_seconds"]) <= len(run["test"])
+    assert all(0 < t["accuracy"] <= 1 for t in run["test"])
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)  # the guard leaves no timer behind
 
 
 @pytest.mark.skipif(CUDA, reason="this machine has a GPU, so the script does not refuse")
