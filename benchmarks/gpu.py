@@ -24,7 +24,8 @@ On `--device cuda` (the default; the targets assume an H100 or H200), measured i
 
 Every measurement runs under its own time guard (GUARDS, seconds, and never past the script's
 deadline of DEADLINE seconds): when it fires, the measurement keeps what it had measured and
-says it was cut, and the script goes on to the next one.
+says it was cut, and the script goes on to the next one; a measurement that fails is recorded
+with its error, and the others still run.
 
     GENLAB_DATA=... python benchmarks/gpu.py               # on a GPU machine (docs/benchmarks.md, "GPU machine")
     python benchmarks/gpu.py --docs-only                   # rewrite the docs section from the saved JSON
