@@ -409,6 +409,8 @@ def main(argv=None) -> dict:
         fail("--smoke needs --results and --docs: its numbers must not replace the measured ones")
     results_path, docs_path = args.results or RESULTS, args.docs or DOCS
     if args.docs_only:
+        if not results_path.exists():
+            fail(f"--docs-only needs the results of a run, and {results_path} does not exist; run the script first")
         results = json.loads(results_path.read_text())
     else:
         if args.device == "cuda" and not torch.cuda.is_available():

@@ -155,9 +155,17 @@ def test_the_gpu_script_refuses_without_cuda_in_one_line():
     assert "no CUDA GPU here" in lines[0] and "--device cpu" in lines[0]
 
 
-def test_the_gpu_scripts_smoke_run_does_not_replace_the_measured_numbers():
-    done = gpu_script("--device", "cpu", "--smoke")
-    assert done.returncode == 2 and "--smoke needs --results and --docs" in done.stderr
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--device", "cpu", "--smoke"], "--smoke needs --results and --docs"),  # the measured numbers stay
+        (["--docs-only", "--results", "no-such-results.json"], "no-such-results.json does not exist"),
+    ],
+)
+def test_the_gpu_script_refuses_what_it_cannot_do_in_one_line(args, message):
+    done = gpu_script(*args)
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 2 and len(lines) == 1 and message in lines[0]
 
 
 @pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=needs_cuda)])
