@@ -74,11 +74,14 @@ GUARDS = {"cnn": 140.0, "mlp": 40.0, "mmd": 40.0, "dcgan": 100.0, "vae": 90.0}
 #: (test accuracy, target seconds of training) on Fashion-MNIST
 TARGETS = ((0.925, 1.0), (0.94, 10.0))
 SMOKE_TARGETS = ((0.3, 1.0), (0.5, 10.0))
-#: `cnn` settings tried for the accuracy targets, shortest first (all on top of bf16 on a GPU)
+#: `cnn` settings tried for the accuracy targets, shortest first (all on top of bf16 on a GPU). On the CPU
+#: the default cnn at batch 512 first reached 92.5% after epoch 15 of 16 and levelled off there
+#: (docs/benchmarks.md, "GPU"), so the longer and the wider (two-conv) runs are the ones that may reach more.
 CNN_CANDIDATES = (
     {"epochs": 4, "batch_size": 512},
     {"epochs": 8, "batch_size": 512},
     {"epochs": 8, "batch_size": 1024, "lr": 2e-2},
+    {"epochs": 12, "batch_size": 256},
     {"epochs": 16, "batch_size": 512},
     {"arch": "cnn-two-conv", "epochs": 16, "batch_size": 512, "lr": 2e-3},
     {"epochs": 32, "batch_size": 512},
