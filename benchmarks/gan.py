@@ -114,36 +114,41 @@ class ImageDataset(torch.utils.data.Dataset):
         return self.images[index].float().div(255.0), self.labels[index]
 
 
-def reference_dcgan(data: str, epochs: int, seed: int = 0) -> dict:
-    """The PyTorch-examples DCGAN loop around genlab's dcgan networks and settings."""
+def reference_dcgan(
+    data: str, epochs: int, seed: int = 0, device: str = "cpu", out: Path | None = None, judge: bool = True
+) -> dict:
+    """The PyTorch-examples DCGAN loop around genlab's dcgan networks and settings, on `device` (the
+    example's idiom there: the DataLoader's batches are moved with `.to(device)`). Epoch grids and the
+    generator go to `out` (default benchmarks/.runs/reference-dcgan-DATA); `judge` scores its samples."""
     from genlab.plots.gan import samples_figure
     from genlab.plots.common import plt
 
     spec = get_model("dcgan")
-    config = spec.make_config(data=data, epochs=epochs, device="cpu", seed=seed)
+    config = spec.make_config(data=data, epochs=epochs, device=device, seed=seed)
     bundle = load_dataset(data, val_fraction=config.val_fraction, seed=seed, device="cpu")
     torch.manual_seed(seed)
-    family = spec.family(config, bundle, torch.device("cpu"))
-    model = family.build()
+    family = spec.family(config, bundle, torch.device(device))
+    model = family.build().to(device)
     netG, netD = model["generator"], model["discriminator"]
     optD = torch.optim.Adam(netD.parameters(), lr=config.lr_d, betas=(config.beta1, config.beta2))
     optG = torch.optim.Adam(netG.parameters(), lr=config.lr_g, betas=(config.beta1, config.beta2))
     loader = torch.utils.data.DataLoader(
         ImageDataset(bundle.train.x, bundle.train.y), batch_size=config.batch_size, shuffle=True
     )
-    fixed_noise = torch.randn(64, config.z_dim)
-    out = RUNS / f"reference-dcgan-{data}"
+    fixed_noise = torch.randn(64, config.z_dim, device=device)
+    out = out or RUNS / f"reference-dcgan-{data}"
     out.mkdir(parents=True, exist_ok=True)
     seconds = []
     for epoch in range(epochs):
         started = time.perf_counter()
         for real, _ in loader:
+            real = real.to(device)
             b = real.size(0)
-            ones, zeros = torch.ones(b), torch.zeros(b)
+            ones, zeros = torch.ones(b, device=device), torch.zeros(b, device=device)
             netD.zero_grad()
             errD_real = F.binary_cross_entropy_with_logits(netD(real), ones)
             errD_real.backward()
-            fake = netG(torch.randn(b, config.z_dim))
+            fake = netG(torch.randn(b, config.z_dim, device=device))
             errD_fake = F.binary_cross_entropy_with_logits(netD(fake.detach()), zeros)
             errD_fake.backward()
             optD.step()
@@ -159,7 +164,7 @@ def reference_dcgan(data: str, epochs: int, seed: int = 0) -> dict:
         netG.train()
         seconds.append(round(time.perf_counter() - started, 3))
     netG.eval()
-    save_file({k: v.contiguous() for k, v in netG.state_dict().items()}, str(out / "generator.safetensors"))
+    save_file({k: v.cpu().contiguous() for k, v in netG.state_dict().items()}, str(out / "generator.safetensors"))
     return {
         "model": "reference dcgan (DataLoader)",
         "data": data,
@@ -168,17 +173,19 @@ def reference_dcgan(data: str, epochs: int, seed: int = 0) -> dict:
         "steps": epochs * len(loader),
         "epoch_seconds": seconds,
         "seconds": round(sum(seconds), 3),
-        **judge_reference(data, seed),
+        **(judge_reference(data, seed, out) if judge else {}),
     }
 
 
-def judge_reference(data: str, seed: int = 0) -> dict:
-    """The judge's view of 1,000 samples of the reference loop's saved generator."""
+def judge_reference(data: str, seed: int = 0, folder: Path | None = None) -> dict:
+    """The judge's view of 1,000 samples of the reference loop's generator saved in `folder`
+    (default benchmarks/.runs/reference-dcgan-DATA)."""
     spec = get_model("dcgan")
     config = spec.make_config(data=data, device="cpu", seed=seed)
     bundle = load_dataset(data, val_fraction=config.val_fraction, seed=seed, device="cpu")
     netG = spec.family(config, bundle, torch.device("cpu")).build()["generator"]
-    netG.load_state_dict(load_file(str(RUNS / f"reference-dcgan-{data}" / "generator.safetensors")))
+    folder = folder or RUNS / f"reference-dcgan-{data}"
+    netG.load_state_dict(load_file(str(folder / "generator.safetensors")))
     netG.eval()
     with torch.no_grad():
         samples = netG(torch.randn(1000, config.z_dim, generator=torch.Generator().manual_seed(seed + 2)))
