@@ -41,6 +41,8 @@ def test_the_quickstart_notebook_runs_in_a_kernel_and_shows_its_results(tmp_path
     client.execute(env=dict(os.environ, PYTHONPATH=path))  # a cell that raises fails here, naming the cell
 
     assert not [o for c in code for o in c.outputs if o.output_type == "error"]
+    # The classifier trains with its progress bar on: tqdm.auto draws a notebook widget.
+    assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in code[1].outputs)
     # The classifier, the VAE and the reloaded VAE show themselves: numbers with meanings, figures inline.
     runs = [h for c in code for h in _html_outputs(c) if "genlab run" in h]
     assert len(runs) == 3
