@@ -117,3 +117,13 @@ def test_drawing_commands_return_their_figure_and_write_it(small_vae, tmp_path):
         titles = [drawing.figure.get_suptitle()] + [axis.get_title() for axis in drawing.figure.axes]
         assert any(title in text for text in titles), titles
     assert plt.get_fignums() == open_before  # closed in pyplot: a notebook shows each once
+
+
+def test_an_inversion_and_a_path_show_their_numbers_and_figure(tmp_path):
+    gan = genlab.train("gan", **SMALL, judge="none", g_hidden=(64,), d_hidden=(64,), out=tmp_path / "gan")
+    inverted = genlab.invert(gan.path, images="0:2", restarts=2, steps=10, device="cpu")
+    view = inverted._repr_html_()
+    assert view.count("<tr>") == 3 and "median best loss" in view and "data:image/png;base64," in view
+    path = genlab.path(gan.path, source=0, target=1, points=4, steps=5, restarts=1, invert_steps=10, device="cpu")
+    view = path._repr_html_()
+    assert ">straight<" in view and ">optimised<" in view and "data:image/png;base64," in view

@@ -220,6 +220,25 @@ class InversionResult(NamedTuple):
     figure: Path
     table: Path
 
+    def _repr_html_(self) -> str:
+        """Jupyter's view: each target's best and restart losses, then the figure."""
+        from genlab import display
+
+        rows = [
+            (
+                index,
+                f"{entry['best_loss']:.3f}",
+                " ".join(f"{v:.2f}" for v in entry["restart_losses"]),
+                "yes" if entry["unique_minimiser"] else "no",
+            )
+            for index, entry in zip(self.report["indices"], self.report["targets"])
+        ]
+        header = ("image", "best loss", "loss of each restart", "unique minimiser")
+        caption = f"median best loss {self.report['median_best_loss']:.4g} (squared error summed over pixels)"
+        return display.table(header, rows, caption) + display.image(
+            self.figure, "targets and their inversions", 2 * display.FIGURE_WIDTH
+        )
+
 
 @takes(s.InvertSettings)
 def invert(settings: s.InvertSettings) -> InversionResult:
@@ -244,6 +263,16 @@ class PathResult(NamedTuple):
     report: dict  # 'straight' and 'optimised': U, U_refined, image_length, latent_length
     figure: Path
     table: Path
+
+    def _repr_html_(self) -> str:
+        """Jupyter's view: the numbers of both paths, then the figure."""
+        from genlab import display
+
+        keys = ("U", "U_refined", "image_length", "latent_length")
+        rows = [(name, *(f"{self.report[name][k]:.2f}" for k in keys)) for name in ("straight", "optimised")]
+        return display.table(("path", *keys), rows) + display.image(
+            self.figure, "the straight and the optimised latent path", 2 * display.FIGURE_WIDTH
+        )
 
 
 @takes(s.PathSettings)
