@@ -127,3 +127,12 @@ def test_an_inversion_and_a_path_show_their_numbers_and_figure(tmp_path):
     path = genlab.path(gan.path, source=0, target=1, points=4, steps=5, restarts=1, invert_steps=10, device="cpu")
     view = path._repr_html_()
     assert ">straight<" in view and ">optimised<" in view and "data:image/png;base64," in view
+
+
+def test_samples_and_interpolations_show_their_figures_not_their_arrays(small_vae, tmp_path):
+    drawn = genlab.sample(small_vae.path, out=tmp_path / "s.npz", n=8, grid=tmp_path / "s.png", device="cpu")
+    assert repr(drawn) == f"SampleResult(8 images [1, 28, 28] in '{tmp_path / 's.npz'}', grid '{tmp_path / 's.png'}')"
+    assert drawn._repr_html_().count("data:image/png;base64,") == 1
+    line = genlab.interpolate(small_vae.path, start="0", end="1", steps=4, device="cpu")
+    assert repr(line).startswith("Interpolation(test #0 -> test #1, 4 steps, codes [4, 2]")
+    assert line._repr_html_().count("data:image/png;base64,") == len(line.figures) >= 1
