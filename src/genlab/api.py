@@ -16,6 +16,8 @@ import hashlib
 from pathlib import Path
 from typing import Any, Callable, NamedTuple
 
+import numpy as np
+
 from genlab import settings as s
 from genlab.clibuild import build, positional_values, signature
 from genlab.config import NOT_GIVEN, flag_name
@@ -134,6 +136,24 @@ def train_config(model: str | None, config_file: Path | None, given: dict[str, A
     return spec, config, source
 
 
+def plot_images(images, title: str = "", columns: int = 8):
+    """A labelled matplotlib Figure of images [N, C, H, W] (or [N, H, W]) with values in [0, 1], e.g.
+    `run.sample(16)` or `run.interpolate(a, b)`, `columns` to a row. The figure is closed in pyplot:
+    a notebook shows it once, as the cell's value; `figure.savefig(path)` writes it."""
+    from genlab.plots.common import grid_figure, plt
+
+    array = images.detach().cpu().numpy() if hasattr(images, "detach") else np.asarray(images)
+    if array.ndim not in (3, 4) or (array.ndim == 4 and array.shape[1] != 1) or not len(array):
+        raise GenlabError(
+            f"plot_images draws one-channel images [N, 1, H, W] or [N, H, W]; got shape {list(array.shape)}"
+        )
+    if columns < 1:
+        raise GenlabError(f"columns must be >= 1, got {columns}")
+    figure = grid_figure(array, columns, title, xlabel=f"{len(array)} images, {columns} to a row")
+    plt.close(figure)
+    return figure
+
+
 @takes(s.DataListSettings)
 def datasets(settings: s.DataListSettings) -> list[dict[str, Any]]:
     """The status of every dataset: name, presence, location and split sizes."""
@@ -223,28 +243,71 @@ def sample(settings: s.SampleSettings):
     )
 
 
+class Drawing(NamedTuple):
+    """What a drawing command returns: its matplotlib Figure (closed in pyplot, so a notebook shows it
+    once, as the cell's value) and the PNG file it wrote."""
+
+    figure: Any  # matplotlib.figure.Figure
+    path: Path
+
+
 @takes(s.TraverseSettings)
-def traverse(settings: s.TraverseSettings) -> Path:
-    """Write a latent-traversal figure of one test image; returns its path."""
+def traverse(settings: s.TraverseSettings) -> Drawing:
+    """Write a latent-traversal figure of one test image; returns the figure and its path."""
     from genlab.latent.traverse import traverse_run
 
-    return traverse_run(
-        settings.run, settings.out, settings.image, settings.dims, settings.steps, settings.span, settings.device.device
+    return Drawing(
+        *traverse_run(
+            settings.run,
+            settings.out,
+            settings.image,
+            settings.dims,
+            settings.steps,
+            settings.span,
+            settings.device.device,
+        )
     )
 
 
-@takes(s.RateDistortionSettings)
-def plot_rate_distortion(settings: s.RateDistortionSettings):
-    """Plot distortion against rate for sweeps and echo-ae runs; returns (figure path, points)."""
-    from genlab.rate_distortion import write_rate_distortion
+class RateDistortion(NamedTuple):
+    figure: Any  # matplotlib.figure.Figure, closed in pyplot
+    path: Path
+    points: list  # RatePoint per run: group, label, rate and distortion (nats)
 
-    return write_rate_distortion(list(settings.folders), settings.out)
+
+@takes(s.RateDistortionSettings)
+def plot_rate_distortion(settings: s.RateDistortionSettings) -> RateDistortion:
+    """Plot distortion against rate for sweeps and echo-ae runs; returns the figure, its path and the points."""
+    from genlab.plots.common import save_figure_file
+    from genlab.rate_distortion import rate_distortion_of
+
+    figure, points = rate_distortion_of(list(settings.folders))
+    return RateDistortion(figure, save_figure_file(figure, settings.out), points)
 
 
 class InversionResult(NamedTuple):
     report: dict  # per target: restart losses, best loss (squared error summed over pixels), uniqueness
     figure: Path
     table: Path
+
+    def _repr_html_(self) -> str:
+        """Jupyter's view: each target's best and restart losses, then the figure."""
+        from genlab import display
+
+        rows = [
+            (
+                index,
+                f"{entry['best_loss']:.3f}",
+                " ".join(f"{v:.2f}" for v in entry["restart_losses"]),
+                "yes" if entry["unique_minimiser"] else "no",
+            )
+            for index, entry in zip(self.report["indices"], self.report["targets"])
+        ]
+        header = ("image", "best loss", "loss of each restart", "unique minimiser")
+        caption = f"median best loss {self.report['median_best_loss']:.4g} (squared error summed over pixels)"
+        return display.table(header, rows, caption) + display.image(
+            self.figure, "targets and their inversions", 2 * display.FIGURE_WIDTH
+        )
 
 
 @takes(s.InvertSettings)
@@ -270,6 +333,16 @@ class PathResult(NamedTuple):
     report: dict  # 'straight' and 'optimised': U, U_refined, image_length, latent_length
     figure: Path
     table: Path
+
+    def _repr_html_(self) -> str:
+        """Jupyter's view: the numbers of both paths, then the figure."""
+        from genlab import display
+
+        keys = ("U", "U_refined", "image_length", "latent_length")
+        rows = [(name, *(f"{self.report[name][k]:.2f}" for k in keys)) for name in ("straight", "optimised")]
+        return display.table(("path", *keys), rows) + display.image(
+            self.figure, "the straight and the optimised latent path", 2 * display.FIGURE_WIDTH
+        )
 
 
 @takes(s.PathSettings)
@@ -357,11 +430,15 @@ def pca_vs_linear_ae(settings: s.PcaVsLinearAeSettings):
 
 
 @takes(s.CorruptSettings)
-def corrupt(settings: s.CorruptSettings) -> Path:
-    """Plot a 2-D point set and its corrupted copy; returns the figure's path."""
-    from genlab.data.toy2d import corrupt_toy
+def corrupt(settings: s.CorruptSettings) -> Drawing:
+    """Plot a 2-D point set and its corrupted copy; returns the figure and its path."""
+    from genlab.data.toy2d import corrupt_toy_figure, default_corrupt_path
+    from genlab.plots.common import save_figure_file
 
-    return corrupt_toy(settings.data, settings.noise, n=settings.n, seed=settings.seed, out=settings.out)
+    figure = corrupt_toy_figure(settings.data, settings.noise, n=settings.n, seed=settings.seed)
+    return Drawing(
+        figure, save_figure_file(figure, settings.out or default_corrupt_path(settings.data, settings.noise))
+    )
 
 
 @takes(s.DemoSettings)

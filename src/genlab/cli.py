@@ -140,11 +140,15 @@ def show_sample(result, settings) -> None:
     click.echo(f"{len(result.images)} images: {result.npz}" + (f"; grid: {result.grid}" if result.grid else ""))
 
 
-def show_rate_distortion(result, settings) -> None:
-    path, points = result
-    for point in points:
+def show_rate_distortion(result: api.RateDistortion, settings) -> None:
+    for point in result.points:
         click.echo(f"  {point.group:<24} {point.label:<12} rate {point.rate:9.3f}  distortion {point.distortion:9.3f}")
-    click.echo(f"figure: {path}")
+    click.echo(f"figure: {result.path}")
+
+
+def drawing_line(prefix: str) -> Callable[[api.Drawing, object], None]:
+    """A printer of a drawing command's result as 'PREFIX: PATH'."""
+    return lambda drawing, settings: click.echo(f"{prefix}: {drawing.path}")
 
 
 def show_inversion(result: api.InversionResult, settings) -> None:
@@ -246,7 +250,7 @@ add(cli, "export", api.export, echo_line("written"))
 add(cli, "sweep", api.run_sweep, show_sweep)
 add(cli, "report", api.write_report, show_report)
 add(cli, "sample", api.sample, show_sample)
-add(cli, "traverse", api.traverse, echo_line("traversal"))
+add(cli, "traverse", api.traverse, drawing_line("traversal"))
 add(cli, "rate-distortion", api.plot_rate_distortion, show_rate_distortion)
 add(cli, "invert", api.invert, show_inversion)
 add(cli, "path", api.path, show_path)
@@ -255,7 +259,7 @@ add(cli, "gradcheck", api.gradient_check, show_gradcheck)
 add(cli, "interpolate", api.interpolate, show_interpolation)
 add(cli, "compare-runs", api.compare_runs, show_compared_runs)
 add(cli, "pca-vs-linear-ae", api.pca_vs_linear_ae, show_subspaces)
-add(cli, "corrupt", api.corrupt, echo_line("figure"))
+add(cli, "corrupt", api.corrupt, drawing_line("figure"))
 add(cli, "demo", api.run_demo, show_suite)
 add(cli, "compare", api.compare, show_comparison)
 

@@ -58,8 +58,14 @@ def collect_points(paths: list[Path]) -> tuple[list[RatePoint], set[str]]:
 
 def write_rate_distortion(paths: list[Path], out: Path) -> tuple[Path, list[RatePoint]]:
     """Draw every point of `paths` in one figure at `out` (PNG); returns the path and the points."""
-    from genlab.plots.common import plt
+    from genlab.plots.common import save_figure_file
 
+    figure, points = rate_distortion_of(paths)
+    return save_figure_file(figure, Path(out)), points
+
+
+def rate_distortion_of(paths: list[Path]):
+    """(the figure of every point of `paths`, the points)."""
     if not paths:
         raise GenlabError("give at least one sweep or run folder")
     points, datasets = collect_points(paths)
@@ -69,9 +75,4 @@ def write_rate_distortion(paths: list[Path], out: Path) -> tuple[Path, list[Rate
             "rates and distortions are only comparable on one"
         )
     data = datasets.pop()
-    figure = rate_distortion_figure(points, f"Rate-distortion on the {data} test split")
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(out, dpi=110, bbox_inches="tight")
-    plt.close(figure)
-    return out, points
+    return rate_distortion_figure(points, f"Rate-distortion on the {data} test split"), points

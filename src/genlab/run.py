@@ -13,6 +13,7 @@ tensors; arrays out are numpy arrays:
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,10 @@ import torch
 
 from genlab.errors import GenlabError
 from genlab.models.base import require
+
+
+# A figure drawn after each epoch or step: its number in the name, e.g. "reconstructions_epoch_003".
+_SNAPSHOT = re.compile(r"(epoch|step)([_-]?)\d+")
 
 
 class Run:
@@ -34,7 +39,52 @@ class Run:
         self._loaded = None
 
     def __repr__(self) -> str:
-        return f"Run('{self.path}': {self.model_name} on {self.config.get('data', '?')})"
+        config = self.config
+        return f"Run('{self.path}': {config.get('model', '?')} on {config.get('data', '?')}, {self._state()})"
+
+    def _state(self) -> str:
+        summary = self.folder.path / "summary.json"
+        if not summary.is_file():
+            return "unfinished"
+        epochs = self.summary.get("epochs")
+        return f"{epochs} epoch{'s' * (epochs != 1)}" if isinstance(epochs, int) else "finished"
+
+    def _repr_html_(self) -> str:
+        """Jupyter's view: the summary (value and meaning of each entry, the family's headline entries
+        first, as in a report) and the run's main figures inline, captioned."""
+        from genlab import display
+        from genlab.report.collect import load_run
+        from genlab.report.document import summary_order
+        from genlab.report.numbers import entry_meaning, format_entry
+
+        seen = load_run(self.path, str(self.path))
+        parts = [
+            f"<div><b>genlab run</b> <code>{display.escape(self.path)}</code>: "
+            f"{display.escape(seen.model)} on {display.escape(seen.data)}, {display.escape(self._state())}"
+            + (f"<br><i>{display.escape(seen.description)}</i>" if seen.description else "")
+        ]
+        if seen.summary is None:
+            parts.append(
+                "<p>No summary.json: the run did not finish; continue it with "
+                f"<code>{display.escape(f'genlab.train({seen.model!r}, resume={str(self.path)!r})')}</code>.</p>"
+            )
+        else:
+            keys = summary_order(list(seen.summary), seen.headline)
+            rows = [(k, format_entry(k, seen.summary[k]), entry_meaning(k)) for k in keys]
+            parts.append(display.table(("entry", "value", "meaning"), rows))
+        figures = [f for f in seen.figures if f.name.startswith("figures/")]
+
+        # Of a series of per-epoch snapshots (reconstructions_epoch_001, ...) only the latest is a main figure.
+        def series(figure) -> str:  # "reconstructions_epoch_#" for every epoch's snapshot
+            return _SNAPSHOT.sub(r"\1\2#", figure.path.stem)
+
+        latest = {series(f): f for f in figures if _SNAPSHOT.search(f.path.stem)}
+        main = [f for f in figures if latest.get(series(f), f) is f][: display.MAIN_FIGURES]
+        parts += [display.image(f.path, f.description) for f in main]
+        if len(figures) > len(main):
+            rest = ", ".join(f.path.name for f in figures if f not in main)
+            parts.append(f"<p>More figures in <code>run.figures</code>: {display.escape(rest)}</p>")
+        return "\n".join(parts) + "</div>"
 
     # -- the files ------------------------------------------------------------------
     @property

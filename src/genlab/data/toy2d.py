@@ -54,11 +54,21 @@ def sample_toy(name: str, n: int, seed: int = 0) -> np.ndarray:
 
 def corrupt_toy(name: str, noise: str, n: int = 1000, seed: int = 0, out: str | Path | None = None) -> Path:
     """Sample a toy dataset, corrupt it, and save the side-by-side figure; returns its path.
-
-    Salt-and-pepper values are each coordinate's minimum and maximum over the
-    clean sample. The default file is runs/corrupt-NAME-KIND-LEVEL.png.
-    """
+    The default file is runs/corrupt-NAME-KIND-LEVEL.png."""
     from genlab.plots.common import save_figure_file
+
+    figure = corrupt_toy_figure(name, noise, n, seed)
+    return save_figure_file(figure, Path(out) if out is not None else default_corrupt_path(name, noise))
+
+
+def default_corrupt_path(name: str, noise: str) -> Path:
+    corruption = parse_noise(noise)
+    return Path("runs") / f"corrupt-{name}-{corruption.kind}-{corruption.level:g}.png"
+
+
+def corrupt_toy_figure(name: str, noise: str, n: int = 1000, seed: int = 0):
+    """The figure of a toy dataset beside its corrupted copy (salt-and-pepper values are each
+    coordinate's minimum and maximum over the clean sample)."""
     from genlab.plots.corruption import corruption_figure
 
     corruption = parse_noise(noise)
@@ -70,7 +80,7 @@ def corrupt_toy(name: str, noise: str, n: int = 1000, seed: int = 0, out: str | 
     corrupted = corruption.apply(
         points, low=points.min(0).values, high=points.max(0).values, generator=generator
     ).numpy()
-    figure = corruption_figure(
+    return corruption_figure(
         clean,
         corrupted,
         TOY_DATASETS[name][1],
@@ -78,5 +88,3 @@ def corrupt_toy(name: str, noise: str, n: int = 1000, seed: int = 0, out: str | 
         corruption.formula(),
         title=f"{name} ({n} points)",
     )
-    default = Path("runs") / f"corrupt-{name}-{corruption.kind}-{corruption.level:g}.png"
-    return save_figure_file(figure, Path(out) if out is not None else default)

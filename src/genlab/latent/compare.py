@@ -32,6 +32,24 @@ class CompareResult:
     summaries: Path
     markdown: str
 
+    def __repr__(self) -> str:
+        return f"CompareResult(figure '{self.figure}', table '{self.table}')"
+
+    def _repr_html_(self) -> str:
+        """Jupyter's view: the summaries side by side and the comparison figure."""
+        from genlab import display
+
+        lines = [line.strip("|").split("|") for line in self.markdown.strip().splitlines()]
+        header, rows = lines[0], lines[2:]  # lines[1] is the markdown rule
+        return (
+            "<div>"
+            + display.table([c.strip() for c in header], [[c.strip() for c in row] for row in rows])
+            + display.image(
+                self.figure, "loss curves, embeddings and samples of the runs side by side", 2 * display.FIGURE_WIDTH
+            )
+            + "</div>"
+        )
+
 
 def loss_keys(events: list[dict]) -> list[str]:
     """The logged training values to plot: 'loss' when a family logs one, else every key

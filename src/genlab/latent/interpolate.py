@@ -30,6 +30,20 @@ class Interpolation:
     decoded: np.ndarray
     figures: list[Path]
 
+    def __repr__(self) -> str:  # the arrays would fill a notebook cell
+        return (
+            f"Interpolation(test #{self.start} -> test #{self.end}, {len(self.t)} steps, "
+            f"codes {list(self.codes.shape)}, figures {[str(p) for p in self.figures]})"
+        )
+
+    def _repr_html_(self) -> str:
+        """Jupyter's view: the interpolation's figures."""
+        from genlab import display
+
+        return "".join(
+            display.image(path, f"test #{self.start} to test #{self.end}: {path.stem}") for path in self.figures
+        )
+
 
 def parse_endpoint(text: str, labels: np.ndarray, classes: tuple[str, ...], flag: str) -> int:
     """A test-set row from 'N' (an index) or 'class:K' (the first test example of class K,

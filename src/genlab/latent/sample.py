@@ -28,6 +28,18 @@ class SampleResult:
     npz: Path
     grid: Path | None
 
+    def __repr__(self) -> str:  # the arrays are what the .npz holds; the dataclass repr would print them
+        grid = f", grid '{self.grid}'" if self.grid else ""
+        return f"SampleResult({len(self.images)} images {list(self.images.shape[1:])} in '{self.npz}'{grid})"
+
+    def _repr_html_(self) -> str:
+        """Jupyter's view: the grid of the samples (when one was drawn)."""
+        from genlab import display
+
+        if self.grid is None:
+            return f"<p>{display.escape(repr(self))}</p>"
+        return display.image(self.grid, f"{len(self.images)} samples ({self.npz.name})")
+
 
 def sample_run(
     run_path, n: int, out, grid=None, label: int | None = None, seed: int = 0, device: str = "auto"

@@ -12,7 +12,7 @@ import torch
 
 from genlab.errors import GenlabError
 from genlab.models.base import require
-from genlab.plots.common import plt
+from genlab.plots.common import plt, save_figure_file
 
 
 @torch.no_grad()
@@ -56,7 +56,8 @@ def traversal_figure(family, model, x: torch.Tensor, title: str, dims: int = 8, 
 
 
 def traverse_run(run_path, out, image: int = 0, dims: int = 8, steps: int = 9, span: float = 3.0, device: str = "auto"):
-    """The API behind `genlab traverse`: a traversal figure of test image `image` of a run, saved to `out`."""
+    """The API behind `genlab traverse`: a traversal figure of test image `image` of a run, saved to `out`
+    and closed; returns (the figure, `out`)."""
     from genlab.train.engine import load_run
 
     loaded = load_run(run_path, device)
@@ -75,8 +76,4 @@ def traverse_run(run_path, out, image: int = 0, dims: int = 8, steps: int = 9, s
         steps,
         span,
     )
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(out, dpi=110, bbox_inches="tight")
-    plt.close(figure)
-    return out
+    return figure, save_figure_file(figure, Path(out))

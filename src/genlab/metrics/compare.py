@@ -122,6 +122,34 @@ class Comparison:
             "rows": [r.to_dict() for r in self.rows],
         }
 
+    def __repr__(self) -> str:
+        values = ", ".join(f"{r.metric} {r.direction} = {format_value(r.value)}" for r in self.rows)
+        return f"Comparison(A: {self.a.description}; B: {self.b.description}; {values})"
+
+    def _repr_html_(self) -> str:
+        """Jupyter's view: the two sets, one row per estimate (as `table()`), then the notes."""
+        from genlab import display
+
+        rows = [
+            (
+                r.metric,
+                r.direction,
+                format_value(r.value),
+                "-" if r.seconds is None else f"{r.seconds:.3f}",
+                r.space,
+                describe(r),
+            )
+            for r in self.rows
+        ]
+        header = ("metric", "direction", "value", "seconds", "space", "estimator and settings")
+        notes = dict.fromkeys(f"{r.metric} {r.direction} [{r.space}]: {note}" for r in self.rows for note in r.notes)
+        return (
+            f"<div><b>A</b>: {display.escape(self.a.description)}<br><b>B</b>: {display.escape(self.b.description)}"
+            + display.table(header, rows)
+            + "".join(f"<p>note ({display.escape(note)})</p>" for note in notes)
+            + "</div>"
+        )
+
     def table(self) -> str:
         """A plain-text table (metric, direction, value, seconds, space, estimator and settings) with notes."""
         header = ("metric", "direction", "value", "seconds", "space", "estimator and settings")

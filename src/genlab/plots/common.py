@@ -7,11 +7,15 @@ title, axis labels, and a legend or colour bar where colours mean something.
 from __future__ import annotations
 
 import io
+import sys
 from pathlib import Path
 
 import matplotlib
 
-matplotlib.use("Agg")  # headless: figures are files, never windows
+# Headless: figures are files, never windows. In a Jupyter kernel its inline backend stays: it
+# draws figures into the notebook (never windows), and the figures the API returns display there.
+if "ipykernel" not in sys.modules:
+    matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402

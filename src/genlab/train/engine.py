@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
-from tqdm import tqdm
+from tqdm.auto import tqdm
 
 from genlab.data.datasets import DataBundle, load_dataset, resolve_device
 from genlab.errors import GenlabError
