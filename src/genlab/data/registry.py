@@ -239,8 +239,10 @@ def _load_split(info: DatasetInfo, folder: Path, split: str) -> tuple[np.ndarray
             f"{info.name} {split} split: {len(images)} images in {images_file.name} but labels of shape "
             f"{labels.shape} in {labels_file.name}; {_fix(info)}"
         )
+    if not len(images):
+        raise GenlabError(f"{images_file} holds 0 images; {_fix(info)}")
     labels = labels.astype(np.int64)
-    if len(labels) and not 0 <= labels.min() <= labels.max() < len(info.classes):
+    if not 0 <= labels.min() <= labels.max() < len(info.classes):
         raise GenlabError(
             f"{labels_file} holds labels {labels.min()}..{labels.max()}, "
             f"expected 0..{len(info.classes) - 1}; {_fix(info)}"
