@@ -193,3 +193,30 @@ def test_a_torn_last_line_of_metrics_is_dropped(finished_run, tmp_path):
     text = (run / "metrics.jsonl").read_bytes()
     (run / "metrics.jsonl").write_bytes(text[:-7])
     assert RunFolder.open(run).read_metrics() == whole[:-1]
+
+
+def test_resume_with_another_out_folder_is_one_line(finished_run, tmp_path, capsys):
+    elsewhere = tmp_path / "elsewhere"
+    assert_user_error(
+        [*TRAIN, "--resume", str(finished_run), "--epochs", "2", "-o", str(elsewhere)], capsys, "-o", "in place"
+    )
+    assert not elsewhere.exists()
+
+
+def test_a_full_disk_is_one_line_naming_the_file(tmp_path, capsys, monkeypatch):
+    """ENOSPC (or EROFS) where a run is written: the CLI's last-resort OSError handler words it."""
+    import errno
+
+    from genlab.train import runfolder
+
+    def full_disk(path, *args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+
+    monkeypatch.setattr(runfolder, "atomic_write_json", full_disk)
+    out = tmp_path / "run"
+    assert_user_error(
+        [*TRAIN, "--data", "mnist-sample", "--limit", "50", "-o", str(out)],
+        capsys,
+        str(out / "config.json"),
+        "No space left on device",
+    )

@@ -103,6 +103,13 @@ class TrainOptions(Settings):
     resume: Path | None = option(None, "continue an interrupted run folder (optionally with more --epochs)")
     quiet: bool = option(False, "no progress bar", flags=QUIET)
 
+    def check(self):
+        if self.resume and self.out and Path(self.out).resolve() != Path(self.resume).resolve():
+            raise GenlabError(
+                f"--resume continues {self.resume} in place, so it cannot write to -o {self.out}; "
+                f"leave out -o (or copy {self.resume} to {self.out} and resume that copy)"
+            )
+
 
 @dataclass(frozen=True, kw_only=True)
 class DataListSettings(Settings):
