@@ -220,3 +220,29 @@ def test_a_full_disk_is_one_line_naming_the_file(tmp_path, capsys, monkeypatch):
         str(out / "config.json"),
         "No space left on device",
     )
+
+
+def test_ctrl_c_while_the_command_starts_is_one_line(tmp_path):
+    """SIGINT half a second in, while `python -m genlab.cli` is still importing torch (or, on a fast machine,
+    just after): one line, exit code 130, no traceback."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    src = Path(__file__).resolve().parents[1] / "src"
+    env = {**os.environ, "PYTHONPATH": str(src)}
+    args = [*TRAIN, "--data", "mnist-sample", "--limit", "50", "-o", str(tmp_path / "run")]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "genlab.cli", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # as a terminal would start it
+    )
+    time.sleep(0.5)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 130, err
+    assert len(err.strip().splitlines()) == 1 and "interrupted" in err and "Traceback" not in err, err
