@@ -19,6 +19,7 @@ import csv
 import json
 import os
 import struct
+import tokenize
 import zipfile
 import zlib
 from collections.abc import Iterator
@@ -32,11 +33,14 @@ from genlab.errors import GenlabError
 
 # What the readers genlab uses raise for a damaged or unreadable file: json/UnicodeDecodeError/numpy
 # (ValueError), gzip and np.load on a short file (EOFError), csv's field limit (csv.Error), the zip
-# behind .npz, safetensors' header checks, struct unpacking of binary headers, the OS itself.
+# behind .npz, safetensors' header checks, struct unpacking of binary headers, np.load's parsing of a
+# damaged .npy header (SyntaxError, tokenize.TokenError), the OS itself.
 READ_ERRORS = (
     OSError,
     ValueError,
     EOFError,
+    SyntaxError,
+    tokenize.TokenError,
     csv.Error,
     zipfile.BadZipFile,
     zlib.error,
