@@ -246,3 +246,14 @@ def test_ctrl_c_while_the_command_starts_is_one_line(tmp_path):
     _, err = process.communicate(timeout=120)
     assert process.returncode == 130, err
     assert len(err.strip().splitlines()) == 1 and "interrupted" in err and "Traceback" not in err, err
+
+
+def test_a_feature_near_1e30_is_standardised_not_zeroed(tmp_path):
+    """Its squares overflow float32: computed there, its std was inf and every value became 0."""
+    from genlab.data.datasets import load_dataset
+
+    path = tmp_path / "big.csv"
+    path.write_text(rows([(1 + i) * 1e30 for i in range(20)], GOOD_LABELS))
+    bundle = load_dataset(str(path), label_column="label", val_fraction=0)
+    big = bundle.train.x[:, 0]
+    assert np.isfinite(big.numpy()).all() and big.std() > 0.5

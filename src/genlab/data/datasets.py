@@ -207,11 +207,13 @@ def load_tabular(
         train_rows = train_rows[stratified_subset(table.y[train_rows], limit, seed)]
     fit_local, val_local = validation_split(len(train_rows), val_fraction, seed)
     fit_rows, val_rows = train_rows[fit_local], train_rows[val_local]
-    mean = table.x[fit_rows].mean(axis=0)
-    std = table.x[fit_rows].std(axis=0)
+    # In float64: the squares of a float32 feature near 1e30 overflow, and its std would be inf (x -> 0).
+    mean = table.x[fit_rows].astype(np.float64).mean(axis=0)
+    std = table.x[fit_rows].astype(np.float64).std(axis=0)
     # A feature constant on the training rows carries no information; leave it centred, unscaled.
-    std = np.where(std > 1e-8, std, 1.0).astype(np.float32)
+    std = np.where(std > 1e-8, std, 1.0)
     x = ((table.x - mean) / std).astype(np.float32)
+    mean, std = mean.astype(np.float32), std.astype(np.float32)
 
     def to_split(rows: np.ndarray) -> Split:
         return Split(
