@@ -19,6 +19,7 @@ from genlab import __version__, api
 from genlab.clibuild import SettingsCommand, build, click_params, given_values
 from genlab.errors import GenlabError
 from genlab.settings import TrainOptions
+from genlab.userfiles import DAMAGED, os_error
 
 
 class TrainCommand(click.Command):
@@ -285,11 +286,24 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(2)
     except click.exceptions.Exit as done:
         sys.exit(done.exit_code)
-    except (KeyboardInterrupt, click.Abort):
-        click.echo(
-            "genlab: interrupted; a training run can be continued with 'genlab train MODEL --resume RUN'", err=True
-        )
-        sys.exit(130)
+    except OSError as error:
+        # What the readers did not word themselves: an output path under a file, in /proc, on a
+        # read-only or full disk (genlab.userfiles words these as it words read errors).
+        click.echo(f"genlab: error: {os_error(error)}", err=True)
+        sys.exit(2)
+    except click.Abort as abort:
+        if isinstance(abort.__context__, EOFError):  # click turns an EOFError into Abort: a file ended early
+            click.echo(f"genlab: error: a file ended early ({abort.__context__}); {DAMAGED}", err=True)
+            sys.exit(2)
+        interrupted()
+    except KeyboardInterrupt:
+        interrupted()
+
+
+def interrupted() -> None:
+    """Ctrl-C: one line and exit code 130."""
+    click.echo("genlab: interrupted; a training run can be continued with 'genlab train MODEL --resume RUN'", err=True)
+    sys.exit(130)
 
 
 if __name__ == "__main__":

@@ -100,13 +100,19 @@ def flag_name(name: str) -> str:
     return name.replace("_", "-")
 
 
+SEED_MAX = 2**32 - 1  # seeds are offset (seed + 7919, ...) for numpy and torch generators: keep them far from 2**64
+
+
 def check_types(config) -> None:
     """Fail when a field that does not take None holds None, naming the flag and the expected type
-    (the API's counterpart of the CLI's "--epochs expects int, got 'none'")."""
+    (the API's counterpart of the CLI's "--epochs expects int, got 'none'"), and a seed outside
+    [0, SEED_MAX], which the random generators would refuse (negative) or overflow on."""
     for spec in dataclasses.fields(config):
         if getattr(config, spec.name) is None and not is_optional(type(config), spec.name):
             kind = field_type(type(config), spec.name)
             raise GenlabError(f"--{flag_name(spec.name)} expects {getattr(kind, '__name__', kind)}, got none")
+    if "seed" in config.__dataclass_fields__:
+        check_range(config, "seed", low=0, high=SEED_MAX)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,6 @@ degraded test images, and the threshold below which its top probability means
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from pathlib import Path
@@ -22,6 +21,7 @@ import torch
 
 from genlab.config import NOT_GIVEN
 from genlab.errors import GenlabError
+from genlab.userfiles import read_json
 
 #: The recipe a judge's summary must carry: 2 = trained with --augment degrade, assessed by `assess`
 #: (calibration, degraded accuracy, unrecognisable threshold, label-histogram check). Recipe 1 (no stamp)
@@ -178,7 +178,7 @@ def recipe_problem(path: Path, data: str | None) -> str | None:
     """Why the classifier run at `path` cannot be a judge (one line, with the fix), or None when its summary
     carries the current JUDGE_RECIPE. `data` names the dataset of a stored judge (None: a run folder)."""
     summary_file = path / "summary.json"
-    summary = json.loads(summary_file.read_text()) if summary_file.exists() else {}
+    summary = read_json(summary_file) if summary_file.exists() else {}
     if summary.get("judge_recipe") == JUDGE_RECIPE:
         return None
     retrain = f"genlab judge train --data {data} --overwrite" if data else "genlab train cnn --augment degrade"

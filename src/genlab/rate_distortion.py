@@ -7,12 +7,12 @@ bound on I(x; z)) and `test_rate` for echo noise (exactly I(x; z)).
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from genlab.errors import GenlabError
 from genlab.plots.vae import RatePoint, rate_distortion_figure
 from genlab.train.runfolder import RunFolder
+from genlab.userfiles import read_json
 
 GROUP_NAMES = {"kl": "beta-VAE", "rate": "echo noise"}
 
@@ -42,7 +42,7 @@ def collect_points(paths: list[Path]) -> tuple[list[RatePoint], set[str]]:
     points, datasets = [], set()
     for path in map(Path, paths):
         if (path / "results.json").is_file():
-            rows = json.loads((path / "results.json").read_text())
+            rows = read_json(path / "results.json", kind=list)
             runs = [path / row["run"] for row in rows]
         elif (path / "config.json").is_file():
             runs = [path]

@@ -120,6 +120,11 @@ class TrainOptions(Settings):
             raise GenlabError(
                 "--config starts a new run and --resume continues one with its saved settings; give one of them"
             )
+        if self.resume and self.out and Path(self.out).resolve() != Path(self.resume).resolve():
+            raise GenlabError(
+                f"--resume continues {self.resume} in place, so it cannot write to -o {self.out}; "
+                f"leave out -o (or copy {self.resume} to {self.out} and resume that copy)"
+            )
 
 
 @dataclass(frozen=True, kw_only=True)

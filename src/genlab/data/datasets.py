@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -91,6 +92,11 @@ def validation_split(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np
     rng = np.random.default_rng(seed + 7919)
     order = rng.permutation(n)
     n_val = max(1, int(round(n * fraction)))
+    if n_val >= n:
+        raise GenlabError(
+            f"--val-fraction {fraction:g} of {n} training example(s) leaves none to train on; "
+            "lower --val-fraction or raise --limit"
+        )
     return np.sort(order[n_val:]), np.sort(order[:n_val])
 
 
@@ -188,21 +194,26 @@ def load_tabular(
     test_fraction: float,
 ) -> DataBundle:
     """A tabular file as a DataBundle (kind "tabular", x float32 [N, D], standardised with training statistics)."""
-    from pathlib import Path
-
     from genlab.data.tabular import read_table
 
     table = read_table(path, label_column=label_column, labels=labels, label_key=label_key)
     train_rows, test_rows = stratified_holdout(table.y, test_fraction, seed)
+    if not len(test_rows):
+        raise GenlabError(
+            f"{Path(path).name}: no class has two rows, so nothing can be held out for testing; "
+            "give at least two rows of some class"
+        )
     if limit is not None:
         train_rows = train_rows[stratified_subset(table.y[train_rows], limit, seed)]
     fit_local, val_local = validation_split(len(train_rows), val_fraction, seed)
     fit_rows, val_rows = train_rows[fit_local], train_rows[val_local]
-    mean = table.x[fit_rows].mean(axis=0)
-    std = table.x[fit_rows].std(axis=0)
+    # In float64: the squares of a float32 feature near 1e30 overflow, and its std would be inf (x -> 0).
+    mean = table.x[fit_rows].astype(np.float64).mean(axis=0)
+    std = table.x[fit_rows].astype(np.float64).std(axis=0)
     # A feature constant on the training rows carries no information; leave it centred, unscaled.
-    std = np.where(std > 1e-8, std, 1.0).astype(np.float32)
+    std = np.where(std > 1e-8, std, 1.0)
     x = ((table.x - mean) / std).astype(np.float32)
+    mean, std = mean.astype(np.float32), std.astype(np.float32)
 
     def to_split(rows: np.ndarray) -> Split:
         return Split(

@@ -10,7 +10,7 @@ in ``<data dir>/<name>/`` (the data dir is ``$GENLAB_DATA`` or
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
@@ -36,7 +36,8 @@ class DatasetInfo:
     split ("train", "test") to its (images, labels) file names. ``sha256``
     maps each file name to the hex SHA-256 of its *decompressed* bytes (None
     where no official value is known). ``mirrors`` are base URLs, tried in
-    order. ``embedded`` datasets ship inside the package.
+    order. ``embedded`` datasets ship inside the package. ``sizes`` maps each
+    file name to its decompressed size in bytes, which caps a download.
     """
 
     name: str
@@ -45,6 +46,7 @@ class DatasetInfo:
     image_shape: tuple[int, int, int] = (1, 28, 28)
     files: dict[str, tuple[str, str]]
     sha256: dict[str, str | None]
+    sizes: dict[str, int] = field(default_factory=dict)
     mirrors: tuple[str, ...] = ()
     embedded: bool = False
 
@@ -57,6 +59,22 @@ _IDX_FILES = {
     "train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
     "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"),
 }
+
+# Decompressed bytes of the 60,000 + 10,000 image files: IDX header (4 + 4 per dimension) + one byte per item.
+_IDX_SIZES = {
+    "train-images-idx3-ubyte.gz": 16 + 60_000 * 28 * 28,
+    "train-labels-idx1-ubyte.gz": 8 + 60_000,
+    "t10k-images-idx3-ubyte.gz": 16 + 10_000 * 28 * 28,
+    "t10k-labels-idx1-ubyte.gz": 8 + 10_000,
+}
+
+
+def download_cap(info: DatasetInfo, filename: str) -> int | None:
+    """The most bytes a download of `filename` may send: its decompressed size, plus what gzip adds at
+    worst (5 bytes per 64 kB stored block, a header and trailer); None when the size is not known."""
+    size = info.sizes.get(filename)
+    return None if size is None else size + size // 10_000 + 1024
+
 
 # SHA-256 of the decompressed official files. The test-set values were computed
 # here from the official files and agree with those published by several
@@ -97,6 +115,7 @@ DATASETS: dict[str, DatasetInfo] = {
             classes=_DIGITS,
             files=_IDX_FILES,
             sha256=_MNIST_SHA256,
+            sizes=_IDX_SIZES,
             mirrors=(
                 "https://ossci-datasets.s3.amazonaws.com/mnist/",
                 "https://storage.googleapis.com/cvdf-datasets/mnist/",
@@ -119,6 +138,7 @@ DATASETS: dict[str, DatasetInfo] = {
             ),
             files=_IDX_FILES,
             sha256=_FASHION_SHA256,
+            sizes=_IDX_SIZES,
             mirrors=(
                 "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
                 "https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/",
@@ -188,7 +208,12 @@ def _ensure_present(info: DatasetInfo, *, download: bool) -> Path:
         raise GenlabError(f"{info.name} not found in {folder}; run 'genlab data get {info.name}', or {where}")
     for filename in missing:
         try:
-            download_file(mirror_urls(filename, info.mirrors), folder / filename, info.sha256[filename])
+            download_file(
+                mirror_urls(filename, info.mirrors),
+                folder / filename,
+                info.sha256[filename],
+                max_bytes=download_cap(info, filename),
+            )
         except DownloadError as e:
             raise GenlabError(
                 f"{info.name} not found in {folder} and could not be downloaded ({e.reason}); {where}"
@@ -239,8 +264,10 @@ def _load_split(info: DatasetInfo, folder: Path, split: str) -> tuple[np.ndarray
             f"{info.name} {split} split: {len(images)} images in {images_file.name} but labels of shape "
             f"{labels.shape} in {labels_file.name}; {_fix(info)}"
         )
+    if not len(images):
+        raise GenlabError(f"{images_file} holds 0 images; {_fix(info)}")
     labels = labels.astype(np.int64)
-    if len(labels) and not 0 <= labels.min() <= labels.max() < len(info.classes):
+    if not 0 <= labels.min() <= labels.max() < len(info.classes):
         raise GenlabError(
             f"{labels_file} holds labels {labels.min()}..{labels.max()}, "
             f"expected 0..{len(info.classes) - 1}; {_fix(info)}"

@@ -5,8 +5,10 @@
     --data cells.h5ad --label-key bulk_labels      X (dense or sparse) and obs[KEY]; needs anndata
 
 Every problem a user can cause (a missing file, a non-numeric or missing
-value, a label column that does not exist) is a one-line GenlabError naming
-the file, the column and the first offending row.
+value, a value beyond float32, a label column that does not exist, labels of
+one class only) is a one-line GenlabError naming the file, the column and the
+first offending row; a file that cannot be parsed at all (not UTF-8, a field
+too large, an .npz renamed .npy) is refused at genlab.userfiles' boundary.
 """
 
 from __future__ import annotations
@@ -19,8 +21,10 @@ from pathlib import Path
 import numpy as np
 
 from genlab.errors import GenlabError
+from genlab.userfiles import reading
 
 SUFFIXES = (".csv", ".npy", ".h5ad")
+FLOAT32_MAX = float(np.finfo(np.float32).max)  # features are trained in float32
 _MISSING = {"", "na", "nan", "n/a", "null", "none", "?"}
 # Which label option belongs to which file type, for one-line hints.
 _LABEL_OPTION = {
@@ -85,6 +89,10 @@ def read_table(
         raise GenlabError(f"{path} holds {len(table.x)} row(s); a train/test split needs at least 2")
     if table.x.shape[1] < 1:
         raise GenlabError(f"{path} holds no feature columns")
+    if len(table.classes) < 2:
+        raise GenlabError(
+            f"{path}: every row has the label '{table.classes[0]}'; a classifier needs at least two classes"
+        )
     return table
 
 
@@ -105,7 +113,7 @@ def encode_labels(values: np.ndarray, categories: list | None = None) -> tuple[n
 
 
 def _read_csv(path: Path, label_column: str | None) -> Table:
-    with open(path, newline="") as handle:
+    with reading(path, "save it as a UTF-8 CSV file with one value per field"), open(path, newline="") as handle:
         rows = list(csv.reader(handle))
     if not rows:
         raise GenlabError(f"{path} is empty; a CSV file needs a header row and data rows")
@@ -162,20 +170,40 @@ def _numeric_column(path: Path, name: str, values: np.ndarray) -> np.ndarray:
             f"{path.name}: column '{name}' holds infinite values (first at line {bad[0] + 2}); "
             "fill or drop them before training"
         )
+    huge = np.flatnonzero(np.abs(column) > FLOAT32_MAX)
+    if len(huge):
+        raise GenlabError(
+            f"{path.name}: column '{name}' holds {text[huge[0]]} at line {huge[0] + 2}, beyond float32 "
+            f"(|x| <= {FLOAT32_MAX:.3g}); rescale that column"
+        )
     return column
 
 
 def _load_npy(path: Path, what: str) -> np.ndarray:
     if not path.is_file():
         raise GenlabError(f"{what} {path}: no such file")
-    try:
-        return np.load(path, allow_pickle=False)
-    except ValueError as error:
+    with reading(path, "save it with numpy.save as a plain numeric or string array (not pickled, not .npz)"):
+        array = np.load(path, allow_pickle=False)
+    if not isinstance(array, np.ndarray):  # np.load opens an .npz archive whatever the file is called
+        array.close()
+        raise GenlabError(f"{what} {path} is an .npz archive, not an .npy array; save one array with numpy.save")
+    return array
+
+
+def _check_values(path: Path, x: np.ndarray) -> None:
+    """Refuse a float64 matrix [N, D] with missing or infinite values, or values that float32 cannot hold."""
+    bad_rows = np.flatnonzero(~np.isfinite(x).all(axis=1))
+    if len(bad_rows):
         raise GenlabError(
-            f"{what} {path} cannot be read without pickle ({error}); save it as a plain numeric or string array"
-        ) from None
-    except OSError as error:
-        raise GenlabError(f"{what} {path} is not a readable .npy file ({error})") from None
+            f"{path.name} has missing or infinite values in {len(bad_rows)} row(s) "
+            f"(first: row {bad_rows[0]}); fill or drop them before training"
+        )
+    huge_rows = np.flatnonzero((np.abs(x) > FLOAT32_MAX).any(axis=1))
+    if len(huge_rows):
+        raise GenlabError(
+            f"{path.name} has values beyond float32 (|x| <= {FLOAT32_MAX:.3g}) in {len(huge_rows)} row(s) "
+            f"(first: row {huge_rows[0]}); rescale them"
+        )
 
 
 def _read_npy(path: Path, labels_path: Path) -> Table:
@@ -184,18 +212,20 @@ def _read_npy(path: Path, labels_path: Path) -> Table:
         raise GenlabError(
             f"{path.name} holds a {x.dtype} array of shape {x.shape}; expected numbers of shape [rows, features]"
         )
+    if not len(x) or not x[0].size:
+        raise GenlabError(f"{path.name} holds an array of shape {x.shape}; expected at least one row and one feature")
     x = x.reshape(len(x), -1).astype(np.float64)
-    bad_rows = np.flatnonzero(~np.isfinite(x).all(axis=1))
-    if len(bad_rows):
-        raise GenlabError(
-            f"{path.name} has missing or infinite values in {len(bad_rows)} row(s) "
-            f"(first: row {bad_rows[0]}); fill or drop them before training"
-        )
+    _check_values(path, x)
     y_raw = _load_npy(labels_path, "--labels")
     if y_raw.ndim != 1 or len(y_raw) != len(x):
         raise GenlabError(
             f"--labels {labels_path.name} has shape {y_raw.shape}; expected one label per row "
             f"of {path.name}, shape ({len(x)},)"
+        )
+    if y_raw.dtype.kind == "f" and np.isnan(y_raw).any():
+        raise GenlabError(
+            f"--labels {labels_path.name} has {np.isnan(y_raw).sum()} NaN label(s) (first: row "
+            f"{np.flatnonzero(np.isnan(y_raw))[0]}); drop those rows first"
         )
     y, classes = encode_labels(y_raw)
     return Table(x.astype(np.float32), y, classes, tuple(f"feature {i}" for i in range(x.shape[1])))
@@ -219,13 +249,10 @@ def _read_h5ad(path: Path, label_key: str | None) -> Table:
         shown = ", ".join(map(str, adata.obs.columns[:12]))
         raise GenlabError(f"--label-key '{label_key}' is not a column of {path.name}'s obs; its columns are: {shown}")
     matrix = adata.X
+    if matrix is None:
+        raise GenlabError(f"{path} holds no expression matrix X; write the AnnData with its X")
     x = np.asarray(matrix.toarray() if hasattr(matrix, "toarray") else matrix, dtype=np.float64)
-    bad_rows = np.flatnonzero(~np.isfinite(x).all(axis=1))
-    if len(bad_rows):
-        raise GenlabError(
-            f"{path.name} has missing or infinite values in {len(bad_rows)} cell(s) "
-            f"(first: row {bad_rows[0]}); fill or drop them before training"
-        )
+    _check_values(path, x)
     column = adata.obs[label_key]
     if column.isna().any():
         raise GenlabError(

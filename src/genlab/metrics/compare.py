@@ -11,7 +11,7 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from genlab.config import check_choice, check_range, option
+from genlab.config import SEED_MAX, check_choice, check_range, option
 from genlab.errors import GenlabError
 from genlab.metrics import emd, kl, mmd, prdc
 from genlab.metrics.analytic import exact_frechet, exact_kl
@@ -76,6 +76,7 @@ class MetricSettings:
         check_range(self, "projections", low=1)
         check_range(self, "sinkhorn_epsilon", low=0, low_open=True)
         check_range(self, "prdc_k", low=1)
+        check_range(self, "seed", low=0, high=SEED_MAX)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -20,6 +20,7 @@ import numpy as np
 from genlab.errors import GenlabError
 from genlab.metrics.analytic import Distribution, parse_distribution
 from genlab.metrics.checks import as_rows
+from genlab.userfiles import reading
 
 IMAGE_SHAPE = (1, 28, 28)
 SLICE_SYNTAX = "NAME:SPLIT[START:STOP], e.g. mnist:test[0:1000]"
@@ -95,10 +96,8 @@ def _read_file(path: Path) -> np.ndarray:
 
 
 def _load_array(path: Path) -> np.ndarray:
-    try:
+    with reading(path, "save arrays with numpy.save"):
         loaded = np.load(path, allow_pickle=False)
-    except (ValueError, OSError) as error:
-        raise GenlabError(f"cannot read {path} as a .npy/.npz array ({error}); save arrays with numpy.save") from None
     if isinstance(loaded, np.ndarray):
         return loaded
     with loaded:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import importlib
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +19,7 @@ from typing import Any
 from genlab.errors import GenlabError
 from genlab.report.captions import FigureFile, Series, describe, figure_files, natural_key, thin_series
 from genlab.train.runfolder import CONFIG, SUMMARY
+from genlab.userfiles import read_json, reading
 
 SWEEP_FILES = ("results.csv", "results.md")
 SUITE_FILE = "suite.json"  # what genlab.suites.run writes: a suite's steps, settings, results and inspections
@@ -194,13 +194,7 @@ def non_default_settings(spec, config: dict[str, Any]) -> list[Setting]:
 
 
 def _read_json(path: Path):
-    try:
-        return json.loads(path.read_text())
-    except ValueError as error:
-        raise GenlabError(
-            f"{path} is not valid JSON ({error}); the file is damaged: leave its folder out of "
-            "the report's inputs or recreate it"
-        ) from None
+    return read_json(path, "leave its folder out of the report's inputs or recreate it", kind=object)
 
 
 def _family_title(module_name: str) -> str:
@@ -214,7 +208,7 @@ def _family_title(module_name: str) -> str:
 
 def load_sweep(path: Path, label: str) -> Sweep:
     """Read a sweep folder's results.csv, the model it swept (from a run's config) and its figure."""
-    with open(path / "results.csv", newline="") as handle:
+    with reading(path / "results.csv", "run the sweep again"), open(path / "results.csv", newline="") as handle:
         reader = csv.DictReader(handle)
         columns, rows = list(reader.fieldnames or []), list(reader)
     varied = columns[: columns.index("seed")] if "seed" in columns else []

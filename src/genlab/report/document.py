@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from genlab import __version__
+from genlab.errors import GenlabError
 from genlab.report.collect import NO_DEFAULT, Run, SuiteFolder, Sweep
 from genlab.report.numbers import (
     TRAINING_FACTS,
@@ -25,6 +26,7 @@ from genlab.report.numbers import (
     is_scalar,
     unsigned_zeros,
 )
+from genlab.userfiles import figure_problem
 
 
 @dataclass
@@ -110,7 +112,14 @@ class _Builder:
             )
         )
 
-    def figure(self, path: Path, caption: str) -> None:
+    def figure(self, folder: Path, path: Path, caption: str, label: str) -> None:
+        """A figure from `path`, found in (or named by a file in) `folder`, shown as `label`; a file outside
+        that folder or not a PNG image is left out with a note, never embedded (a report reads only the
+        folders it was given)."""
+        problem = figure_problem(folder, path)
+        if problem:
+            self.paragraph(f"The figure {label} was left out: {problem}.")
+            return
         self.figures += 1
         self.document.blocks.append(Figure(path, f"Figure {self.figures}: {unsigned_zeros(caption)}"))
 
@@ -129,7 +138,14 @@ def build_document(
     if suites:
         build.heading("Suites", 1)
         for suite in suites:
-            _suite(build, suite)
+            try:
+                _suite(build, suite)
+            except (KeyError, TypeError, AttributeError, IndexError, ValueError) as error:
+                # suite.json is a user's file like any other: a record of the wrong shape is one line
+                raise GenlabError(
+                    f"{suite.path / 'suite.json'} is not a genlab suite record ({type(error).__name__}: {error}); "
+                    "run the suite again or leave its folder out of the report's inputs"
+                ) from None
     families = _families(runs)
     compared = {name: members for name, members in families.items() if len(members) > 1}
     if compared:
@@ -297,9 +313,11 @@ def _sweep(build: _Builder, sweep: Sweep) -> None:
     )
     for figure in sweep.figures:
         build.figure(
+            sweep.path,
             figure.path,
             f"{figure.description} (sweep of {model} over "
             f"{', '.join(sweep.varied) or 'settings'}, folder {sweep.label}).",
+            f"{figure.name} of folder {sweep.label}",
         )
 
 
@@ -361,9 +379,14 @@ def _suite(build: _Builder, suite: SuiteFolder) -> None:
                 [[_suite_cell(v) for v in row] for row in table["rows"]],
             )
         for figure in inspection.get("figures", []):
-            path = suite.path / figure["file"]
+            path = suite.path / str(figure["file"])
             if path.is_file():
-                build.figure(path, f"{figure['caption']} (suite {name}, step {inspection['step']}).")
+                build.figure(
+                    suite.path,
+                    path,
+                    f"{figure['caption']} (suite {name}, step {inspection['step']}).",
+                    f"{figure['file']} named by {suite.label}/suite.json",
+                )
             else:
                 build.paragraph(
                     f"The figure {figure['file']} of this step is missing from folder {suite.label}; "
@@ -422,7 +445,12 @@ def _run(build: _Builder, run: Run, index: int) -> None:
             f"numbers {', '.join(series.shown)} (first, middle and last)."
         )
     for figure in run.figures:
-        build.figure(figure.path, f"{figure.description} ({run.model} on {run.data}, run {run.label}).")
+        build.figure(
+            run.path,
+            figure.path,
+            f"{figure.description} ({run.model} on {run.data}, run {run.label}).",
+            f"{figure.name} of run {run.label}",
+        )
 
 
 def _run_intro(run: Run) -> str:

@@ -37,9 +37,11 @@ from genlab.suites.steps import (
     resolve,
 )
 from genlab.train.runfolder import SUMMARY, atomic_write_json
+from genlab.userfiles import read_json
 
 SUITE_FILE = "suite.json"
 INSPECTION_FILE = "inspection.json"
+RERUN = "delete the folder of that step and run the suite again"  # the fix for a damaged file of a suite
 MODE_TEXT = {
     "quick": "quick settings (--quick): fewer epochs and a subset of the training data, to check the whole "
     "pipeline in minutes; its numbers are below what the full settings reach",
@@ -219,7 +221,7 @@ def _sweep(step: Sweep, folder: Path, mode: str, outcomes: dict[str, Outcome], p
         result = run_points(step.model, points, settings, out=folder, replace_other=True, progress=progress)
     runs = []
     for point, row, action in zip(points, result.rows, actions):
-        summary = json.loads((folder / row["run"] / SUMMARY).read_text())
+        summary = read_json(folder / row["run"] / SUMMARY, RERUN)
         runs.append(RunOutcome(folder / row["run"], step.model, point, {**settings, **point}, summary, action))
     outcome = Outcome(step, folder, settings, runs=runs)
     counts = {a: actions.count(a) for a in ("reused", "re-evaluated", "resumed", "trained") if a in actions}
@@ -267,7 +269,7 @@ def _inspect(step: Inspect, suite_folder: Path, mode: str, outcomes: dict[str, O
     record_path = folder / INSPECTION_FILE
     outcome = Outcome(step, folder, settings)
     if record_path.is_file():
-        record = json.loads(record_path.read_text())
+        record = read_json(record_path, RERUN)
         previous = Inspection.from_dict(record)
         if record.get("signature") == signature and all((folder / f).is_file() for f, _ in previous.figures):
             outcome.inspection, outcome.action = previous, "reused"

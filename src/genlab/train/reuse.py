@@ -12,6 +12,7 @@ from typing import Any
 
 from genlab.models.base import ModelSpec
 from genlab.train.runfolder import CHECKPOINT, CONFIG, SUMMARY, RunFolder
+from genlab.userfiles import reading
 
 
 def same_config(run_path: Path, config) -> bool:
@@ -36,8 +37,8 @@ def checkpoint_epoch(run_path: Path) -> int:
         return 0
     from safetensors import safe_open
 
-    with safe_open(path, framework="pt") as handle:
-        return int(json.loads(handle.metadata()["genlab"])["epoch"])
+    with reading(path, "train the run again"), safe_open(path, framework="pt") as handle:
+        return int(json.loads((handle.metadata() or {}).get("genlab", ""))["epoch"])
 
 
 def ensure_run(

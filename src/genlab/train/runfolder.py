@@ -28,12 +28,14 @@ from safetensors.torch import load_file, save_file
 
 from genlab import __version__
 from genlab.errors import GenlabError
+from genlab.userfiles import read_json, read_jsonl, reading
 
 CONFIG = "config.json"
 METRICS = "metrics.jsonl"
 SUMMARY = "summary.json"
 WEIGHTS = "weights.safetensors"
 CHECKPOINT = "checkpoint.safetensors"
+RUN_DAMAGED = "the run folder is damaged: train the run again"
 
 
 def atomic_write_bytes(path: Path, payload: bytes) -> None:
@@ -132,7 +134,13 @@ class RunFolder:
         atomic_write_json(self.path / CONFIG, record)
 
     def read_config(self) -> dict[str, Any]:
-        return json.loads((self.path / CONFIG).read_text())
+        record = read_json(self.path / CONFIG, RUN_DAMAGED)
+        config = record.get("config")
+        if not isinstance(config, dict) or not isinstance(config.get("model"), str):
+            raise GenlabError(
+                f"{self.path / CONFIG} is not a genlab run config (no 'config' with a 'model'); {RUN_DAMAGED}"
+            )
+        return record
 
     @property
     def model_name(self) -> str:
@@ -149,7 +157,7 @@ class RunFolder:
         path = self.path / METRICS
         if not path.exists():
             return []
-        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+        return read_jsonl(path, RUN_DAMAGED)
 
     def truncate_metrics(self, after_step: int) -> None:
         """Drop logged events past `after_step` (used when resuming from a checkpoint)."""
@@ -166,7 +174,7 @@ class RunFolder:
                 f"{self.path} has no {SUMMARY}: the run did not finish; "
                 f"continue it with 'genlab train {self.model_name} --resume {self.path}'"
             )
-        return json.loads(path.read_text())
+        return read_json(path, RUN_DAMAGED)
 
     def save_figure(self, figure, name: str, folder: str = "figures") -> Path:
         """Save a matplotlib figure as PNG under figures/ (or samples/) and close it."""
@@ -190,7 +198,14 @@ class RunFolder:
                 f"{self.path} has no {WEIGHTS}: the run did not finish; "
                 f"continue it with 'genlab train {self.model_name} --resume {self.path}'"
             )
-        model.load_state_dict(load_file(path, device=str(next(iter(model.state_dict().values())).device)))
+        with reading(path, RUN_DAMAGED):
+            tensors = load_file(path, device=str(next(iter(model.state_dict().values())).device))
+        try:
+            model.load_state_dict(tensors)
+        except RuntimeError as error:  # names or shapes of another model's weights
+            raise GenlabError(
+                f"{path} does not hold this run's weights ({str(error).splitlines()[0]}); {RUN_DAMAGED}"
+            ) from None
 
     def save_checkpoint(
         self, model: torch.nn.Module, optimizers: dict[str, torch.optim.Optimizer], epoch: int, step: int
@@ -218,9 +233,10 @@ class RunFolder:
                 f"{self.path} has no {CHECKPOINT} to resume from "
                 "(it stopped before its first epoch ended); start it again with --overwrite"
             )
-        with safe_open(path, framework="pt") as handle:
-            meta = json.loads(handle.metadata()["genlab"])
-        tensors = load_file(path)
+        with reading(path, "start the run again with --overwrite"):
+            with safe_open(path, framework="pt") as handle:
+                meta = json.loads((handle.metadata() or {}).get("genlab", ""))
+            tensors = load_file(path)
         device = next(iter(model.state_dict().values())).device
         model.load_state_dict({k[6:]: v.to(device) for k, v in tensors.items() if k.startswith("model.")})
         for name, optimizer in optimizers.items():
