@@ -167,6 +167,16 @@ def build(data: tuple[str, ...]) -> list:
                 },
             )
         )
+        # The cell types are the labels (obs['bulk_labels']), so the 2-D code gets its class-pair table too.
+        steps.append(
+            Inspect(
+                "class-pairs-single-cell",
+                "which cell types the single-cell code puts next to each other: for each type, the types of "
+                "its test cells' nearest training cells",
+                lambda context: class_pairs(context, [("single-cell-ae", context.runs("single-cell-ae")[0])]),
+                uses=("single-cell-ae",),
+            )
+        )
     else:
         steps.append(Inspect("single-cell-ae", "the single-cell embedding: skipped", single_cell_missing))
     return steps
