@@ -300,3 +300,28 @@ def test_the_single_cell_code_gets_a_class_pair_table_of_its_cell_types(tmp_path
     assert [row[0] for row in inspection.tables[1]["rows"]] == measured["classes"]
     assert inspection.tables[0]["rows"][0][:2] == ["single-cell-ae", types["latent_knn_accuracy"]]
     assert (outcomes["class-pairs-single-cell"].folder / "neighbour_classes.png").is_file()
+
+
+def test_the_gan_suites_comparison_runs_never_repeat_the_gan_step():
+    from genlab.models.gan import GANConfig
+    from genlab.suites.steps import resolve
+
+    steps = {step.name: step for step in get_suites("gan")[0].steps()}
+    defaults = {name: GANConfig.__dataclass_fields__[name].default for name in ("lr_d", "lr_g")}
+    for mode in ("quick", "full"):
+
+        def rates(settings):
+            given = {k: resolve(settings.get(k), mode, {}) for k in defaults}
+            return tuple(defaults[k] if given[k] is None else given[k] for k in defaults)
+
+        base = rates(steps["gan"].settings)
+        assert rates(steps["gan-fashion-mnist"].settings) == base
+        assert rates(steps["step-ratios"].settings) == base  # the step ratios vary only the ratio
+        points = [
+            rates({**steps["learning-rates"].settings, **p}) for p in resolve(steps["learning-rates"].points, mode, {})
+        ]
+        assert base not in points and len(set(points)) == len(points)
+    # Quick runs are short: the MLP GAN's discriminator learns five times faster there (docs/gan.md, short
+    # runs); full runs keep the model's defaults (None: not given).
+    quick, full = ({k: resolve(steps["gan"].settings.get(k), mode, {}) for k in defaults} for mode in ("quick", "full"))
+    assert quick == {"lr_d": 1e-3, "lr_g": None} and full == {"lr_d": None, "lr_g": None}
