@@ -13,7 +13,7 @@ from genlab.suites.steps import ByMode, Floor, Inspect, InspectContext, Inspecti
 
 NOISE = "gaussian:0.3"
 # The narrow convolutional autoencoder's 2-D code needs about 1,400 steps to separate the classes (5-NN
-# accuracy of the test codes, MNIST-5k): one epoch of 3,000 images at batch 32 (94 steps) left it at 0.34 (0.25
+# accuracy of the test codes, MNIST-5k): one epoch of 3,000 images at batch 32 (85 steps) left it at 0.34 (0.25
 # denoising); at batch 32, 5 epochs gave 0.50 and 8 gave 0.54 (0.49 denoising). Batches of 16 make twice the
 # steps of the same images at about the same cost: after 5 epochs 0.54, 0.57, 0.53 (seeds 0-2) and 0.55,
 # 0.52, 0.54 denoising. The curves are evaluated once per epoch, not twice: each evaluation passes the 10,000 test
