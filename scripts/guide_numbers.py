@@ -36,7 +36,8 @@ from genlab.train.runfolder import atomic_write_bytes  # noqa: E402
 # The inspections whose tables each suite's guide section reads, each with how many of its tables (None:
 # all); the other inspections are figures, or tables the report shows in full.
 INSPECTIONS: dict[str, dict[str, int | None]] = {
-    "autoencoders": {"class-pairs": 1, "pca-vs-linear-ae": None},  # class pairs: the closest pairs per model
+    # class pairs: the closest pairs per model
+    "autoencoders": {"class-pairs": 1, "class-pairs-single-cell": 1, "pca-vs-linear-ae": None},
     "vae": {"vae-vs-ae": None},
     "gan": {"inversion": None, "latent-paths": None},
     "divergences": {"divergences": None},

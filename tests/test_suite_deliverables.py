@@ -151,8 +151,12 @@ def test_measuring_an_identity_model_gives_zero_error_and_the_crossfade(tmp_path
     yardsticks = crossfade_confidence(data, judge, images=200, pairs=40)
     assert result.images == 200 and result.pairs == 40
     assert result.test_mse == 0.0
-    assert result.interpolation_confidence == pytest.approx(yardsticks["crossfade"], abs=1e-6)
-    assert yardsticks["crossfade"] < yardsticks["real"]  # blended digits are less recognisable than real ones
+    crossfade, real = yardsticks["crossfade"], yardsticks["real"]
+    assert result.interpolation_confidence == pytest.approx(crossfade["confidence"], abs=1e-6)
+    assert result.interpolation_unrecognisable_share == crossfade["unrecognisable_share"]
+    assert crossfade["confidence"] < real["confidence"]  # blended digits are less recognisable than real ones
+    # The threshold is the judge's 1st percentile of real test images' top probability: few real ones fall below.
+    assert real["unrecognisable_share"] < 0.1
     assert 0.5 < result.knn_accuracy <= 1.0  # 5-NN in pixel space on MNIST
 
 
@@ -190,12 +194,22 @@ def test_vae_against_autoencoder_and_class_pairs_of_their_codes(tmp_path):
         measured = comparison.values[name]
         assert measured["images"] == 300 and measured["pairs"] == 50  # the same images for both
         assert row[1:] == [
-            measured[k] for k in ("test_mse", "test_bce_nats", "knn_accuracy", "interpolation_confidence")
+            measured[k]
+            for k in (
+                "test_mse",
+                "test_bce_nats",
+                "knn_accuracy",
+                "interpolation_confidence",
+                "interpolation_unrecognisable_share",
+            )
         ]
+        assert 0 <= measured["interpolation_unrecognisable_share"] <= 1
         # Three steps of training: worse than a trained model, still a reconstruction and a code.
         assert 0 < measured["test_mse"] < 0.3 and measured["test_bce_nats"] > 0
         assert 0.1 <= measured["knn_accuracy"] <= 1 and 0.1 <= measured["interpolation_confidence"] <= 1
-    assert table["rows"][2][-1] == comparison.values["yardsticks"]["crossfade"]
+    crossfade = comparison.values["yardsticks"]["crossfade"]
+    assert table["rows"][2][-2:] == [crossfade["confidence"], crossfade["unrecognisable_share"]]
+    assert "unrecognisable share of interpolations" in table["columns"]
 
     pairs = outcomes["class-pairs"].inspection
     matrix = np.array(pairs.values["ae"]["matrix"])
@@ -255,3 +269,59 @@ def test_the_gradient_check_agrees(tmp_path):
     assert inspection.values["finite_difference_max_abs_diff"] < 1e-5
     assert [row[-1] for row in inspection.tables[0]["rows"]] == ["yes", "yes"]
     assert torch.get_default_dtype() == torch.float32  # the check's float64 stays local
+
+
+@needs_shared_data
+def test_the_single_cell_code_gets_a_class_pair_table_of_its_cell_types(tmp_path):
+    from genlab.suites.autoencoders import build as autoencoder_steps
+    from genlab.suites.autoencoders import single_cell_file
+
+    if single_cell_file() is None:
+        pytest.skip("the single-cell file or the anndata package is not here")
+
+    def build(data):
+        chosen = [s for s in autoencoder_steps(data) if s.name in ("single-cell-ae", "class-pairs-single-cell")]
+        return [
+            dataclasses.replace(s, settings={**s.settings, "epochs": 1}) if isinstance(s, Train) else s for s in chosen
+        ]
+
+    result = run_suites(
+        [Suite("cells", "Cells", "", ("mnist",), build)], tmp_path, quick=True, progress=False, log=quiet
+    )
+    outcomes = result.outcomes["cells"]
+    types = outcomes["single-cell-ae"].runs[0].summary
+    inspection = outcomes["class-pairs-single-cell"].inspection
+    measured = inspection.values["single-cell-ae"]
+    matrix = np.array(measured["matrix"])
+    k = len(measured["classes"])
+    assert k > 2 and matrix.shape == (k, k)  # one row and column per cell type (obs['bulk_labels'])
+    present = matrix.sum(1) > 0  # a type with no test cell has an empty row
+    np.testing.assert_allclose(matrix[present].sum(1), 1, atol=1e-3)
+    assert [row[0] for row in inspection.tables[1]["rows"]] == measured["classes"]
+    assert inspection.tables[0]["rows"][0][:2] == ["single-cell-ae", types["latent_knn_accuracy"]]
+    assert (outcomes["class-pairs-single-cell"].folder / "neighbour_classes.png").is_file()
+
+
+def test_the_gan_suites_comparison_runs_never_repeat_the_gan_step():
+    from genlab.models.gan import GANConfig
+    from genlab.suites.steps import resolve
+
+    steps = {step.name: step for step in get_suites("gan")[0].steps()}
+    defaults = {name: GANConfig.__dataclass_fields__[name].default for name in ("lr_d", "lr_g")}
+    for mode in ("quick", "full"):
+
+        def rates(settings):
+            given = {k: resolve(settings.get(k), mode, {}) for k in defaults}
+            return tuple(defaults[k] if given[k] is None else given[k] for k in defaults)
+
+        base = rates(steps["gan"].settings)
+        assert rates(steps["gan-fashion-mnist"].settings) == base
+        assert rates(steps["step-ratios"].settings) == base  # the step ratios vary only the ratio
+        points = [
+            rates({**steps["learning-rates"].settings, **p}) for p in resolve(steps["learning-rates"].points, mode, {})
+        ]
+        assert base not in points and len(set(points)) == len(points)
+    # Quick runs are short: the MLP GAN's discriminator learns five times faster there (docs/gan.md, short
+    # runs); full runs keep the model's defaults (None: not given).
+    quick, full = ({k: resolve(steps["gan"].settings.get(k), mode, {}) for k in defaults} for mode in ("quick", "full"))
+    assert quick == {"lr_d": 1e-3, "lr_g": None} and full == {"lr_d": None, "lr_g": None}

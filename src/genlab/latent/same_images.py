@@ -3,8 +3,8 @@
 Each family keeps its own training loss (squared error per pixel for an autoencoder, nats per image for a
 VAE), so their own summaries cannot be set side by side. Here every model is measured by one yardstick:
 the reconstruction x^ = decode(encode(x)) of the same test images (for a VAE the posterior mean decoded to
-Bernoulli means), the 5-NN accuracy of the same codes, and the judge's confidence in images decoded along
-straight lines between the codes of the same pairs of test images.
+Bernoulli means), the 5-NN accuracy of the same codes, and the judge's view of images decoded along straight
+lines between the codes of the same pairs of test images: its confidence, and the share it cannot recognise.
 """
 
 from __future__ import annotations
@@ -25,12 +25,15 @@ class SameImages:
     test_mse: mean squared error per pixel (pixels in [0, 1]); test_bce_nats: binary cross-entropy summed
     over the pixels of an image, in nats, averaged over images; knn_accuracy: 5-NN accuracy of test codes
     against training codes; interpolation_confidence: the judge's mean top-class probability of the images
-    decoded at INTERPOLATION_T between the codes of each pair; images, pairs: how many were used."""
+    decoded at INTERPOLATION_T between the codes of each pair; interpolation_unrecognisable_share: the
+    fraction of those images whose top probability is below the judge's threshold (about 0.01 for real test
+    images); images, pairs: how many were used."""
 
     test_mse: float
     test_bce_nats: float
     knn_accuracy: float
     interpolation_confidence: float
+    interpolation_unrecognisable_share: float
     images: int
     pairs: int
 
@@ -74,21 +77,31 @@ def measure(
     start, end = interpolation_pairs(pairs, n)
     z_a, z_b = codes[start], codes[end]
     decoded = torch.cat([family.decode(model, (1 - t) * z_a + t * z_b) for t in INTERPOLATION_T])
-    confidence = sample_quality(judge, decoded.float().cpu())["sample_mean_confidence"]
-    return SameImages(mse, bce, accuracy, confidence, n, len(start))
+    quality = sample_quality(judge, decoded.float().cpu())
+    return SameImages(
+        mse,
+        bce,
+        accuracy,
+        quality["sample_mean_confidence"],
+        quality["sample_unrecognisable_share"],
+        n,
+        len(start),
+    )
 
 
-def crossfade_confidence(data, judge, images: int = 2000, pairs: int = 200) -> dict[str, float]:
-    """The judge's mean confidence on the real images of the pairs (its ceiling) and on their pixel-space
-    blends (1 - t) x_a + t x_b at INTERPOLATION_T (what interpolating without a model gives): the two
-    yardsticks for `measure`'s interpolation_confidence."""
+def crossfade_confidence(data, judge, images: int = 2000, pairs: int = 200) -> dict[str, dict[str, float]]:
+    """The judge's view of the real images of the pairs (its ceiling) and of their pixel-space blends
+    (1 - t) x_a + t x_b at INTERPOLATION_T (what interpolating without a model gives), the two yardsticks
+    for `measure`'s interpolation numbers: {"real": ..., "crossfade": ...}, each {"confidence": mean top
+    probability, "unrecognisable_share": fraction below the judge's threshold}."""
     from genlab.judge import sample_quality
 
     n = min(images, len(data.test))
     start, end = interpolation_pairs(pairs, n)
     x_a, x_b = (data.test.inputs(torch.as_tensor(rows)).float().cpu() for rows in (start, end))
     blends = torch.cat([(1 - t) * x_a + t * x_b for t in INTERPOLATION_T])
+    judged = {"real": sample_quality(judge, torch.cat([x_a, x_b])), "crossfade": sample_quality(judge, blends)}
     return {
-        "real": sample_quality(judge, torch.cat([x_a, x_b]))["sample_mean_confidence"],
-        "crossfade": sample_quality(judge, blends)["sample_mean_confidence"],
+        name: {"confidence": q["sample_mean_confidence"], "unrecognisable_share": q["sample_unrecognisable_share"]}
+        for name, q in judged.items()
     }

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 from genlab.suites.divergence_tables import divergence_table
-from genlab.suites.gan import GAN, judge_step, vae_step
+from genlab.suites.gan import MLP_GAN, judge_step, vae_step
 from genlab.suites.run import Suite
 from genlab.suites.steps import ByMode, Inspect, InspectContext, Inspection, Train
 
@@ -23,7 +23,7 @@ def build(data: tuple[str, ...]) -> list:
     on = {"data": data[0]}
     return [
         judge_step(data[0]),
-        Train("gan", "gan", "the MLP GAN whose samples are compared with real images", {**on, **GAN}),
+        Train("gan", "gan", "the MLP GAN whose samples are compared with real images", {**on, **MLP_GAN}),
         vae_step(data[0]),
         Inspect(
             "divergences",

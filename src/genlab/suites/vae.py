@@ -148,7 +148,7 @@ def _class_pairs(step: str):
 
 def vae_vs_ae(context: InspectContext, names: tuple[str, ...]) -> Inspection:
     """The runs of steps `names` (the VAE and the matched autoencoder) measured by one yardstick
-    (genlab.latent.same_images), with the judge's confidence in blended and in real pairs beside them."""
+    (genlab.latent.same_images), with the judge's view of blended and of real pairs beside them."""
     from genlab.judge import load_judge
     from genlab.latent.same_images import INTERPOLATION_T, crossfade_confidence, measure
     from genlab.train.engine import load_run
@@ -167,13 +167,17 @@ def vae_vs_ae(context: InspectContext, names: tuple[str, ...]) -> Inspection:
                 result.test_bce_nats,
                 result.knn_accuracy,
                 result.interpolation_confidence,
+                result.interpolation_unrecognisable_share,
             ]
         )
     yardsticks = crossfade_confidence(loaded.family.data, judge, settings["images"], settings["pairs"])
     values["yardsticks"] = yardsticks
     rows += [
-        ["blending the pixels of each pair (no model)", None, None, None, yardsticks["crossfade"]],
-        ["the real images of the pairs", None, None, None, yardsticks["real"]],
+        [label, None, None, None, yardsticks[key]["confidence"], yardsticks[key]["unrecognisable_share"]]
+        for label, key in (
+            ("blending the pixels of each pair (no model)", "crossfade"),
+            ("the real images of the pairs", "real"),
+        )
     ]
     points = ", ".join(f"{t:g}" for t in INTERPOLATION_T)
     return Inspection(
@@ -184,14 +188,16 @@ def vae_vs_ae(context: InspectContext, names: tuple[str, ...]) -> Inspection:
                 "cross-entropy summed over an image's pixels (nats per image); 5-NN accuracy of the codes "
                 "(the VAE's posterior means) against 5,000 training codes; and the judge's mean confidence "
                 f"(its top class probability) in the images decoded at t = {points} on the straight line "
-                f"between the codes of {result.pairs} pairs of those images, beside that in the pairs' pixels "
-                "blended alike and in the real images",
+                f"between the codes of {result.pairs} pairs of those images, and the share of those images it "
+                "cannot recognise (top probability below its threshold, which 1% of real test images fall "
+                "below), beside the same for the pairs' pixels blended alike and for the real images",
                 "columns": [
                     "model",
                     "test MSE per pixel",
                     "test cross-entropy (nats per image)",
                     "5-NN accuracy",
                     "judge confidence in interpolations",
+                    "unrecognisable share of interpolations",
                 ],
                 "rows": rows,
             }
