@@ -497,6 +497,9 @@ class GANFamily(Family):
             f"epoch_{epoch:03d}.png",
             caption=f"images the generator draws from the same fixed noise after epoch {epoch}",
             folder="samples",
+            # For watching a run: a report shows them as progress.png (the same noise, one row per epoch)
+            # and samples.png (the last epoch's grid again).
+            report=False,
         )
         record_progress(run, epoch, images[:: max(1, len(images) // 10)][:10])
 

@@ -255,7 +255,8 @@ class StochasticAEFamily(Family):
         return summary, test_codes
 
     def draw_figures(self, model, run, test_codes: np.ndarray) -> None:
-        """Per-epoch reconstructions, existing/reconstructed/new, embedding, curves, traversal (and manifold)."""
+        """Curves, per-epoch reconstructions, existing/reconstructed/new, embedding, traversal (and manifold),
+        in the order a report shows them."""
         from genlab.latent.embed import embedding_figure
         from genlab.latent.traverse import traversal_figure
         from genlab.plots import vae as plots
@@ -264,6 +265,16 @@ class StochasticAEFamily(Family):
         data, config = self.data, self.config
         name = f"{config.model} on {data.name}"
         inputs = data.test.inputs(self.reconstruction_rows().to(self.device))
+        events = run.read_metrics()
+        objective = "ELBO" if self.rate_name == "kl" else "loss"
+        rate = "KL(q(z|x) || p(z))" if self.rate_name == "kl" else "rate I(x; z)"
+        run.save_figure(
+            plots.loss_curves_figure(events, self.rate_name, f"Training curves: {name}"),
+            "loss.png",
+            caption=f"three panels against optimisation steps, each with the {joined(logged_splits(events, 'loss'))} "
+            f"curves (training: running mean over batches): the {objective}, the reconstruction term -log p(x|z) "
+            f"and the {rate}, in nats per image",
+        )
         for path in sorted(run.samples.glob("reconstructions_epoch_*.npy")):
             epoch = int(path.stem.rsplit("_", 1)[1])
             run.save_figure(
@@ -292,16 +303,6 @@ class StochasticAEFamily(Family):
             ),
             "embedding.png",
             caption=f"posterior means of {min(len(test_codes), 5000)} test images, coloured by class",
-        )
-        events = run.read_metrics()
-        objective = "ELBO" if self.rate_name == "kl" else "loss"
-        rate = "KL(q(z|x) || p(z))" if self.rate_name == "kl" else "rate I(x; z)"
-        run.save_figure(
-            plots.loss_curves_figure(events, self.rate_name, f"Training curves: {name}"),
-            "loss.png",
-            caption=f"three panels against optimisation steps, each with the {joined(logged_splits(events, 'loss'))} "
-            f"curves (training: running mean over batches): the {objective}, the reconstruction term -log p(x|z) "
-            f"and the {rate}, in nats per image",
         )
         run.save_figure(
             traversal_figure(self, model, shown[:1], f"Latent traversal of the first test image: {name}"),

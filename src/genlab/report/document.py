@@ -16,6 +16,7 @@ from genlab import __version__
 from genlab.report.collect import NO_DEFAULT, Run, SuiteFolder, Sweep
 from genlab.report.numbers import (
     TRAINING_FACTS,
+    described_meaning,
     entry_meaning,
     format_duration,
     format_entry,
@@ -360,6 +361,8 @@ def _suite(build: _Builder, suite: SuiteFolder) -> None:
                 table["columns"],
                 [[_suite_cell(v) for v in row] for row in table["rows"]],
             )
+            for note in table.get("notes", []):  # what a metric said about one of its values (why a KL is inf)
+                build.paragraph(f"Note to table {build.tables}: {note.rstrip('.')}.")
         for figure in inspection.get("figures", []):
             path = suite.path / figure["file"]
             if path.is_file():
@@ -409,7 +412,7 @@ def _run(build: _Builder, run: Run, index: int) -> None:
         )
     else:
         rows = [
-            [k, format_entry(k, run.summary[k]), entry_meaning(k)]
+            [k, format_entry(k, run.summary[k]), meaning_of(run, k)]
             for k in summary_order(list(run.summary), run.headline)
         ]
         build.table(f"the numbers of run {run.label} (its summary.json)", ["entry", "value", "meaning"], rows)
@@ -423,6 +426,14 @@ def _run(build: _Builder, run: Run, index: int) -> None:
         )
     for figure in run.figures:
         build.figure(figure.path, f"{figure.description} ({run.model} on {run.data}, run {run.label}).")
+
+
+def meaning_of(run: Run, key: str) -> str:
+    """What summary entry `key` of `run` measures: from the run's meanings.json, or for a run written
+    before it existed, from the table of older entries."""
+    if run.meanings is None:
+        return entry_meaning(key)
+    return described_meaning(run.meanings.get(key, {}))
 
 
 def _run_intro(run: Run) -> str:

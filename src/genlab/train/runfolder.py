@@ -5,7 +5,7 @@
     checkpoint.safetensors model + optimiser state + RNG state, every epoch
     weights.safetensors   the final weights
     figures/ samples/     labelled figures and sample grids, each folder with index.json:
-                          {file name: caption}, the caption given by the code that drew the figure
+                          {file name: {"caption", "report"}}, given by the code that drew the figure
     summary.json          the numbers of the finished run
     meanings.json         {summary entry: {"meaning", "unit", "better"}}, given by the code that computed it
 
@@ -224,9 +224,10 @@ class RunFolder:
             )
         return json.loads(path.read_text())
 
-    def save_figure(self, figure, name: str, caption: str, folder: str = "figures") -> Path:
+    def save_figure(self, figure, name: str, caption: str, folder: str = "figures", report: bool = True) -> Path:
         """Save a matplotlib figure as PNG under figures/ (or samples/), close it, and record `caption`
-        (what the figure shows, naming the splits and quantities of its legend) in that folder's index.json."""
+        (what the figure shows, naming the splits and quantities of its legend) in that folder's index.json;
+        `report=False`: a figure another one already shows (a report leaves it out)."""
         import matplotlib.pyplot as plt
 
         if not caption.strip():
@@ -236,7 +237,7 @@ class RunFolder:
         figure.savefig(tmp, dpi=110, bbox_inches="tight")
         os.replace(tmp, target)
         plt.close(figure)
-        record_caption(target, caption)
+        record_caption(target, caption, report)
         return target
 
     # -- tensors -------------------------------------------------------------------
@@ -332,24 +333,23 @@ def unflatten_optimizer_state(tensors: dict[str, torch.Tensor], rest: dict) -> d
     return {"state": state, "param_groups": rest["param_groups"]}
 
 
-def record_caption(target: Path, caption: str) -> None:
-    """Add (or replace) the caption of figure file `target` in the index.json of its folder."""
+def record_caption(target: Path, caption: str, report: bool = True) -> None:
+    """Add (or replace) the caption of figure file `target` in the index.json of its folder (`report`: whether
+    a report shows it)."""
     index = read_figure_index(target.parent)
-    index[target.name] = caption
+    index[target.name] = {"caption": caption, "report": report}
     # Not sorted: the index keeps the order in which the figures were drawn, the order a report shows them.
     atomic_write_bytes(target.parent / FIGURE_INDEX, (json.dumps(index, indent=2) + "\n").encode())
 
 
-def forget_caption(target: Path) -> str | None:
-    """Remove figure file `target` from its folder's index.json (the file moved away); returns its caption."""
+def forget_caption(target: Path) -> None:
+    """Remove figure file `target` from its folder's index.json (the file moved away)."""
     index = read_figure_index(target.parent)
-    caption = index.pop(target.name, None)
-    if caption is not None:
+    if index.pop(target.name, None) is not None:
         atomic_write_bytes(target.parent / FIGURE_INDEX, (json.dumps(index, indent=2) + "\n").encode())
-    return caption
 
 
-def read_figure_index(folder: Path) -> dict[str, str]:
-    """{file name: caption} of the figures in `folder`; {} when it has no index.json (an older run)."""
+def read_figure_index(folder: Path) -> dict[str, dict[str, Any]]:
+    """{file name: {"caption", "report"}} of the figures in `folder`; {} without index.json (an older run)."""
     path = folder / FIGURE_INDEX
     return json.loads(path.read_text()) if path.is_file() else {}
