@@ -25,8 +25,8 @@ from genlab.data.corruption import Corruption, parse_noise
 from genlab.data.datasets import Split
 from genlab.errors import GenlabError
 from genlab.models.base import Family, ModelSpec
-from genlab.train.runfolder import described
 from genlab.models.user import EncoderDecoderOptions, build_network, check_shape, dry_run
+from genlab.train.runfolder import described
 
 ACTIVATIONS = {
     "tanh": nn.Tanh,

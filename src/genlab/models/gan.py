@@ -32,7 +32,6 @@ from genlab.errors import GenlabError
 from genlab.metrics.diversity import within_class_diversity
 from genlab.models.base import Family, ModelSpec, make_optimizer
 from genlab.models.user import build_network, check_shape, dry_run
-from genlab.train.runfolder import described, with_meanings
 from genlab.models.gan_losses import (
     LOSSES,
     discriminator_loss,
@@ -50,6 +49,7 @@ from genlab.models.gan_networks import (
     UserGenerator,
     init_weights,
 )
+from genlab.train.runfolder import described, with_meanings
 
 JUDGED_SAMPLES = 1000  # samples the judge labels for the summary
 GRID_SAMPLES = 64  # fixed-noise samples drawn every epoch (unconditional models)

@@ -109,7 +109,7 @@ def class_histogram_figure(quality: dict, classes: tuple[str, ...], accuracy: li
     axis.set_ylabel("number of samples")
     entropy = quality["sample_class_entropy"]
     axis.set_title(
-        f"{quality['sample_unrecognisable_share']:.1%} unrecognisable; of the rest: entropy "
+        f"unrecognisable share {quality['sample_unrecognisable_share']:.3f}; of the rest: entropy "
         f"{'none' if entropy is None else f'{entropy:.3f}'} nats (max {np.log(len(classes)):.3f}); "
         f"mean confidence {quality['sample_mean_confidence']:.3f}",
         fontsize=9,

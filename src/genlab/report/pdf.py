@@ -113,7 +113,8 @@ def render_pdf(document: Document) -> bytes:
     blocks = document.blocks
     for index, block in enumerate(blocks):
         if isinstance(block, Heading):
-            _heading(pdf, block, _height(pdf, blocks[index + 1 :]))
+            # Only a subsection asks for room: parts and runs start their own page.
+            _heading(pdf, block, _height(pdf, blocks[index + 1 :]) if block.level == 3 else 0.0)
         elif isinstance(block, Paragraph):
             _paragraph(pdf, block.text)
         elif isinstance(block, Table):
