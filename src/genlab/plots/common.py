@@ -99,8 +99,12 @@ def legend_outside(axis, **options) -> None:
 
 def legend_below(axis, **options) -> None:
     """The axis's legend under its x label: for panels side by side, where a legend at the right would
-    cover the next panel."""
-    axis.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), borderaxespad=0.0, **options)
+    cover the next panel. Placed half an inch below the axis, past the tick labels and the x label, however
+    tall the axis ends up after tight_layout."""
+    from matplotlib.transforms import ScaledTranslation
+
+    below = axis.transAxes + ScaledTranslation(0.0, -0.5, axis.figure.dpi_scale_trans)
+    axis.legend(loc="upper center", bbox_to_anchor=(0.5, 0.0), bbox_transform=below, borderaxespad=0.0, **options)
 
 
 def logged_splits(events: list[dict], key: str) -> list[str]:
