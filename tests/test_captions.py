@@ -99,6 +99,8 @@ def test_every_figure_has_a_caption_that_is_not_its_file_stem_and_every_number_a
         index = RunFolder(figure.path.parents[1]).path / figure.path.parent.name / "index.json"
         assert json.loads(index.read_text())[figure.path.name]["caption"] in text
 
+    for run in found:  # every entry described where it was computed, not by the old tables' fallback
+        assert set(run.summary) <= set(run.meanings), f"{run.label}: {set(run.summary) - set(run.meanings)}"
     numbers = [t for t in document.tables() if t.columns == ["entry", "value", "meaning"]]
     assert len(numbers) == len(found)
     for table in numbers:
@@ -157,6 +159,16 @@ def test_an_old_run_folder_without_index_or_meanings_reports_from_the_old_tables
     numbers = next(t for t in document.tables() if t.columns == ["entry", "value", "meaning"])
     meanings = {row[0]: row[2] for row in numbers.rows}
     assert meanings["test_accuracy"] == "fraction of examples classified correctly, on the test split"
+
+    # `genlab evaluate` recomputes the family's entries with their meanings and keeps the training facts,
+    # which the old table still explains.
+    _call(["evaluate", str(old)])
+    recorded = RunFolder(old).read_meanings()
+    assert "test_accuracy" in recorded and "seconds" not in recorded
+    numbers = next(t for t in _document(old)[1].tables() if t.columns == ["entry", "value", "meaning"])
+    meanings = {row[0]: row[2] for row in numbers.rows}
+    assert meanings["test_accuracy"].endswith("(higher is better)")
+    assert meanings["seconds"].startswith("wall-clock training time")
 
 
 def test_notes_of_metrics_reach_inspection_json_and_the_report(tmp_path):

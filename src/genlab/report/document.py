@@ -429,11 +429,12 @@ def _run(build: _Builder, run: Run, index: int) -> None:
 
 
 def meaning_of(run: Run, key: str) -> str:
-    """What summary entry `key` of `run` measures: from the run's meanings.json, or for a run written
-    before it existed, from the table of older entries."""
-    if run.meanings is None:
+    """What summary entry `key` of `run` measures: from the run's meanings.json, or for an entry written
+    before it existed (an older run, or its entries that `genlab evaluate` kept), from the table of older
+    entries."""
+    if run.meanings is None or key not in run.meanings:
         return entry_meaning(key)
-    return described_meaning(run.meanings.get(key, {}))
+    return described_meaning(run.meanings[key])
 
 
 def _run_intro(run: Run) -> str:
