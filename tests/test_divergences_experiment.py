@@ -52,6 +52,15 @@ def test_the_experiment_writes_json_figures_and_markdown(tmp_path, capsys, monke
         "uniform_vs_normal.png",
         "uniform_vs_normal_seconds.png",
     ]
+    # Each figure's caption, given where the experiment drew it, for the report.
+    captions = json.loads((out / "figures" / "index.json").read_text())
+    assert sorted(captions) == figures
+    assert captions["mnist-sample_pca50.png"]["caption"].endswith("(pca:50 features)")
+    # The note that explains an infinite kNN KL travels with the divergence table into a suite's report.
+    from genlab.suites.divergence_tables import divergence_table
+
+    table = divergence_table("uniform against normal", {"v = 4": record["uniform_vs_normal"]["4"]["rows"]})
+    assert any(note.startswith("v = 4, kl_knn B||A = inf: ") for note in table["notes"]), table["notes"]
     markdown = (out / "divergences.md").read_text()
     assert "| kl_exact | B\\|\\|A | inf | inf |" in markdown  # pipes escaped inside table cells
     assert "real vs VAE skipped" in markdown and "genlab judge train --data mnist" in markdown

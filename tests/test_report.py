@@ -115,9 +115,20 @@ def test_every_figure_is_embedded_once_with_a_numbered_caption(report):
     captions = re.findall(r"<figcaption>Figure (\d+): ([^<]*)</figcaption>", page)
     assert [int(n) for n, _ in captions] == list(range(1, len(pngs) + 1))
     texts = [text for _, text in captions]
-    assert any(t.startswith("training and test error against optimisation steps (mlp on mnist-sample") for t in texts)
+    # Captions as the code that drew each figure gave them (figures/index.json), naming the curves' splits.
+    assert any(
+        t.startswith("training, validation and test error (1 - accuracy) against optimisation steps; the training")
+        and t.endswith("(mlp on mnist-sample, run mlp).")
+        for t in texts
+    )
     assert any(t.startswith("confusion matrix on the test split") for t in texts)
-    assert any("headline number of each setting of the sweep" in t for t in texts)
+    assert any(
+        t.startswith(
+            "fraction of examples classified correctly, on the test split (test_accuracy; higher is better) "
+            "of each setting of the sweep"
+        )
+        for t in texts
+    )
 
 
 def test_title_page_and_contents_say_what_was_run(report):
@@ -145,7 +156,9 @@ def test_runs_show_their_non_default_settings_and_numbers(report):
     numbers = {row[0]: row for row in found["the numbers of run mlp (its summary.json)"][1:]}
     summary = json.loads((report[0] / "mlp" / "summary.json").read_text())
     assert numbers["test_accuracy"][1] == f"{summary['test_accuracy']:.4g}"
-    assert numbers["test_accuracy"][2] == "fraction of examples classified correctly, on the test split"
+    assert (
+        numbers["test_accuracy"][2] == "fraction of examples classified correctly, on the test split (higher is better)"
+    )
     assert re.fullmatch(r"(\d as \d \(\d+\); )*\d as \d \(\d+\)", numbers["most_confused"][1])
 
 

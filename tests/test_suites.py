@@ -36,8 +36,10 @@ def curves(context: InspectContext) -> Inspection:
     from genlab.plots.classifiers import comparison_error_figure
 
     runs = {r.point["activation"]: RunFolder(r.path).read_metrics() for r in context.runs("mlp-act")}
-    name = context.save_figure(comparison_error_figure(runs, "tiny comparison"), "curves.png")
-    return Inspection(figures=[(name, "error curves of the tiny comparison")], notes=[f"read {len(runs)} runs"])
+    figure = context.save_figure(
+        comparison_error_figure(runs, "tiny comparison"), "curves.png", caption="error curves of the tiny comparison"
+    )
+    return Inspection(figures=[figure], notes=[f"read {len(runs)} runs"])
 
 
 def tiny_build(data):

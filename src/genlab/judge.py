@@ -218,6 +218,67 @@ def resolve_judge(
     return judge, str(judge.loaded.run.path)
 
 
+# What the entries of `label_quality`, `conditional_accuracy` and `assess` measure, as (meaning, unit):
+# the families that write them into a summary describe them with these (runfolder.with_meanings).
+QUALITY_MEANINGS = {
+    "sample_unrecognisable_share": (
+        "fraction of the judged samples whose top probability is below the judge's unrecognisable threshold "
+        "(about 0.01 for real test images)",
+        "",
+        "lower",
+    ),
+    "sample_class_histogram": ("the judge's labels of the recognisable samples, counts per class", "samples"),
+    "sample_class_entropy": (
+        "entropy of the judge's labels of the recognisable samples (ln K: every class equally common)",
+        "nats",
+        "higher",
+    ),
+    "sample_mean_confidence": ("the judge's mean top probability over all judged samples", "", "higher"),
+    "conditional_accuracy": (
+        "fraction of the recognisable samples the judge labels as the class they were drawn for",
+        "",
+        "higher",
+    ),
+    "conditional_accuracy_per_class": (
+        "per requested class: fraction of its recognisable samples the judge labels as that class",
+        "",
+    ),
+}
+ASSESSMENT_MEANINGS = {
+    "judge_recipe": (
+        "the judge recipe the classifier was trained and checked by (2: degraded batches, unrecognisable "
+        "threshold, label-histogram check)",
+        "",
+    ),
+    "test_calibration_error": (
+        "expected calibration error on the test split: |accuracy - mean top probability| in "
+        f"{CALIBRATION_BINS} equal-width bins of the top probability, weighted by their shares of the images "
+        "(0: calibrated)",
+        "",
+    ),
+    "unrecognisable_quantile": ("share of real test images below the unrecognisable threshold", ""),
+    "unrecognisable_threshold": (
+        "top probability below which the judge calls an image unrecognisable: the unrecognisable_quantile "
+        "quantile of its top probability on real test images",
+        "",
+    ),
+    "degraded_label_distance_max": (
+        "largest total-variation distance between the labels of degraded test images and their true classes, "
+        "over the checked degradations (the judge check)",
+        "",
+    ),
+    "degraded_label_distance_worst": ("the checked degradation with the largest label distance", ""),
+    "degraded_test_accuracy_min": ("lowest accuracy on degraded test images, over the degradations", ""),
+    "degraded_test": (
+        "per degradation of the test images (blur: 3x3 box blur; noise: Gaussian std 0.2, clipped; "
+        "thick/thin: 3x3 dilation/erosion; shift: up to 2 pixels each way): accuracy, total-variation "
+        "distance of the label histogram from the true one, unrecognisable share, calibration error and "
+        "label histogram",
+        "",
+    ),
+}
+
+
 def sample_quality(judge: Judge, images) -> dict:
     """The judge's view of a sample set [N, 1, 28, 28]: `label_quality` of its `Judge.labels`."""
     return label_quality(*judge.labels(images), len(judge.classes))

@@ -13,7 +13,7 @@ from typing import Any
 from genlab.config import parse_value
 from genlab.errors import GenlabError
 from genlab.models.registry import get_model
-from genlab.train.runfolder import atomic_write_bytes
+from genlab.train.runfolder import RunFolder, atomic_write_bytes, record_caption
 
 
 @dataclass
@@ -144,6 +144,9 @@ def _write_outputs(
     atomic_write_bytes(folder / "results.md", (markdown + "\n").encode())
     atomic_write_bytes(folder / "results.json", json.dumps(rows, indent=2).encode())
     metric = next((name for name in reversed(headline) if rows[0].get(name) is not None), "seconds")
+    # The run that computed the number says what it is, in which unit, and which way is better.
+    meaning = RunFolder(folder / rows[0]["run"]).read_meanings().get(metric, {})
+    unit, better = meaning.get("unit", ""), meaning.get("better", "")
     labels = [", ".join(f"{k}={row[k]}" for k in keys) for row in rows]
     values = [row.get(metric) or 0.0 for row in rows]
     figure, axis = plt.subplots(figsize=(7, 0.4 * len(rows) + 1.5))
@@ -151,8 +154,17 @@ def _write_outputs(
     axis.bar_label(bars, labels=[f"{v:.4g}" for v in values], padding=3, fontsize=8)
     axis.set_yticks(range(len(rows)), labels)
     axis.invert_yaxis()
-    axis.set_xlabel(metric.replace("_", " "))
+    axis.set_xlabel(
+        metric.replace("_", " ") + (f" ({unit})" if unit else "") + (f"; {better} is better" if better else "")
+    )
     axis.set_ylabel("setting")
     axis.set_title(f"Sweep of {model}: {metric.replace('_', ' ')} per setting")
     figure.savefig(folder / "results.png", dpi=110, bbox_inches="tight")
     plt.close(figure)
+    record_caption(
+        folder / "results.png",
+        f"{meaning.get('meaning') or metric.replace('_', ' ')} ({metric}"
+        + (f", {unit}" if unit else "")
+        + (f"; {better} is better" if better else "")
+        + ") of each setting of the sweep",
+    )

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from genlab.data.datasets import Split
-from genlab.plots.common import plt
+from genlab.plots.common import legend_outside, plt
 
 
 @torch.no_grad()
@@ -67,7 +67,7 @@ def embedding_figure(
     axis.set_xlabel("latent dimension 1" if not how else "principal component 1")
     axis.set_ylabel("latent dimension 2" if not how else "principal component 2")
     if legend:
-        axis.legend(title="label", markerscale=2.5, fontsize=7, loc="best")
+        legend_outside(axis, title="label", markerscale=2.5, fontsize=7)
     return figure if figure is not None else axis.figure
 
 

@@ -147,7 +147,13 @@ def interpolate_run(
     else:
         strip = interpolation_heatmap_figure(decoded.reshape(len(decoded), -1), originals.reshape(2, -1), t, title)
     stem = f"interpolation-{a}-{b}{'-slerp' if spherical else ''}"
-    paths = [loaded.run.save_figure(strip, f"{stem}.png")]
+    paths = [
+        loaded.run.save_figure(
+            strip,
+            f"{stem}.png",
+            caption=f"images decoded along a {how} path between the latent codes of {describe[0]} and {describe[1]}",
+        )
+    ]
     path = path_figure(
         backdrop,
         labels[: len(backdrop)],
@@ -157,5 +163,12 @@ def interpolate_run(
         describe,
         f"{how.capitalize()} path over the test embedding: {name}",
     )
-    paths.append(loaded.run.save_figure(path, f"{stem}-embedding.png"))
+    paths.append(
+        loaded.run.save_figure(
+            path,
+            f"{stem}-embedding.png",
+            caption=f"the {how} interpolation path (decoded points on the path and its endpoints A, {describe[0]}, "
+            f"and B, {describe[1]}) drawn over the test embedding, coloured by label",
+        )
+    )
     return Interpolation(a, b, t, codes, decoded, paths)

@@ -267,7 +267,12 @@ def invert_run(
         f"Inverting {what} through {loaded.config.model} ({restarts} restarts, {steps} steps)",
         [f"{'sample' if generated else 'test image'} {i}" for i in indices],
     )
-    figure_path = loaded.run.save_figure(figure, f"inversion_{source}.png")
+    figure_path = loaded.run.save_figure(
+        figure,
+        f"inversion_{source}.png",
+        caption=f"{what} (left column) and their reconstructions G(z) from {restarts} restarts of latent "
+        f"optimisation ({steps} steps each), with the squared error ||G(z) - x||^2 under each (* marks the best)",
+    )
     json_path = loaded.run.path / f"inversion_{source}.json"
     atomic_write_json(json_path, report)
     return report, figure_path, json_path

@@ -237,7 +237,14 @@ def path_run(
         axis_labels,
     )
     name = f"path_{indices[0]}_{indices[1]}"
-    figure_path = loaded.run.save_figure(figure, f"{name}.png")
+    figure_path = loaded.run.save_figure(
+        figure,
+        f"{name}.png",
+        caption=f"the straight line and the optimised latent path from test image {indices[0]} (A) to "
+        f"{indices[1]} (B) through {loaded.config.model}: the decoded images of both, both paths projected "
+        "to 2-D, and the discretised energy U of the optimised path during optimisation against that of "
+        "the straight line",
+    )
     json_path = loaded.run.path / f"{name}.json"
     atomic_write_json(json_path, report)
     return report, figure_path, json_path

@@ -26,6 +26,7 @@ from genlab.data.datasets import Split
 from genlab.errors import GenlabError
 from genlab.models.base import Family, ModelSpec
 from genlab.models.user import EncoderDecoderOptions, build_network, check_shape, dry_run
+from genlab.train.runfolder import described
 
 ACTIVATIONS = {
     "tanh": nn.Tanh,
@@ -348,6 +349,7 @@ class Autoencoder(Family):
     def finish(self, model, run) -> dict[str, Any]:
         from genlab.latent.embed import embedding_figure, encode_split, knn_accuracy, silhouette
         from genlab.plots.autoencoders import loss_figure
+        from genlab.plots.common import joined, logged_splits
 
         config, data = self.config, self.data
         name = f"{config.model} on {data.name}"
@@ -355,23 +357,50 @@ class Autoencoder(Family):
             name += f", denoising {self.corruption.spec}"
         with self._fixed_noise():
             test = self.evaluate(model, data.test)
+        loss_unit = "binary cross-entropy per pixel" if config.loss == "bce" else "squared error per pixel"
         summary: dict[str, Any] = {
-            "latent_dim": config.latent_dim,
-            "test_reconstruction_mse": test["mse"],
-            "test_reconstruction_loss": test["loss"],
+            "latent_dim": described(config.latent_dim, "size of the latent code (coordinates)"),
+            "test_reconstruction_mse": described(
+                test["mse"],
+                "mean squared error between clean test images and their reconstructions",
+                "per pixel",
+                "lower",
+            ),
+            "test_reconstruction_loss": described(
+                test["loss"], f"the training objective ({config.loss}) on the test split", loss_unit, "lower"
+            ),
         }
         if self.corruption is not None:
-            summary["noise"] = self.corruption.spec
-            summary["test_reconstruction_mse_vs_corrupted"] = test["mse_vs_corrupted"]
-            summary["test_corrupted_input_mse"] = test["corrupted_input_mse"]
-            summary["test_reconstruction_mse_clean_input"] = self._clean_input_mse(model, data.test)
+            summary["noise"] = described(self.corruption.spec, "the corruption of the inputs (denoising)")
+            summary["test_reconstruction_mse_vs_corrupted"] = described(
+                test["mse_vs_corrupted"],
+                "mean squared error between the reconstructions and the corrupted test inputs",
+                "per pixel",
+            )
+            summary["test_corrupted_input_mse"] = described(
+                test["corrupted_input_mse"],
+                "mean squared error between the corrupted test inputs and the clean images (the noise itself)",
+                "per pixel",
+            )
+            summary["test_reconstruction_mse_clean_input"] = described(
+                self._clean_input_mse(model, data.test),
+                "mean squared error of the reconstructions of clean (uncorrupted) test inputs",
+                "per pixel",
+            )
 
         # The embedding is of the clean inputs: it shows what the encoder learned about the data.
         train_z = encode_split(self, model, data.train)
         test_z = encode_split(self, model, data.test)
         train_y, test_y = data.train.y.cpu().numpy(), data.test.y.cpu().numpy()
-        summary["latent_knn_accuracy"] = knn_accuracy(train_z, train_y, test_z, test_y, k=5)
-        summary["latent_silhouette"] = silhouette(test_z, test_y, seed=config.seed)
+        knn = knn_accuracy(train_z, train_y, test_z, test_y, k=5)
+        summary["latent_knn_accuracy"] = described(
+            knn, "fraction of test codes whose 5 nearest training codes vote for their own class", better="higher"
+        )
+        summary["latent_silhouette"] = described(
+            silhouette(test_z, test_y, seed=config.seed),
+            "silhouette of the test codes grouped by class (-1 to 1; higher: classes lie apart)",
+            better="higher",
+        )
 
         shown = min(len(test_z), 5000)
         run.save_figure(
@@ -379,14 +408,27 @@ class Autoencoder(Family):
                 test_z[:shown],
                 test_y[:shown],
                 data.classes,
-                f"Test-set embedding ({shown} points): {name}\n5-NN accuracy {summary['latent_knn_accuracy']:.1%}",
+                f"Test-set embedding ({shown} points): {name}\n5-NN accuracy {knn:.3f}",
             ),
             "embedding.png",
+            caption=f"{shown} test images placed by their latent codes, coloured by class",
         )
+        events = run.read_metrics()
+        splits = logged_splits(events, "loss")[:2]  # the figure draws the first held-out split only
         ylabel = "binary cross-entropy per coordinate" if config.loss == "bce" else "squared error per coordinate"
-        run.save_figure(loss_figure(run.read_metrics(), f"Reconstruction loss: {name}", ylabel), "loss.png")
+        run.save_figure(
+            loss_figure(events, f"Reconstruction loss: {name}", ylabel),
+            "loss.png",
+            caption=f"{joined(splits)} reconstruction loss ({ylabel}) against optimisation steps; log scale",
+        )
         if data.kind == "image":
-            run.save_figure(self._reconstructions(model, name), "reconstructions.png")
+            run.save_figure(
+                self._reconstructions(model, name),
+                "reconstructions.png",
+                caption="the first test image of each class"
+                + (", its corrupted copy" if self.corruption is not None else "")
+                + " and its reconstruction",
+            )
         return summary
 
     @torch.no_grad()

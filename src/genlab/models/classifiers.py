@@ -20,6 +20,7 @@ from genlab.data.datasets import Split
 from genlab.data.degrade import random_degradation
 from genlab.errors import GenlabError
 from genlab.models.base import Family, ModelSpec
+from genlab.train.runfolder import described, on_split, with_meanings
 
 ACTIVATIONS = {
     "linear": nn.Identity,
@@ -204,6 +205,14 @@ def confusion_matrix(true: np.ndarray, predicted: np.ndarray, num_classes: int) 
     return cells.reshape(num_classes, num_classes)
 
 
+# What `Classifier.evaluate` measures, as (meaning, unit); summary entries name the split too.
+EVALUATION_MEANINGS = {
+    "accuracy": ("fraction of examples classified correctly", "", "higher"),
+    "error": ("fraction of examples misclassified (1 - accuracy)", "", "lower"),
+    "loss": ("mean cross-entropy per example", "nats", "lower"),
+}
+
+
 class Classifier(Family):
     """Trains a classifier with cross-entropy; evaluates loss, accuracy and error."""
 
@@ -276,25 +285,38 @@ class Classifier(Family):
 
     def finish(self, model, run) -> dict[str, Any]:
         from genlab.plots.classifiers import confusion_figure, error_curves_figure, filters_figure, most_confused_pairs
+        from genlab.plots.common import joined, logged_splits
 
         data, config = self.data, self.config
         name = f"{config.model} on {data.name}"
         test, predicted = self.score(model, data.test)
         train = self.evaluate(model, data.train)
         summary: dict[str, Any] = {
-            "test_accuracy": test["accuracy"],
-            "test_loss": test["loss"],
-            "train_accuracy": train["accuracy"],
-            "train_loss": train["loss"],
+            **on_split({"accuracy": test["accuracy"], "loss": test["loss"]}, "test", EVALUATION_MEANINGS),
+            **on_split({"accuracy": train["accuracy"], "loss": train["loss"]}, "train", EVALUATION_MEANINGS),
         }
         if data.val is not None:
-            summary["val_accuracy"] = self.evaluate(model, data.val)["accuracy"]
+            summary.update(
+                on_split({"accuracy": self.evaluate(model, data.val)["accuracy"]}, "val", EVALUATION_MEANINGS)
+            )
         matrix = confusion_matrix(data.test.y.cpu().numpy(), predicted, data.num_classes)
-        summary["most_confused"] = most_confused_pairs(matrix, data.classes)
-        run.save_figure(error_curves_figure(run.read_metrics(), f"Training and test error: {name}"), "error_curves.png")
+        summary["most_confused"] = described(
+            most_confused_pairs(matrix, data.classes),
+            "the test mistakes made most often, as 'true class as predicted class (count)'",
+        )
+        events = run.read_metrics()
+        splits = joined(logged_splits(events, "error"))
         run.save_figure(
-            confusion_figure(matrix, data.classes, f"Test confusion matrix: {name} (accuracy {test['accuracy']:.2%})"),
+            error_curves_figure(events, f"{splits.capitalize()} error: {name}"),
+            "error_curves.png",
+            caption=f"{splits} error (1 - accuracy) against optimisation steps; "
+            "the training error is the running mean over each logging interval",
+        )
+        run.save_figure(
+            confusion_figure(matrix, data.classes, f"Test confusion matrix: {name} (accuracy {test['accuracy']:.3f})"),
             "confusion_matrix.png",
+            caption="confusion matrix on the test split: true class (rows) against predicted class "
+            "(columns), with counts in the cells",
         )
         if hasattr(model, "first_layer_filters"):
             run.save_figure(
@@ -302,6 +324,7 @@ class Classifier(Family):
                     model.first_layer_filters().detach().cpu().numpy(), f"Learned first-layer filters: {name}"
                 ),
                 "filters.png",
+                caption="learned first-layer filters, each scaled to its own range",
             )
         if config.augment == "degrade":
             summary.update(self.assess_as_judge(model, run))
@@ -311,7 +334,7 @@ class Classifier(Family):
         """A degradation-trained classifier is a judge: its calibration, its accuracy on degraded test
         images and its unrecognisable threshold (genlab.judge.assess), with the label-histogram check
         (a judge that labels degraded digits by their blur, not their shape, fails here, one line)."""
-        from genlab.judge import assess
+        from genlab.judge import ASSESSMENT_MEANINGS, assess
 
         report = assess(
             lambda x: torch.softmax(model(x).float(), 1), self.data.test, self.data.num_classes, self.config.seed
@@ -325,7 +348,7 @@ class Classifier(Family):
                 f"--max-label-distance {self.config.max_label_distance:g}; train longer (--epochs) "
                 f"or on more data; the weights are in {run.path}"
             )
-        return report
+        return with_meanings(report, ASSESSMENT_MEANINGS)
 
 
 class LogregFamily(Classifier):

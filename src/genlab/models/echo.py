@@ -36,6 +36,7 @@ from genlab.errors import GenlabError
 from genlab.models.base import ModelSpec
 from genlab.models.stochastic_ae import StochasticAEConfig, StochasticAEFamily, mlp, reconstruction_nll
 from genlab.models.vae import MLPDecoder
+from genlab.train.runfolder import described
 
 #: Above this many rows, echo samples are drawn with replacement (sorting B x B keys would cost too much).
 WITHOUT_REPLACEMENT_MAX_ROWS = 1024
@@ -225,9 +226,16 @@ class EchoFamily(StochasticAEFamily):
 
     def summary_extras(self, model, run) -> dict[str, Any]:
         return {
-            "echo_depth": model.depth,
-            "echo_truncation_bound": truncation_bound(model.depth, self.config.s_max),
-            "echo_min_rate": -self.config.latent_dim * math.log(self.config.s_max),
+            "echo_depth": described(model.depth, "terms of the echo-noise series kept (its truncation depth)"),
+            "echo_truncation_bound": described(
+                truncation_bound(model.depth, self.config.s_max),
+                "largest possible error of any noise coordinate from truncating the series",
+            ),
+            "echo_min_rate": described(
+                -self.config.latent_dim * math.log(self.config.s_max),
+                "smallest rate the encoder can reach, -latent_dim * ln s_max",
+                "nats per image",
+            ),
         }
 
 

@@ -49,6 +49,7 @@ from genlab.models.gan_networks import (
     UserGenerator,
     init_weights,
 )
+from genlab.train.runfolder import described, with_meanings
 
 JUDGED_SAMPLES = 1000  # samples the judge labels for the summary
 GRID_SAMPLES = 64  # fixed-noise samples drawn every epoch (unconditional models)
@@ -204,6 +205,46 @@ class GANConfig(TrainConfig):
 @dataclass(frozen=True)
 class ConditionalGANConfig(GANConfig):
     conditional: bool = option(True, "condition both players on the class label", cli=False)
+
+
+# The final_* summary entries: the last logged training values, with what each one is.
+FINAL_MEANINGS = {
+    "d_loss": "discriminator (critic) loss on training batches",
+    "g_loss": "generator loss on training batches",
+    "d_real": "discriminator's mean output (probability real) on real training images, D(x)",
+    "d_fake": "discriminator's mean output (probability real) on generated images, D(G(z))",
+    "wasserstein": "critic's estimate E C(x) - E C(G(z)) of the Wasserstein distance on training batches",
+}
+
+
+def loss_caption(events: list[dict], loss: str) -> str:
+    """The caption of `plots.gan.loss_figure` over `events`: every curve it draws, by quantity and split."""
+    from genlab.plots.common import joined, metric_series
+
+    def logged(key: str, split: str | None = None) -> bool:
+        return bool(metric_series(events, "train" if split is None else "eval", key, split)[0])
+
+    wasserstein = loss == "wasserstein-gp"
+    left = ["critic loss (with the gradient penalty)" if wasserstein else "discriminator loss", "generator loss"]
+    left += [
+        text
+        for key, text in (
+            ("path_speed", "the path-speed regulariser"),
+            ("mode_seeking", "the mode-seeking penalty (unweighted)"),
+            ("g_aux", "the generator's class loss from the auxiliary classifier"),
+        )
+        if logged(key)
+    ]
+    held_out = "held-out validation images" if logged("wasserstein" if wasserstein else "d_real", "val") else ""
+    if wasserstein:
+        right = "the critic's estimate E C(x) - E C(G(z)) of the Wasserstein distance on training batches"
+        right += f" and on {held_out}" if held_out else ""
+        right += ", and the gradient penalty"
+    else:
+        right = "the discriminator's mean output D(x) on real training batches"
+        right += f" and on {held_out}" if held_out else ""
+        right += ", and D(G(z)) on generated images"
+    return f"left: the {joined(left)} on training batches ({loss}) against optimisation steps; right: {right}"
 
 
 class GANFamily(Family):
@@ -451,59 +492,101 @@ class GANFamily(Family):
             images, rows, columns = self.fixed_grid(model)
         model.train(was_training)
         title = f"{self.config.model} on {self.data.name}: samples after epoch {epoch}"
-        run.save_figure(samples_figure(images, columns, title, rows), f"epoch_{epoch:03d}.png", folder="samples")
+        run.save_figure(
+            samples_figure(images, columns, title, rows),
+            f"epoch_{epoch:03d}.png",
+            caption=f"images the generator draws from the same fixed noise after epoch {epoch}",
+            folder="samples",
+            # For watching a run: a report shows them as progress.png (the same noise, one row per epoch)
+            # and samples.png (the last epoch's grid again).
+            report=False,
+        )
         record_progress(run, epoch, images[:: max(1, len(images) // 10)][:10])
 
     def finish(self, model, run) -> dict[str, Any]:
-        from genlab.judge import conditional_accuracy, label_quality, resolve_judge
+        from genlab.judge import QUALITY_MEANINGS, conditional_accuracy, label_quality, resolve_judge
         from genlab.plots.gan import class_histogram_figure, loss_figure, progress_figure, samples_figure
 
         c, name = self.config, f"{self.config.model} on {self.data.name}"
         summary: dict[str, Any] = {}
         events = run.read_metrics()
-        run.save_figure(loss_figure(events, c.loss, f"Training of {name}"), "loss.png")
+        run.save_figure(
+            loss_figure(events, c.loss, f"Training of {name}"), "loss.png", caption=loss_caption(events, c.loss)
+        )
         images, rows, columns = self.fixed_grid(model)
-        run.save_figure(samples_figure(images, columns, f"{name}: samples from fixed noise", rows), "samples.png")
+        run.save_figure(
+            samples_figure(images, columns, f"{name}: samples from fixed noise", rows),
+            "samples.png",
+            caption="images the final generator draws from fixed noise"
+            + (", one row per requested class, the same noise in every row" if rows else ""),
+        )
         progress = read_progress(run)
         if progress:
-            run.save_figure(progress_figure(progress, f"{name}: the same noise across epochs"), "progress.png")
+            run.save_figure(
+                progress_figure(progress, f"{name}: the same noise across epochs"),
+                "progress.png",
+                caption="images drawn from the same noise after each epoch (one row per epoch): how the "
+                "generator's output for fixed inputs changed during training",
+            )
         last = next((e for e in reversed(events) if e.get("event") == "train"), {})
         summary.update(
-            {f"final_{k}": last[k] for k in ("d_loss", "g_loss", "d_real", "d_fake", "wasserstein") if k in last}
+            {
+                f"final_{k}": described(last[k], f"{meaning}, running mean over the last logging interval")
+                for k, meaning in FINAL_MEANINGS.items()
+                if k in last
+            }
         )
 
         judge, note = resolve_judge(c.judge, c.data, self.data.classes, self.device)
-        summary["judge"] = note
+        summary["judge"] = described(note, "the classifier that judged the samples (its run folder), or why none")
         if judge is None:
             return summary
-        summary["judge_test_accuracy"] = judge.test_accuracy
-        summary["judge_unrecognisable_threshold"] = judge.threshold
+        summary["judge_test_accuracy"] = described(
+            judge.test_accuracy, "fraction of real test images the judge classifies correctly", better="higher"
+        )
+        summary["judge_unrecognisable_threshold"] = described(
+            judge.threshold,
+            "the judge's unrecognisable threshold: top probability below which a sample is unrecognisable",
+        )
         generator = torch.Generator().manual_seed(c.seed * 7919 + 2)
         z = torch.randn(JUDGED_SAMPLES, c.z_dim, generator=generator).to(self.device)
         labels = self.balanced_labels(JUDGED_SAMPLES) if c.conditional else None
         samples = self.presented_generator(model)(z, labels)
         judged, confidence = judge.labels(samples)
         quality = label_quality(judged, confidence, self.data.num_classes)
-        summary.update(quality)
+        summary.update(with_meanings(quality, QUALITY_MEANINGS))
         accuracy = None
         if c.conditional:
-            summary["conditional_accuracy"], accuracy = conditional_accuracy(
-                judged, labels.cpu().numpy(), self.data.num_classes
+            overall, accuracy = conditional_accuracy(judged, labels.cpu().numpy(), self.data.num_classes)
+            summary.update(
+                with_meanings(
+                    {"conditional_accuracy": overall, "conditional_accuracy_per_class": accuracy}, QUALITY_MEANINGS
+                )
             )
-            summary["conditional_accuracy_per_class"] = accuracy
         predicted = torch.as_tensor(judged, device=self.device)  # UNRECOGNISABLE (-1) is in no class
         # Classes as asked for (conditional) or as the judge sees them: is each class drawn in variety?
         test = self.data.test
         diversity, per_class = within_class_diversity(
             samples, labels if c.conditional else predicted, test.inputs(), test.y, self.data.num_classes
         )
-        summary["sample_within_class_diversity"] = diversity
-        summary["sample_within_class_diversity_per_class"] = per_class
+        spread = (
+            "mean pairwise pixel distance of the samples of a class over that of real test images of the class "
+            f"({'the class asked for' if c.conditional else 'classes as the judge labels them'}; 1: as varied as real)"
+        )
+        summary["sample_within_class_diversity"] = described(diversity, f"mean over classes of the {spread}")
+        summary["sample_within_class_diversity_per_class"] = described(per_class, f"per class: the {spread}")
         run.save_figure(
             class_histogram_figure(
                 quality, self.data.classes, accuracy, f"{name}: the judge's labels for {JUDGED_SAMPLES} samples"
             ),
             "sample_classes.png",
+            caption=f"how the judge labels {JUDGED_SAMPLES} samples: recognisable samples per predicted class against "
+            "the level of every class equally (dashed)"
+            + (
+                "; right: per requested class, the fraction of its samples the judge agrees with"
+                if accuracy is not None
+                else ""
+            ),
         )
         return summary
 

@@ -27,6 +27,7 @@ from genlab.config import TrainConfig, check_range, option
 from genlab.data.datasets import Split
 from genlab.errors import GenlabError
 from genlab.models.base import Family
+from genlab.train.runfolder import described, on_split
 
 ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU, "elu": nn.ELU, "softplus": nn.Softplus}
 
@@ -163,6 +164,25 @@ class StochasticAEFamily(Family):
             metrics["elbo"] = -(reconstruction + rate)
         return metrics
 
+    def evaluation_meanings(self) -> dict[str, tuple[str, ...]]:
+        """What `evaluate` measures, as (meaning, unit, better); summary entries name the split too. The rate
+        is neither better high nor low by itself: it is what a code spends on reconstruction."""
+        rate = (
+            "KL(q(z|x) || p(z)), the rate term"
+            if self.rate_name == "kl"
+            else "rate I(x; z) = -E log|det S(x)| of the code"
+        )
+        return {
+            "loss": (
+                f"mean training objective, reconstruction + beta * rate (beta {self.config.beta:g})",
+                "nats per image",
+                "lower",
+            ),
+            "reconstruction": ("mean reconstruction term -log p(x|z)", "nats per image", "lower"),
+            self.rate_name: (f"mean {rate}", "nats per image"),
+            "elbo": ("mean evidence lower bound, single-sample estimate", "nats per image", "higher"),
+        }
+
     def reconstruction_rows(self) -> torch.Tensor:
         """Indices of the fixed test inputs of the per-epoch figures: the first image of each of 8 classes
         (the first 8 images when there are fewer classes)."""
@@ -208,37 +228,59 @@ class StochasticAEFamily(Family):
         """(summary entries, posterior means of the whole test split [N, p])."""
         from genlab.latent.embed import encode_split, knn_accuracy
 
-        data = self.data
-        summary: dict[str, Any] = {f"test_{k}": v for k, v in self.evaluate(model, data.test).items()}
-        summary.update({f"train_{k}": v for k, v in self.evaluate(model, data.train).items() if k in ("loss", "elbo")})
-        if data.val is not None:
-            summary.update({f"val_{k}": v for k, v in self.evaluate(model, data.val).items() if k in ("loss", "elbo")})
+        data, meanings = self.data, self.evaluation_meanings()
+        summary: dict[str, Any] = on_split(self.evaluate(model, data.test), "test", meanings)
+        for split, name in (("train", data.train), ("val", data.val)):
+            if name is not None:
+                values = self.evaluate(model, name)
+                summary.update(on_split({k: v for k, v in values.items() if k in ("loss", "elbo")}, split, meanings))
         test_codes = encode_split(self, model, data.test)
-        summary["active_units"] = int((test_codes.var(axis=0) > 0.01).sum())
+        summary["active_units"] = described(
+            int((test_codes.var(axis=0) > 0.01).sum()),
+            "latent coordinates whose posterior mean varies across test images (variance above 0.01)",
+            "coordinates",
+        )
         train_codes = encode_split(self, model, data.train, limit=5000)
-        summary["latent_knn_accuracy"] = knn_accuracy(
-            train_codes,
-            data.train.y[: len(train_codes)].cpu().numpy(),
-            test_codes[:5000],
-            data.test.y[:5000].cpu().numpy(),
+        summary["latent_knn_accuracy"] = described(
+            knn_accuracy(
+                train_codes,
+                data.train.y[: len(train_codes)].cpu().numpy(),
+                test_codes[:5000],
+                data.test.y[:5000].cpu().numpy(),
+            ),
+            "fraction of test posterior means whose 5 nearest training posterior means vote for their own class",
+            better="higher",
         )
         summary.update(self.summary_extras(model, run))
         return summary, test_codes
 
     def draw_figures(self, model, run, test_codes: np.ndarray) -> None:
-        """Per-epoch reconstructions, existing/reconstructed/new, embedding, curves, traversal (and manifold)."""
+        """Curves, per-epoch reconstructions, existing/reconstructed/new, embedding, traversal (and manifold),
+        in the order a report shows them."""
         from genlab.latent.embed import embedding_figure
         from genlab.latent.traverse import traversal_figure
         from genlab.plots import vae as plots
+        from genlab.plots.common import joined, logged_splits
 
         data, config = self.data, self.config
         name = f"{config.model} on {data.name}"
         inputs = data.test.inputs(self.reconstruction_rows().to(self.device))
+        events = run.read_metrics()
+        objective = "ELBO" if self.rate_name == "kl" else "loss"
+        rate = "KL(q(z|x) || p(z))" if self.rate_name == "kl" else "rate I(x; z)"
+        run.save_figure(
+            plots.loss_curves_figure(events, self.rate_name, f"Training curves: {name}"),
+            "loss.png",
+            caption=f"three panels against optimisation steps, each with the {joined(logged_splits(events, 'loss'))} "
+            f"curves (training: running mean over batches): the {objective}, the reconstruction term -log p(x|z) "
+            f"and the {rate}, in nats per image",
+        )
         for path in sorted(run.samples.glob("reconstructions_epoch_*.npy")):
             epoch = int(path.stem.rsplit("_", 1)[1])
             run.save_figure(
                 plots.reconstructions_figure(inputs, np.load(path), f"Reconstructions after epoch {epoch}: {name}"),
                 f"reconstructions_epoch_{epoch:03d}.png",
+                caption=f"{len(inputs)} fixed test images (top) and their reconstructions after epoch {epoch}",
             )
         shown = data.test.inputs(slice(0, 16))
         run.save_figure(
@@ -249,6 +291,8 @@ class StochasticAEFamily(Family):
                 f"Existing, reconstructed and new images: {name}",
             ),
             "existing_reconstructed_new.png",
+            caption="existing test images, their reconstructions, and new images decoded from latent codes "
+            "drawn from the prior",
         )
         run.save_figure(
             embedding_figure(
@@ -258,13 +302,12 @@ class StochasticAEFamily(Family):
                 f"Posterior means on the {data.name} test split: {config.model}",
             ),
             "embedding.png",
-        )
-        run.save_figure(
-            plots.loss_curves_figure(run.read_metrics(), self.rate_name, f"Training curves: {name}"), "loss.png"
+            caption=f"posterior means of {min(len(test_codes), 5000)} test images, coloured by class",
         )
         run.save_figure(
             traversal_figure(self, model, shown[:1], f"Latent traversal of the first test image: {name}"),
             "traversal.png",
+            caption="images decoded from the first test image's code while one latent coordinate at a time is varied",
         )
         if config.latent_dim == 2:
             run.save_figure(
@@ -274,6 +317,7 @@ class StochasticAEFamily(Family):
                     f"Decoder outputs over the latent plane: {name}",
                 ),
                 "manifold.png",
+                caption="images decoded from a regular grid of the 2-D latent plane (prior quantiles 0.03 to 0.97)",
             )
 
     def manifold_grid(self, model, size: int = 20) -> tuple[torch.Tensor, torch.Tensor]:

@@ -30,6 +30,7 @@ from genlab.metrics.likelihood import (
 from genlab.models.base import ModelSpec
 from genlab.models.user import EncoderDecoderOptions, build_network, check_shape, dry_run
 from genlab.models.stochastic_ae import StochasticAEConfig, StochasticAEFamily, mlp, reconstruction_nll
+from genlab.train.runfolder import described
 
 
 def gaussian_kl(mean: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
@@ -328,10 +329,21 @@ class VAEFamily(StochasticAEFamily):
         iwae, elbo = (torch.cat(parts) for parts in zip(*bounds))
         # test_nll_elbo is -ELBO on the same images and draws, so test_nll_iwae <= test_nll_elbo always.
         return {
-            "test_nll_iwae": -float(iwae.mean()),
-            "test_nll_elbo": -float(elbo.mean()),
-            "iwae_k": config.iwae_k,
-            "iwae_images": count,
+            "test_nll_iwae": described(
+                -float(iwae.mean()),
+                f"negative log-likelihood bound of {config.iwae_k}-sample importance weighting (IWAE) on the "
+                f"first {count} test images",
+                "nats per image",
+                "lower",
+            ),
+            "test_nll_elbo": described(
+                -float(elbo.mean()),
+                "-ELBO on the same images and draws as test_nll_iwae (never below it)",
+                "nats per image",
+                "lower",
+            ),
+            "iwae_k": described(config.iwae_k, "importance samples per image of the IWAE bound"),
+            "iwae_images": described(count, "test images the IWAE bound was computed on"),
         }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from genlab.plots.common import curves_figure, grid_figure, metric_series, plt
+from genlab.plots.common import curves_figure, grid_figure, legend_outside, metric_series, plt
 
 
 def error_curves_figure(events: list[dict], title: str):
@@ -92,7 +92,7 @@ def comparison_error_figure(runs: dict[str, list[dict]], title: str):
         Line2D([], [], color="black", label="test error"),
         Line2D([], [], color="black", linestyle=":", label="training error"),
     ]
-    axis.legend(handles=handles, fontsize=8, ncol=2)
+    legend_outside(axis, handles=handles, fontsize=8)
     axis.set_yscale("log")
     axis.set_title(title)
     axis.set_xlabel("iteration (optimisation steps)")

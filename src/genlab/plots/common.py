@@ -85,7 +85,7 @@ def curves_figure(
     axis.set_xlabel(xlabel)
     axis.set_ylabel(ylabel)
     axis.grid(alpha=0.3)
-    axis.legend()
+    legend_outside(axis)
     return figure
 
 
@@ -93,3 +93,35 @@ def metric_series(events: list[dict], event: str, key: str, split: str | None = 
     """(steps, values) of `key` in logged events of one kind (and split)."""
     rows = [e for e in events if e.get("event") == event and key in e and (split is None or e.get("split") == split)]
     return [e["step"] for e in rows], [e[key] for e in rows]
+
+
+def legend_outside(axis, **options) -> None:
+    """The axis's legend to the right of it, where it covers no curve, path or point (`loc="best"`
+    still covers data when every corner has some); saving with bbox_inches="tight" keeps it in the image."""
+    axis.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, **options)
+
+
+def legend_below(axis, **options) -> None:
+    """The axis's legend under its x label: for panels side by side, where a legend at the right would
+    cover the next panel. Placed half an inch below the axis, past the tick labels and the x label, however
+    tall the axis ends up after tight_layout."""
+    from matplotlib.transforms import ScaledTranslation
+
+    below = axis.transAxes + ScaledTranslation(0.0, -0.5, axis.figure.dpi_scale_trans)
+    axis.legend(loc="upper center", bbox_to_anchor=(0.5, 0.0), bbox_transform=below, borderaxespad=0.0, **options)
+
+
+def logged_splits(events: list[dict], key: str) -> list[str]:
+    """The splits whose curves of `key` a figure of `events` draws, as a caption names them: 'training'
+    (train events), then 'validation' and 'test' (eval events) when logged."""
+    names = ["training"] if metric_series(events, "train", key)[0] else []
+    return names + [
+        name
+        for split, name in (("val", "validation"), ("test", "test"))
+        if metric_series(events, "eval", key, split)[0]
+    ]
+
+
+def joined(words: list[str]) -> str:
+    """'a', 'a and b', 'a, b and c'."""
+    return " and ".join(filter(None, [", ".join(words[:-1]), words[-1] if words else ""]))

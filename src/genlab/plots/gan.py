@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from genlab.plots.common import grid_figure, image_grid, metric_series, plt
+from genlab.plots.common import grid_figure, image_grid, legend_below, metric_series, plt
 
 
 def samples_figure(images, columns: int, title: str, row_labels: list[str] | None = None):
@@ -39,7 +39,7 @@ def loss_figure(events: list[dict], loss: str, title: str):
     left.set_xlabel("iteration")
     left.set_ylabel("loss")
     left.grid(alpha=0.3)
-    left.legend()
+    legend_below(left, fontsize=8, ncol=2)
     if wasserstein:
         series = (
             ("train", "wasserstein", None, "E C(x) - E C(G(z)), training batches"),
@@ -70,7 +70,7 @@ def loss_figure(events: list[dict], loss: str, title: str):
             )
     right.set_xlabel("iteration")
     right.grid(alpha=0.3)
-    right.legend()
+    legend_below(right, fontsize=8, ncol=2)
     figure.suptitle(title)
     figure.tight_layout()
     return figure
@@ -109,7 +109,7 @@ def class_histogram_figure(quality: dict, classes: tuple[str, ...], accuracy: li
     axis.set_ylabel("number of samples")
     entropy = quality["sample_class_entropy"]
     axis.set_title(
-        f"{quality['sample_unrecognisable_share']:.1%} unrecognisable; of the rest: entropy "
+        f"unrecognisable share {quality['sample_unrecognisable_share']:.3f}; of the rest: entropy "
         f"{'none' if entropy is None else f'{entropy:.3f}'} nats (max {np.log(len(classes)):.3f}); "
         f"mean confidence {quality['sample_mean_confidence']:.3f}",
         fontsize=9,
@@ -209,7 +209,7 @@ def path_figure(
     axis.set_ylabel(axis_labels[1])
     axis.set_title("Both paths in latent space (2-D projection)")
     axis.grid(alpha=0.3)
-    axis.legend()
+    legend_below(axis, fontsize=8, ncol=2)
     axis = figure.add_subplot(grid[1, 1])
     axis.plot(np.arange(len(history)), history, color="tab:orange", label="optimised path")
     axis.axhline(numbers["straight"]["U"], color="tab:gray", linestyle="--", label="straight line")
@@ -217,7 +217,7 @@ def path_figure(
     axis.set_ylabel("discretised energy U")
     axis.set_title("Energy during optimisation")
     axis.grid(alpha=0.3)
-    axis.legend()
+    legend_below(axis, fontsize=8, ncol=2)
     figure.suptitle(title)
     figure.tight_layout()
     return figure

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from genlab.plots.common import image_grid, plt
+from genlab.plots.common import image_grid, legend_outside, plt
 
 
 def interpolation_strip_figure(decoded: np.ndarray, originals: np.ndarray, t: np.ndarray, title: str):
@@ -79,7 +79,7 @@ def path_figure(
             zorder=5,
             label=f"endpoint {'A' if marker == 'o' else 'B'}: {name}",
         )
-    axis.legend(title="label", markerscale=1.0, fontsize=7, loc="best")
+    legend_outside(axis, title="label", markerscale=1.0, fontsize=7)
     return figure
 
 

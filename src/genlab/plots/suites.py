@@ -29,7 +29,7 @@ def class_frequencies_figure(
         frequencies = counts / max(1.0, counts.sum())
         entropy = -sum(f * math.log(f) for f in frequencies if f > 0)
         share = (unrecognisable or {}).get(label)
-        apart = "" if share is None else f", {share:.0%} unrecognisable"
+        apart = "" if share is None else f", unrecognisable share {share:.2f}"
         axis.bar(
             positions + (index - (len(histograms) - 1) / 2) * width,
             frequencies,

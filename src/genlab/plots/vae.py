@@ -9,7 +9,7 @@ from typing import Callable
 import numpy as np
 import torch
 
-from genlab.plots.common import grid_figure, metric_series, plt
+from genlab.plots.common import grid_figure, legend_below, metric_series, plt
 
 
 def _numpy(images) -> np.ndarray:
@@ -62,7 +62,7 @@ def loss_curves_figure(events: list[dict], rate_name: str, title: str):
         axis.set_xlabel("iteration (optimisation steps)")
         axis.set_ylabel(ylabel)
         axis.grid(alpha=0.3)
-        axis.legend(fontsize=8)
+        legend_below(axis, fontsize=8)
     figure.suptitle(title)
     figure.tight_layout()
     return figure

@@ -1,6 +1,9 @@
-"""What each figure file shows, in words: the one table that turns file names into captions.
+"""Captions of figures, and the thinning of long numbered series of them.
 
-A family that writes a new figure adds one line to FIGURES. Entries are tried
+A figure's caption is given by the code that draws it (RunFolder.save_figure records it in the
+index.json beside the figure) and read from there by `figure_files`. The table FIGURES below serves only
+run folders written before that index existed (and files missing from an index): do not extend it for
+new figures. Entries are tried
 in order (the first full match wins) and a run's figures are shown in the
 order of their entries, so related figures sit together. A pattern without a
 '/' matches the file's stem in any folder; one with a '/' matches
@@ -73,15 +76,27 @@ def natural_key(text: str) -> list:
 
 
 def figure_files(folder: Path, subfolders: tuple[str, ...] = ("figures", "samples")) -> list[FigureFile]:
-    """Every PNG under `folder/<subfolder>/`, described and ordered by the caption table."""
+    """Every PNG under `folder/<subfolder>/` with its caption from the subfolder's index.json, in the order
+    the figures were drawn; a figure the index does not list (an older run) is described and ordered by
+    the FIGURES table, after the indexed ones. A figure its index marks report=False (one another figure
+    already shows) is left out."""
+    from genlab.train.runfolder import read_figure_index
+
     files = []
     for sub in subfolders:
+        index = read_figure_index(folder / sub)
+        order = {name: rank for rank, name in enumerate(index)}
         for path in (folder / sub).glob("*.png"):
             if path.name.startswith("."):  # a figure being written (RunFolder.save_figure's temp file)
                 continue
             name = f"{sub}/{path.stem}"
-            description, rank = describe(name)
-            files.append(FigureFile(path, name, description, rank))
+            entry = index.get(path.name)
+            if entry is not None:
+                if entry.get("report", True):
+                    files.append(FigureFile(path, name, entry["caption"], order[path.name]))
+            else:
+                description, rank = describe(name)
+                files.append(FigureFile(path, name, description, len(index) + rank))
     return sorted(files, key=lambda f: (subfolders.index(f.name.split("/")[0]), f.rank, natural_key(f.name)))
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from genlab.errors import GenlabError
 from genlab.report.captions import FigureFile, Series, describe, figure_files, natural_key, thin_series
-from genlab.train.runfolder import CONFIG, SUMMARY
+from genlab.train.runfolder import CONFIG, MEANINGS, SUMMARY, read_figure_index
 from genlab.userfiles import read_json, reading
 
 SWEEP_FILES = ("results.csv", "results.md")
@@ -53,6 +53,7 @@ class Run:
     headline: tuple[str, ...]  # the family's most telling summary entries
     settings: list[Setting]
     summary: dict[str, Any] | None  # None: the run did not finish
+    meanings: dict[str, dict[str, str]] | None  # meanings.json; None: a run written before it existed
     figures: list[FigureFile]
     series: list[Series] = field(default_factory=list)
 
@@ -164,6 +165,7 @@ def load_run(path: Path, label: str) -> Run:
     except GenlabError:
         spec = None  # a run of a model this genlab does not know: report its settings as saved
     summary = _read_json(path / SUMMARY) if (path / SUMMARY).is_file() else None
+    meanings = _read_json(path / MEANINGS) if (path / MEANINGS).is_file() else None
     figures, series = thin_series(figure_files(path))
     if spec is None:
         family, title, rank, headline, description = "", "Other runs", len(FAMILY_MODULES), (), ""
@@ -175,7 +177,21 @@ def load_run(path: Path, label: str) -> Run:
         headline, description = tuple(spec.family.headline), spec.description
         settings = non_default_settings(spec, config)
     return Run(
-        path, label, record, model, data, description, family, title, rank, headline, settings, summary, figures, series
+        path,
+        label,
+        record,
+        model,
+        data,
+        description,
+        family,
+        title,
+        rank,
+        headline,
+        settings,
+        summary,
+        meanings,
+        figures,
+        series,
     )
 
 
@@ -220,7 +236,10 @@ def load_sweep(path: Path, label: str) -> Sweep:
             break
     figures = []
     if (path / "results.png").is_file():
-        description, rank = describe("results")
+        # The caption the sweep recorded (index.json beside results.png), or for an older sweep the table's.
+        description, rank = read_figure_index(path).get("results.png", {}).get("caption"), 0
+        if description is None:
+            description, rank = describe("results")
         figures.append(FigureFile(path / "results.png", "results", description, rank))
     return Sweep(path, label, model, varied, columns, rows, figures)
 

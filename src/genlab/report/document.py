@@ -17,6 +17,7 @@ from genlab.errors import GenlabError
 from genlab.report.collect import NO_DEFAULT, Run, SuiteFolder, Sweep
 from genlab.report.numbers import (
     TRAINING_FACTS,
+    described_meaning,
     entry_meaning,
     format_duration,
     format_entry,
@@ -378,6 +379,8 @@ def _suite(build: _Builder, suite: SuiteFolder) -> None:
                 table["columns"],
                 [[_suite_cell(v) for v in row] for row in table["rows"]],
             )
+            for note in table.get("notes", []):  # what a metric said about one of its values (why a KL is inf)
+                build.paragraph(f"Note to table {build.tables}: {note.rstrip('.')}.")
         for figure in inspection.get("figures", []):
             path = suite.path / str(figure["file"])
             if path.is_file():
@@ -432,7 +435,7 @@ def _run(build: _Builder, run: Run, index: int) -> None:
         )
     else:
         rows = [
-            [k, format_entry(k, run.summary[k]), entry_meaning(k)]
+            [k, format_entry(k, run.summary[k]), meaning_of(run, k)]
             for k in summary_order(list(run.summary), run.headline)
         ]
         build.table(f"the numbers of run {run.label} (its summary.json)", ["entry", "value", "meaning"], rows)
@@ -451,6 +454,15 @@ def _run(build: _Builder, run: Run, index: int) -> None:
             f"{figure.description} ({run.model} on {run.data}, run {run.label}).",
             f"{figure.name} of run {run.label}",
         )
+
+
+def meaning_of(run: Run, key: str) -> str:
+    """What summary entry `key` of `run` measures: from the run's meanings.json, or for an entry written
+    before it existed (an older run, or its entries that `genlab evaluate` kept), from the table of older
+    entries."""
+    if run.meanings is None or key not in run.meanings:
+        return entry_meaning(key)
+    return described_meaning(run.meanings[key])
 
 
 def _run_intro(run: Run) -> str:

@@ -1,8 +1,9 @@
-"""What each summary.json entry means, and how numbers and settings are written in a report.
+"""How numbers and settings are written in a report, and what the summary entries of older runs mean.
 
-A family whose summary has a new entry adds one line to ENTRIES; an entry
-named "<split>_<name>" (e.g. "test_accuracy") is explained from its name's
-entry and the split.
+A summary entry's meaning, unit and direction of better are given by the code that computes it and
+recorded in the run's meanings.json (genlab.train.runfolder.described). ENTRIES below serves only run
+folders written before meanings.json existed: do not extend it for new entries. There an entry named
+"<split>_<name>" (e.g. "test_accuracy") is explained from its name's entry and the split.
 """
 
 from __future__ import annotations
@@ -58,8 +59,18 @@ TRAINING_FACTS = ("epochs", "steps", "seconds")
 SPLITS = {"train": "training split", "val": "validation split", "test": "test split"}
 
 
+def described_meaning(record: dict[str, str]) -> str:
+    """A meanings.json record as the report writes it: 'meaning (unit; higher is better)'."""
+    notes = [
+        text
+        for text in (record.get("unit", ""), f"{record['better']} is better" if record.get("better") else "")
+        if text
+    ]
+    return record.get("meaning", "") + (f" ({'; '.join(notes)})" if notes else "")
+
+
 def entry_meaning(key: str) -> str:
-    """One phrase saying what summary entry `key` measures ('' when unknown)."""
+    """One phrase saying what summary entry `key` of an older run (no meanings.json) measures ('' when unknown)."""
     if key in ENTRIES:
         return ENTRIES[key]
     split, _, name = key.partition("_")

@@ -113,8 +113,8 @@ def render_pdf(document: Document) -> bytes:
     blocks = document.blocks
     for index, block in enumerate(blocks):
         if isinstance(block, Heading):
-            following = blocks[index + 1] if index + 1 < len(blocks) else None
-            _heading(pdf, block, _height(pdf, following))
+            # Only a subsection asks for room: parts and runs start their own page.
+            _heading(pdf, block, _height(pdf, blocks[index + 1 :]) if block.level == 3 else 0.0)
         elif isinstance(block, Paragraph):
             _paragraph(pdf, block.text)
         elif isinstance(block, Table):
@@ -188,12 +188,21 @@ def _render_toc(pdf: ReportPDF, outline) -> None:
         pdf.cell(12, 5.5, number, align="R", link=link, new_x="LMARGIN", new_y="NEXT")
 
 
-def _height(pdf: ReportPDF, block) -> float:
-    """Roughly how much of a page (mm) the start of `block` needs, to keep a heading with it."""
+def _height(pdf: ReportPDF, following: list) -> float:
+    """Roughly how much of a page (mm) the blocks after a heading need to start, to keep the heading with
+    them: a figure whole, a table's start, and a paragraph whole together with the start of the table or
+    figure it introduces (a heading over a paragraph alone at a page bottom is as stranded as one alone)."""
+    block = following[0] if following else None
     if isinstance(block, Figure):
         return sum(_figure_size(pdf, block)[1:])
     if isinstance(block, Table):
         return TABLE_START  # the same room the table asks for, so its heading never stays behind alone
+    if isinstance(block, Paragraph):
+        pdf.set_font(FONT, "", 9.5)
+        lines = len(pdf.multi_cell(0, 5, block.text, dry_run=True, output="LINES"))
+        after = following[1] if len(following) > 1 else None
+        introduced = _height(pdf, following[1:]) if isinstance(after, (Figure, Table)) else 0.0
+        return lines * 5 + 1.5 + introduced
     return 12.0
 
 
@@ -223,7 +232,7 @@ def _heading(pdf: ReportPDF, heading: Heading, following: float) -> None:
         pdf.multi_cell(0, 6.5, heading.text, new_x="LMARGIN", new_y="NEXT")
         pdf.ln(1.5)
     else:
-        if pdf.space_left() < 10 + following:
+        if pdf.space_left() < 10 + following and not pdf.at_page_top():  # never a page for nothing
             pdf.add_page()
         pdf.ln(2)
         pdf.set_font(FONT, "B", 11)

@@ -155,11 +155,11 @@ def error_curves(context: InspectContext) -> Inspection:
                 final = tests[-1][1]
                 reached = next(s for s, error in tests if error <= final + 0.01)
                 rows.append([step, label, final, reached, tests[-1][0]])
-        name = context.save_figure(comparison_error_figure(curves, f"MLP error by {what}"), f"{step}.png")
         inspection.figures.append(
-            (
-                name,
-                f"training (dotted) and test (solid) error against optimisation steps of "
+            context.save_figure(
+                comparison_error_figure(curves, f"MLP error by {what}"),
+                f"{step}.png",
+                caption=f"training (dotted) and test (solid) error against optimisation steps of "
                 f"the MLPs compared by {what}, one colour per setting; log scale",
             )
         )

@@ -115,14 +115,11 @@ def class_pairs(context: InspectContext, runs: list[tuple[str, RunOutcome]], k: 
             "rows": summary_rows,
         },
     )
-    name = context.save_figure(
-        neighbour_classes_figure(matrices, classes, k, f"Classes of the {k} nearest neighbours of each test code"),
-        "neighbour_classes.png",
-    )
     inspection.figures.append(
-        (
-            name,
-            f"for each model, row a, column b: the share of the {k} nearest training codes "
+        context.save_figure(
+            neighbour_classes_figure(matrices, classes, k, f"Classes of the {k} nearest neighbours of each test code"),
+            "neighbour_classes.png",
+            caption=f"for each model, row a, column b: the share of the {k} nearest training codes "
             "of class-a test codes that are of class b; bright cells off the diagonal are "
             "classes that embed close together",
         )

@@ -19,7 +19,9 @@ def divergence_table(caption: str, comparisons: dict[str, list[dict]], floor: st
     `comparisons` maps a column label (e.g. "real vs GAN", "v = 4") to its rows. `floor` names the
     comparison of two samples of the same distribution (real vs real), whose kNN KL is the estimator's
     bias at this size; it comes first. Without one, a negative kNN KL is read against the exact KL row.
-    Returns {"caption", "columns", "rows"}, the caption ending in the reading of every negative kNN KL.
+    Returns {"caption", "columns", "rows", "notes"}, the caption ending in the reading of every negative kNN
+    KL, and `notes` every note a metric attached to a value (e.g. why a kNN KL is inf), each once, saying
+    where it applies: the report prints them under the table, as `genlab compare` prints them under its own.
     """
     labels = sorted(comparisons, key=lambda label: label != floor)  # stable: the others keep their order
     reference = comparisons[labels[0]]
@@ -45,7 +47,27 @@ def divergence_table(caption: str, comparisons: dict[str, list[dict]], floor: st
         f"; rows with the same seconds were computed by one call ({', '.join(shared)})" if shared else ""
     )
     sentence = negative_kl_sentence({label: comparisons[label] for label in labels}, floor)
-    return {"caption": f"{caption}; {timing}" + (f". {sentence}" if sentence else ""), "columns": columns, "rows": rows}
+    return {
+        "caption": f"{caption}; {timing}" + (f". {sentence}" if sentence else ""),
+        "columns": columns,
+        "rows": rows,
+        "notes": value_notes({label: comparisons[label] for label in labels}),
+    }
+
+
+def value_notes(comparisons: dict[str, list[dict]]) -> list[str]:
+    """'label, metric direction = value: note' for every note of every row, a note repeated only where its
+    text differs."""
+    notes, seen = [], set()
+    for label, rows in comparisons.items():
+        for row in rows:
+            for note in row.get("notes") or []:
+                if (row["metric"], note) not in seen:
+                    seen.add((row["metric"], note))
+                    value = row.get("value")
+                    shown = format_number(value) if _number(value) is not None else str(value)
+                    notes.append(f"{label}, {row['metric']} {row['direction']} = {shown}: {note}")
+    return notes
 
 
 def negative_kl_sentence(comparisons: dict[str, list[dict]], floor: str | None) -> str:

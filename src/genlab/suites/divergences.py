@@ -10,13 +10,7 @@ from genlab.suites.divergence_tables import divergence_table
 from genlab.suites.gan import MLP_GAN, judge_step, vae_step
 from genlab.suites.run import Suite
 from genlab.suites.steps import ByMode, Inspect, InspectContext, Inspection, Train
-
-FIGURES = {
-    "uniform_vs_normal": "every metric between {n} points of the uniform distribution on [0, 1]^3 and {n} of a "
-    "normal N(0, v I) in 3-D, against the variance v (exact KL and FD drawn where known)",
-    "uniform_vs_normal_seconds": "the run time of each metric on the uniform-against-normal sets",
-    "seconds": "the run time of each metric on the image sets, by feature space",
-}
+from genlab.train.runfolder import read_figure_index
 
 
 def build(data: tuple[str, ...]) -> list:
@@ -80,17 +74,9 @@ def divergences(context: InspectContext) -> Inspection:
                 floor="real vs real",
             )
         )
-    for path in sorted((context.folder / "figures").glob("*.png")):
-        stem = path.stem
-        if stem.startswith(f"{data}_") and stem != f"{data}_seconds":
-            caption = (
-                f"each metric for {data} test images against other test images, GAN and VAE samples "
-                f"({stem[len(data) + 1 :]} features)"
-            )
-        else:
-            key = "seconds" if stem == f"{data}_seconds" else stem
-            caption = FIGURES.get(key, stem.replace("_", " ")).format(n=n)
-        inspection.figures.append((f"figures/{path.name}", caption))
+    # Captions as the experiment gave them when it drew each figure (figures/index.json), in drawing order.
+    for name, entry in read_figure_index(context.folder / "figures").items():
+        inspection.figures.append((f"figures/{name}", entry["caption"]))
     return inspection
 
 

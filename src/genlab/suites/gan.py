@@ -275,19 +275,16 @@ def judge_scores(
     unrecognised = {name: run.summary.get("sample_unrecognisable_share") for name, run in runs}
     inspection = Inspection()
     if histograms:
-        name = context.save_figure(
-            class_frequencies_figure(
-                histograms,
-                classes,
-                f"The judge's labels of the recognisable ones of {JUDGED} samples of each GAN on {data}",
-                {label: unrecognised[label] for label in histograms},
-            ),
-            "class_frequencies.png",
-        )
         inspection.figures.append(
-            (
-                name,
-                f"of the {JUDGED} samples of each GAN that the judge recognises, the "
+            context.save_figure(
+                class_frequencies_figure(
+                    histograms,
+                    classes,
+                    f"The judge's labels of the recognisable ones of {JUDGED} samples of each GAN on {data}",
+                    {label: unrecognised[label] for label in histograms},
+                ),
+                "class_frequencies.png",
+                caption=f"of the {JUDGED} samples of each GAN that the judge recognises, the "
                 "fraction it put in each class (the legend gives the share it could not "
                 "recognise); the dashed line is what drawing every class equally often "
                 "gives",

@@ -213,15 +213,20 @@ class InspectContext:
     def adopt(self, path: Path) -> str:
         """Move a file that a command wrote elsewhere (e.g. into a run folder) into the step folder;
         returns its name there. Inspections keep their output in their own folder, so a run folder
-        stays as its training left it."""
+        stays as its training left it (a figure leaves its caption behind in the run folder's index: the
+        inspection gives the figure its own caption)."""
         import os
+
+        from genlab.train.runfolder import forget_caption
 
         self.folder.mkdir(parents=True, exist_ok=True)
         os.replace(path, self.folder / Path(path).name)
+        forget_caption(Path(path))
         return Path(path).name
 
-    def save_figure(self, figure, name: str) -> str:
-        """Save a matplotlib figure as `name` in the step folder (atomically) and close it; returns the name."""
+    def save_figure(self, figure, name: str, caption: str) -> tuple[str, str]:
+        """Save a matplotlib figure as `name` in the step folder (atomically) and close it; returns
+        (name, caption), the entry of `Inspection.figures` that shows it in the report."""
         import os
 
         from genlab.plots.common import plt
@@ -231,7 +236,7 @@ class InspectContext:
         figure.savefig(tmp, dpi=110, bbox_inches="tight")
         os.replace(tmp, self.folder / name)
         plt.close(figure)
-        return name
+        return name, caption
 
 
 def grid(**values: list) -> list[dict[str, Any]]:

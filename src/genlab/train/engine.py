@@ -22,7 +22,7 @@ from genlab.data.datasets import DataBundle, load_dataset, resolve_device
 from genlab.errors import GenlabError
 from genlab.models.base import Family, ModelSpec
 from genlab.train import logs
-from genlab.train.runfolder import RunFolder
+from genlab.train.runfolder import RunFolder, described
 
 
 @dataclass
@@ -196,16 +196,20 @@ def fit(family: Family, run: RunFolder, resume: bool = False, progress: bool = T
     run.save_weights(model)
     model.eval()
     summary = {
-        "model": config.model,
-        "data": config.data,
-        "epochs": config.epochs,
-        "steps": step,
-        "seconds": round(seconds, 3),
-        "train_seconds": round(train_seconds, 3),
+        "model": described(config.model, "the model trained"),
+        "data": described(config.data, "the dataset it was trained on"),
+        "epochs": described(config.epochs, "passes over the training split"),
+        "steps": described(step, "optimisation steps taken"),
+        "seconds": described(
+            round(seconds, 3), "wall-clock training time (evaluations during training included)", "s", "lower"
+        ),
+        "train_seconds": described(
+            round(train_seconds, 3), "wall-clock time of the optimisation steps alone (no evaluations)", "s", "lower"
+        ),
     }
     with torch.no_grad(), autocast(device, config.precision):
         summary.update(family.finish(model, run))
-    run.write_summary(summary)
+    summary = run.write_summary(summary)
     return TrainResult(run, model, summary)
 
 
@@ -338,6 +342,4 @@ def evaluate_run(run_path, device: str = "auto") -> dict[str, Any]:
     with torch.no_grad():
         fresh = loaded.family.finish(loaded.model, loaded.run)
     # Training-time facts (seconds, epochs, steps) cannot be recomputed; keep them.
-    summary = {**previous, **fresh}
-    loaded.run.write_summary(summary)
-    return summary
+    return loaded.run.write_summary({**previous, **fresh})

@@ -4,8 +4,10 @@
     metrics.jsonl         one JSON object per logged event
     checkpoint.safetensors model + optimiser state + RNG state, every epoch
     weights.safetensors   the final weights
-    figures/ samples/     labelled figures and sample grids
+    figures/ samples/     labelled figures and sample grids, each folder with index.json:
+                          {file name: {"caption", "report"}}, given by the code that drew the figure
     summary.json          the numbers of the finished run
+    meanings.json         {summary entry: {"meaning", "unit", "better"}}, given by the code that computed it
 
 Everything is written atomically (temp file + rename) so an interrupted run
 never leaves a half-written file behind. Tensors are stored as safetensors,
@@ -20,6 +22,7 @@ import os
 import platform
 import shutil
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +39,48 @@ SUMMARY = "summary.json"
 WEIGHTS = "weights.safetensors"
 CHECKPOINT = "checkpoint.safetensors"
 RUN_DAMAGED = "the run folder is damaged: train the run again"
+MEANINGS = "meanings.json"
+FIGURE_INDEX = "index.json"  # in figures/ and samples/
+
+
+@dataclass(frozen=True)
+class Described:
+    """A summary entry with what it measures: `value` goes to summary.json, `meaning` and `unit` to
+    meanings.json beside it, so the report explains the number without a table of entry names."""
+
+    value: Any
+    meaning: str
+    unit: str = ""  # "" for counts, fractions and other plain numbers
+    better: str = ""  # "higher", "lower", or "" where neither is better by itself (a setting, a count)
+
+    def __post_init__(self):
+        if self.better not in ("higher", "lower", ""):
+            raise ValueError(f"better must be 'higher', 'lower' or '', not {self.better!r}")
+
+
+def described(value: Any, meaning: str, unit: str = "", better: str = "") -> Described:
+    """`value` as a summary entry that says what it measures (a phrase), in which unit, and whether a
+    higher or a lower value is better."""
+    return Described(value, meaning, unit, better)
+
+
+def with_meanings(entries: dict[str, Any], meanings: dict[str, tuple[str, ...]]) -> dict[str, Any]:
+    """`entries` with each one named in `meanings` ({name: (meaning, unit[, better])}) made a `Described` entry."""
+    return {k: described(v, *meanings[k]) if k in meanings else v for k, v in entries.items()}
+
+
+def on_split(values: dict[str, Any], split: str, meanings: dict[str, tuple[str, ...]]) -> dict[str, Any]:
+    """Evaluation numbers of one split as summary entries '<split>_<name>', each described by its name's
+    (meaning, unit[, better]) in `meanings` (a family's own evaluation meanings) with the split named."""
+    where = {"train": "training", "val": "validation", "test": "test"}.get(split, split)
+    entries: dict[str, Any] = {}
+    for name, value in values.items():
+        if name in meanings:
+            meaning, *rest = meanings[name]
+            entries[f"{split}_{name}"] = described(value, f"{meaning}, on the {where} split", *rest)
+        else:
+            entries[f"{split}_{name}"] = value
+    return entries
 
 
 def atomic_write_bytes(path: Path, payload: bytes) -> None:
@@ -164,8 +209,27 @@ class RunFolder:
         kept = [e for e in self.read_metrics() if e.get("step", 0) <= after_step]
         atomic_write_bytes(self.path / METRICS, "".join(json.dumps(e, sort_keys=True) + "\n" for e in kept).encode())
 
-    def write_summary(self, summary: dict[str, Any]) -> None:
-        atomic_write_json(self.path / SUMMARY, summary)
+    def write_summary(self, summary: dict[str, Any]) -> dict[str, Any]:
+        """Write summary.json (and the meanings of its `Described` entries to meanings.json, merged with
+        those already there); returns the plain values, as summary.json holds them."""
+        values = {k: v.value if isinstance(v, Described) else v for k, v in summary.items()}
+        meanings = {k: v for k, v in self.read_meanings().items() if k in values}
+        meanings.update(
+            {
+                k: {"meaning": v.meaning, "unit": v.unit, "better": v.better}
+                for k, v in summary.items()
+                if isinstance(v, Described)
+            }
+        )
+        # Meanings first: a summary.json on disk always finds the meanings of its entries beside it.
+        atomic_write_json(self.path / MEANINGS, meanings)
+        atomic_write_json(self.path / SUMMARY, values)
+        return values
+
+    def read_meanings(self) -> dict[str, dict[str, str]]:
+        """{entry: {"meaning", "unit", "better"}} of summary.json; {} for a run written before meanings.json existed."""
+        path = self.path / MEANINGS
+        return read_json(path, RUN_DAMAGED) if path.is_file() else {}
 
     def read_summary(self) -> dict[str, Any]:
         path = self.path / SUMMARY
@@ -176,15 +240,20 @@ class RunFolder:
             )
         return read_json(path, RUN_DAMAGED)
 
-    def save_figure(self, figure, name: str, folder: str = "figures") -> Path:
-        """Save a matplotlib figure as PNG under figures/ (or samples/) and close it."""
+    def save_figure(self, figure, name: str, caption: str, folder: str = "figures", report: bool = True) -> Path:
+        """Save a matplotlib figure as PNG under figures/ (or samples/), close it, and record `caption`
+        (what the figure shows, naming the splits and quantities of its legend) in that folder's index.json;
+        `report=False`: a figure another one already shows (a report leaves it out)."""
         import matplotlib.pyplot as plt
 
+        if not caption.strip():
+            raise ValueError(f"figure {name} needs a caption: what it shows")
         target = (self.figures if folder == "figures" else self.samples) / name
         tmp = target.with_name(f".{target.stem}.tmp.png")
         figure.savefig(tmp, dpi=110, bbox_inches="tight")
         os.replace(tmp, target)
         plt.close(figure)
+        record_caption(target, caption, report)
         return target
 
     # -- tensors -------------------------------------------------------------------
@@ -286,3 +355,25 @@ def unflatten_optimizer_state(tensors: dict[str, torch.Tensor], rest: dict) -> d
             param_id, key = flat_key.split(".", 1)
             state.setdefault(int(param_id), {})[key] = value
     return {"state": state, "param_groups": rest["param_groups"]}
+
+
+def record_caption(target: Path, caption: str, report: bool = True) -> None:
+    """Add (or replace) the caption of figure file `target` in the index.json of its folder (`report`: whether
+    a report shows it)."""
+    index = read_figure_index(target.parent)
+    index[target.name] = {"caption": caption, "report": report}
+    # Not sorted: the index keeps the order in which the figures were drawn, the order a report shows them.
+    atomic_write_bytes(target.parent / FIGURE_INDEX, (json.dumps(index, indent=2) + "\n").encode())
+
+
+def forget_caption(target: Path) -> None:
+    """Remove figure file `target` from its folder's index.json (the file moved away)."""
+    index = read_figure_index(target.parent)
+    if index.pop(target.name, None) is not None:
+        atomic_write_bytes(target.parent / FIGURE_INDEX, (json.dumps(index, indent=2) + "\n").encode())
+
+
+def read_figure_index(folder: Path) -> dict[str, dict[str, Any]]:
+    """{file name: {"caption", "report"}} of the figures in `folder`; {} without index.json (an older run)."""
+    path = folder / FIGURE_INDEX
+    return read_json(path, RUN_DAMAGED) if path.is_file() else {}
