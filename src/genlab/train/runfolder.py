@@ -220,6 +220,7 @@ class RunFolder:
             # load_state_dict moves each state tensor to its parameter's device itself.
             flat = {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
             optimizer.load_state_dict(unflatten_optimizer_state(flat, meta["optimizers"][name]))
+            match_parameter_layout(optimizer)
         torch.set_rng_state(tensors["rng.cpu"])
         cuda_states = [tensors[k] for k in sorted(tensors) if k.startswith("rng.cuda.")]
         if cuda_states and torch.cuda.is_available():
@@ -253,6 +254,22 @@ def flatten_optimizer_state(state_dict: dict) -> tuple[dict[str, torch.Tensor], 
             else:
                 scalars[f"{param_id}.{key}"] = value
     return tensors, {"param_groups": state_dict["param_groups"], "scalars": scalars}
+
+
+def match_parameter_layout(optimizer: torch.optim.Optimizer) -> None:
+    """Give each restored state tensor its parameter's memory format (strides).
+
+    Checkpoints store state contiguous and load_state_dict keeps it so, while a
+    channels-last parameter (FastCNN) had channels-last moments before the
+    interruption; a fused optimiser then computes the first step after a resume
+    differently, and the resumed run drifts from an uninterrupted one.
+    """
+    for group in optimizer.param_groups:
+        for parameter in group["params"]:
+            state = optimizer.state.get(parameter, {})
+            for key, value in state.items():
+                if torch.is_tensor(value) and value.shape == parameter.shape and value.stride() != parameter.stride():
+                    state[key] = torch.empty_like(parameter, dtype=value.dtype).copy_(value)
 
 
 def unflatten_optimizer_state(tensors: dict[str, torch.Tensor], rest: dict) -> dict:

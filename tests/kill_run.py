@@ -1,0 +1,54 @@
+"""Train a run in a fresh process and SIGKILL that process at a chosen point (tests/test_resume.py).
+
+    python tests/kill_run.py MODEL OUT CONFIG_JSON step:N             killed as step N (0-based) begins
+    python tests/kill_run.py MODEL OUT CONFIG_JSON after:METHOD       killed right after RunFolder.METHOD
+
+SIGKILL cannot be caught, so nothing in genlab gets to clean up: the run folder is
+left exactly as a power cut or an out-of-memory kill would leave it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+
+import torch
+
+from genlab.models.registry import get_model
+from genlab.train import engine
+from genlab.train.runfolder import RunFolder
+
+
+def die() -> None:
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def main(model: str, out: str, config_json: str, where: str) -> None:
+    torch.set_num_threads(2)  # as tests/conftest.py, so the arithmetic matches the in-process runs
+    spec = get_model(model)
+    kind, _, point = where.partition(":")
+    if kind == "step":
+        original_step = spec.family.train_step
+
+        def step_or_die(self, net, x, y, optimizers, step):
+            if step == int(point):
+                die()
+            return original_step(self, net, x, y, optimizers, step)
+
+        spec.family.train_step = step_or_die
+    else:
+        original_method = getattr(RunFolder, point)
+
+        def method_then_die(self, *args, **kwargs):
+            original_method(self, *args, **kwargs)
+            die()
+
+        setattr(RunFolder, point, method_then_die)
+    engine.train(spec, spec.make_config(**json.loads(config_json)), out=out, progress=False)
+    sys.exit("the run finished without reaching its kill point")
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])
