@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -14,8 +15,12 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from genlab.errors import GenlabError
 from genlab.models.registry import get_model
+from genlab.run import Run
 from genlab.train import engine
+from genlab.train.runfolder import FINISHED, TRAINED, TRAINING, RunFolder
+from helpers import assert_user_error, run_cli
 
 KILLER = Path(__file__).with_name("kill_run.py")
 SRC = Path(__file__).resolve().parents[1] / "src"
@@ -67,3 +72,58 @@ def test_a_run_killed_at_a_random_step_of_epoch_two_resumes_to_identical_weights
     assert not (tmp_path / "cut" / "weights.safetensors").exists()
     resumed = engine.resume(tmp_path / "cut", spec, progress=False)
     assert_same_weights(whole.run.path, resumed.run.path)
+
+
+def test_a_run_killed_before_its_first_checkpoint_resumes_from_the_start(tmp_path):
+    spec = get_model("mlp")
+    whole = engine.train(spec, spec.make_config(**config_values("mlp")), out=tmp_path / "whole", progress=False)
+    kill_run("mlp", tmp_path / "cut", "step:2")
+    assert not (tmp_path / "cut" / "checkpoint.safetensors").exists()
+    resumed = engine.resume(tmp_path / "cut", spec, progress=False)
+    assert_same_weights(whole.run.path, resumed.run.path)
+
+
+def without_timing(summary: dict) -> dict:
+    return {k: v for k, v in summary.items() if "seconds" not in k}
+
+
+@pytest.mark.parametrize("finisher", ["evaluate", "resume"])
+def test_a_run_killed_between_weights_and_summary_is_finished_by_evaluate_or_resume(finisher, tmp_path, capsys):
+    spec = get_model("vae")  # its summary draws samples, so finishing must also restore the RNG
+    whole = engine.train(spec, spec.make_config(**config_values("vae")), out=tmp_path / "whole", progress=False)
+    cut = tmp_path / "cut"
+    kill_run("vae", cut, "after:save_weights")
+    assert RunFolder(cut).state() == TRAINED
+    assert_user_error(["train", "vae", "--resume", str(cut), "--epochs", "1"], capsys, "already trained 2 epochs")
+    with pytest.raises(GenlabError, match=re.escape(f"finish it with 'genlab evaluate {cut}'")):
+        Run(cut).folder.read_summary()
+    if finisher == "evaluate":
+        code, _, err = run_cli(["evaluate", str(cut), "--device", "cpu"], capsys)
+    else:
+        code, _, err = run_cli(["train", "vae", "--resume", str(cut), "--quiet"], capsys)
+    assert code == 0, err
+    assert RunFolder(cut).state() == FINISHED
+    assert without_timing(Run(cut).summary) == without_timing(whole.summary)
+    assert_same_weights(whole.run.path, cut)
+
+
+def test_each_state_refuses_with_the_one_command_that_moves_it_on(tmp_path, capsys):
+    run = tmp_path / "run"
+    kill_run("mlp", run, "after:save_checkpoint")  # epoch 1 of 2 done: training
+    assert RunFolder(run).state() == TRAINING
+    for args in (["evaluate", str(run)], ["sample", str(run), "-o", str(tmp_path / "s.npz")]):
+        assert_user_error(args, capsys, f"continue it with 'genlab train mlp --resume {run}'")
+    with pytest.raises(GenlabError, match="has not finished training"):
+        Run(run).folder.read_summary()
+    config_before = (run / "config.json").read_bytes()
+    assert_user_error(["train", "mlp", "--resume", str(run), "--epochs", "0"], capsys, "--epochs")
+    assert (run / "config.json").read_bytes() == config_before
+
+    code, _, err = run_cli(["train", "mlp", "--resume", str(run), "--quiet"], capsys)
+    assert code == 0, err
+    assert RunFolder(run).state() == FINISHED
+    assert_user_error(["train", "mlp", "--resume", str(run)], capsys, "already finished 2 epochs", "--epochs N")
+    assert_user_error(["train", "mlp", "--resume", str(run), "--epochs", "2"], capsys, "already trained 2 epochs")
+    config_before = (run / "config.json").read_bytes()
+    assert_user_error(["train", "mlp", "--resume", str(run), "--epochs", "1"], capsys, "N > 2")
+    assert (run / "config.json").read_bytes() == config_before

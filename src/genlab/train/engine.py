@@ -21,7 +21,7 @@ from tqdm import tqdm
 from genlab.data.datasets import DataBundle, load_dataset, resolve_device
 from genlab.errors import GenlabError
 from genlab.models.base import Family, ModelSpec
-from genlab.train.runfolder import RunFolder
+from genlab.train.runfolder import CHECKPOINT, FINISHED, TRAINED, TRAINING, RunFolder, checkpoint_epoch
 
 
 @dataclass
@@ -112,16 +112,14 @@ def fit(family: Family, run: RunFolder, resume: bool = False, progress: bool = T
     optimizers = family.optimizers(model)
     start_epoch, step, seconds, train_seconds = 0, 0, 0.0, 0.0
     if resume:
-        state = run.load_checkpoint(model, optimizers)
-        start_epoch, step = state["epoch"], state["step"]
-        last = next((e for e in reversed(run.read_metrics()) if e.get("event") == "epoch"), {})
-        seconds, train_seconds = last.get("seconds", 0.0), last.get("train_seconds", last.get("seconds", 0.0))
+        # A run killed before its first checkpoint starts again from step 0: with the same seed
+        # that is exactly the run it would have been.
+        if (run.path / CHECKPOINT).is_file():
+            state = run.load_checkpoint(model, optimizers)
+            start_epoch, step = state["epoch"], state["step"]
+            facts = training_facts(run)
+            seconds, train_seconds = facts["seconds"], facts["train_seconds"]
         run.truncate_metrics(step)
-        if start_epoch >= config.epochs:
-            raise GenlabError(
-                f"{run.path} already finished {start_epoch} epochs; "
-                f"pass --epochs N with N > {start_epoch} to continue it"
-            )
 
     n = len(data.train)
     batch_size = min(config.batch_size, n)
@@ -192,20 +190,28 @@ def fit(family: Family, run: RunFolder, resume: bool = False, progress: bool = T
             }
         )
 
-    run.save_weights(model)
+    run.save_weights(model, config.epochs, step)
+    facts = {"steps": step, "seconds": round(seconds, 3), "train_seconds": round(train_seconds, 3)}
+    return TrainResult(run, model, finish(family, model, run, facts))
+
+
+def finish(family: Family, model: torch.nn.Module, run: RunFolder, facts: dict[str, Any]) -> dict[str, Any]:
+    """Write the summary of a trained run (state trained -> finished): the training `facts`
+    (steps, seconds) and what the family measures on its final model."""
+    config = family.config
     model.eval()
-    summary = {
-        "model": config.model,
-        "data": config.data,
-        "epochs": config.epochs,
-        "steps": step,
-        "seconds": round(seconds, 3),
-        "train_seconds": round(train_seconds, 3),
-    }
-    with torch.no_grad(), autocast(device, config.precision):
+    summary = {"model": config.model, "data": config.data, "epochs": config.epochs, **facts}
+    with torch.no_grad(), autocast(family.device, config.precision):
         summary.update(family.finish(model, run))
     run.write_summary(summary)
-    return TrainResult(run, model, summary)
+    return summary
+
+
+def training_facts(run: RunFolder) -> dict[str, Any]:
+    """Steps and seconds of training up to the last finished epoch, from metrics.jsonl."""
+    last = next((e for e in reversed(run.read_metrics()) if e.get("event") == "epoch"), {})
+    seconds = last.get("seconds", 0.0)
+    return {"steps": last.get("step", 0), "seconds": seconds, "train_seconds": last.get("train_seconds", seconds)}
 
 
 def _check_finite(chunk: torch.Tensor, names: list[str], first_step: int, run: RunFolder) -> None:
@@ -242,8 +248,8 @@ def train(spec: ModelSpec, config, out=None, overwrite: bool = False, progress: 
 
 
 def resume(run_path, spec: ModelSpec, epochs: int | None = None, progress: bool = True) -> TrainResult:
-    """Continue an interrupted run (optionally to more epochs) to the result an
-    uninterrupted run would have reached."""
+    """Move a run on to finished: continue a training one (optionally to more epochs) to the
+    result an uninterrupted run would have reached, or write the summary of a trained one."""
     run = RunFolder.open(run_path)
     record = run.read_config()
     saved = dict(record["config"])
@@ -252,18 +258,47 @@ def resume(run_path, spec: ModelSpec, epochs: int | None = None, progress: bool 
             f"{run.path} is a '{saved['model']}' run, not '{spec.name}'; "
             f"use 'genlab train {saved['model']} --resume {run.path}'"
         )
+    state = run.state()
+    done = saved["epochs"] if state != TRAINING else checkpoint_epoch(run.path)
     if epochs is not None:
+        if epochs < done or (epochs == done and state == FINISHED):
+            raise GenlabError(
+                f"{run.path} already trained {done} epochs; pass --epochs N with N > {done} to continue it"
+            )
         saved["epochs"] = epochs
+    elif state == FINISHED:
+        raise GenlabError(f"{run.path} already finished {done} epochs; pass --epochs N with N > {done} to continue it")
     config = spec.config_cls.from_dict(saved)
     device = resolve_device(config.device)
     data = load_family_data(spec, config, device)
-    if data.fingerprint != saved.get("data_fingerprint"):
-        raise GenlabError(
-            f"the data of {config.data} differs from what {run.path} was trained on "
-            "(fingerprint mismatch); resume with the same dataset files"
-        )
+    check_fingerprint(run, data)
+    family = spec.family(config, data, device)
+    if state == TRAINED and config.epochs == record["config"]["epochs"]:
+        return finish_trained(family, run)
+    # config.json changes only now that every check has passed, so a refused resume leaves it as it was.
     run.write_config({**config.to_dict(), "data_fingerprint": data.fingerprint}, device=str(device))
-    return fit(spec.family(config, data, device), run, resume=True, progress=progress)
+    return fit(family, run, resume=True, progress=progress)
+
+
+def finish_trained(family: Family, run: RunFolder) -> TrainResult:
+    """Summarise a run whose final weights are written (trained -> finished) as the
+    uninterrupted run would have: the RNG state is the final checkpoint's, when it has one."""
+    torch.manual_seed(family.config.seed)
+    model = family.build().to(family.device)
+    if checkpoint_epoch(run.path) == family.config.epochs:
+        run.load_checkpoint(model, family.optimizers(model))
+    run.load_weights(model)
+    return TrainResult(run, model, finish(family, model, run, training_facts(run)))
+
+
+def check_fingerprint(run: RunFolder, data: DataBundle) -> None:
+    """Refuse data that differs from what the run was trained on (runs from before fingerprints pass)."""
+    saved = run.read_config()["config"].get("data_fingerprint")
+    if saved is not None and data.fingerprint != saved:
+        raise GenlabError(
+            f"the data of {data.name} differs from what {run.path} was trained on "
+            "(fingerprint mismatch); use the same dataset files"
+        )
 
 
 def load_family_data(spec: ModelSpec, config, device: torch.device) -> DataBundle:
@@ -297,11 +332,13 @@ def load_run(run_path, device: str = "auto") -> LoadedRun:
     from genlab.models.registry import get_model
 
     run = RunFolder.open(run_path)
+    run.require(TRAINED, FINISHED)
     saved = run.read_config()["config"]
     spec = get_model(saved["model"])
     config = spec.config_cls.from_dict({**saved, "device": device})
     torch_device = resolve_device(device)
     data = load_family_data(spec, config, torch_device)
+    check_fingerprint(run, data)
     family = spec.family(config, data, torch_device)
     model = family.build().to(torch_device)
     run.load_weights(model)
@@ -310,8 +347,11 @@ def load_run(run_path, device: str = "auto") -> LoadedRun:
 
 
 def evaluate_run(run_path, device: str = "auto") -> dict[str, Any]:
-    """Recompute a run's summary from its saved weights (figures are redrawn too)."""
+    """Recompute a run's summary from its saved weights (figures are redrawn too); a trained
+    run without a summary gets its first one (trained -> finished)."""
     loaded = load_run(run_path, device)
+    if loaded.run.state() == TRAINED:
+        return finish_trained(loaded.family, loaded.run).summary
     previous = loaded.run.read_summary()
     with torch.no_grad():
         fresh = loaded.family.finish(loaded.model, loaded.run)

@@ -10,11 +10,18 @@
 Everything is written atomically (temp file + rename) so an interrupted run
 never leaves a half-written file behind. Tensors are stored as safetensors,
 never pickled.
+
+A run is in one of three states (`RunFolder.state`), read from its files:
+
+    training   no final weights yet (running, or interrupted): 'genlab train MODEL --resume RUN'
+    trained    weights.safetensors written, summary.json not: 'genlab evaluate RUN' (or --resume)
+    finished   summary.json written: evaluate, inspect, report; --resume --epochs N trains on
 """
 
 from __future__ import annotations
 
 import datetime
+import hashlib
 import json
 import os
 import platform
@@ -34,6 +41,8 @@ METRICS = "metrics.jsonl"
 SUMMARY = "summary.json"
 WEIGHTS = "weights.safetensors"
 CHECKPOINT = "checkpoint.safetensors"
+
+TRAINING, TRAINED, FINISHED = "training", "trained", "finished"
 
 
 def atomic_write_bytes(path: Path, payload: bytes) -> None:
@@ -152,13 +161,42 @@ class RunFolder:
         atomic_write_json(self.path / SUMMARY, summary)
 
     def read_summary(self) -> dict[str, Any]:
-        path = self.path / SUMMARY
-        if not path.exists():
+        self.require(FINISHED)
+        return json.loads((self.path / SUMMARY).read_text())
+
+    # -- state ---------------------------------------------------------------------
+    def state(self) -> str:
+        """TRAINING, TRAINED or FINISHED (see the module docstring), from the files alone.
+
+        Weights or a summary left from fewer epochs (a finished run being trained on with
+        --resume --epochs N) do not count: the run is training again until it writes new ones.
+        """
+        epochs = self.read_config()["config"].get("epochs")
+        weights = self.path / WEIGHTS
+        if not weights.is_file() or tensors_metadata(weights).get("epoch", epochs) != epochs:
+            return TRAINING
+        summary = self.path / SUMMARY
+        if summary.is_file() and json.loads(summary.read_text()).get("epochs", epochs) == epochs:
+            return FINISHED
+        return TRAINED
+
+    def require(self, *states: str) -> str:
+        """The run's state, when it is one of `states`; otherwise the one-line error that names
+        the command moving the run on."""
+        state = self.state()
+        if state in states:
+            return state
+        if state == TRAINING:
             raise GenlabError(
-                f"{self.path} has no {SUMMARY}: the run did not finish; "
+                f"{self.path} has not finished training (no final weights); "
                 f"continue it with 'genlab train {self.model_name} --resume {self.path}'"
             )
-        return json.loads(path.read_text())
+        if state == TRAINED:
+            raise GenlabError(
+                f"{self.path} has its final weights but no {SUMMARY} (it stopped before the summary); "
+                f"finish it with 'genlab evaluate {self.path}'"
+            )
+        raise GenlabError(f"{self.path} has already finished; 'genlab evaluate {self.path}' recomputes its summary")
 
     def save_figure(self, figure, name: str, folder: str = "figures") -> Path:
         """Save a matplotlib figure as PNG under figures/ (or samples/) and close it."""
@@ -172,17 +210,16 @@ class RunFolder:
         return target
 
     # -- tensors -------------------------------------------------------------------
-    def save_weights(self, model: torch.nn.Module) -> None:
-        atomic_save_tensors(self.path / WEIGHTS, module_tensors(model))
+    def save_weights(self, model: torch.nn.Module, epoch: int, step: int) -> None:
+        """The final weights, with the epoch and step they end and a checksum of the tensors."""
+        tensors = module_tensors(model)
+        meta = {"epoch": epoch, "step": step, "sha256": tensors_sha256(tensors)}
+        atomic_save_tensors(self.path / WEIGHTS, tensors, {"genlab": json.dumps(meta)})
 
     def load_weights(self, model: torch.nn.Module) -> None:
-        path = self.path / WEIGHTS
-        if not path.exists():
-            raise GenlabError(
-                f"{self.path} has no {WEIGHTS}: the run did not finish; "
-                f"continue it with 'genlab train {self.model_name} --resume {self.path}'"
-            )
-        model.load_state_dict(load_file(path, device=str(next(iter(model.state_dict().values())).device)))
+        self.require(TRAINED, FINISHED)
+        device = str(next(iter(model.state_dict().values())).device)
+        model.load_state_dict({k: v.to(device) for k, v in load_verified(self.path / WEIGHTS).items()})
 
     def save_checkpoint(
         self, model: torch.nn.Module, optimizers: dict[str, torch.optim.Optimizer], epoch: int, step: int
@@ -198,21 +235,19 @@ class RunFolder:
         if torch.cuda.is_available():
             for index, state in enumerate(torch.cuda.get_rng_state_all()):
                 tensors[f"rng.cuda.{index}"] = state
+        meta["sha256"] = tensors_sha256(tensors)
         atomic_save_tensors(self.path / CHECKPOINT, tensors, {"genlab": json.dumps(meta)})
 
     def load_checkpoint(self, model: torch.nn.Module, optimizers: dict[str, torch.optim.Optimizer]) -> dict:
         """Restore what `save_checkpoint` wrote; returns {'epoch': ..., 'step': ...}."""
-        from safetensors import safe_open
-
         path = self.path / CHECKPOINT
         if not path.exists():
             raise GenlabError(
                 f"{self.path} has no {CHECKPOINT} to resume from "
                 "(it stopped before its first epoch ended); start it again with --overwrite"
             )
-        with safe_open(path, framework="pt") as handle:
-            meta = json.loads(handle.metadata()["genlab"])
-        tensors = load_file(path)
+        meta = tensors_metadata(path)
+        tensors = load_verified(path)
         device = next(iter(model.state_dict().values())).device
         model.load_state_dict({k[6:]: v.to(device) for k, v in tensors.items() if k.startswith("model.")})
         for name, optimizer in optimizers.items():
@@ -230,6 +265,44 @@ class RunFolder:
 
 def module_tensors(model: torch.nn.Module) -> dict[str, torch.Tensor]:
     return {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+
+
+def tensors_sha256(tensors: dict[str, torch.Tensor]) -> str:
+    """SHA-256 over the names, dtypes, shapes and bytes of `tensors` (in name order): what a
+    safetensors file's data must still hash to when it is read back."""
+    digest = hashlib.sha256()
+    for name in sorted(tensors):
+        tensor = tensors[name].detach().cpu().contiguous()
+        digest.update(f"{name}|{tensor.dtype}|{list(tensor.shape)}|".encode())
+        digest.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
+
+
+def checkpoint_epoch(run_path: Path) -> int:
+    """The epoch the run's last checkpoint ended (0 when it has none)."""
+    path = Path(run_path) / CHECKPOINT
+    return int(tensors_metadata(path)["epoch"]) if path.is_file() else 0
+
+
+def tensors_metadata(path: Path) -> dict[str, Any]:
+    """The genlab metadata of a safetensors file ({} for files written before it had any)."""
+    from safetensors import safe_open
+
+    with safe_open(path, framework="pt") as handle:
+        return json.loads((handle.metadata() or {}).get("genlab", "{}"))
+
+
+def load_verified(path: Path) -> dict[str, torch.Tensor]:
+    """The tensors of `path`, refused when they no longer match the checksum written with them.
+    Files from before checksums were written load unchecked."""
+    tensors = load_file(path)
+    expected = tensors_metadata(path).get("sha256")
+    if expected is not None and tensors_sha256(tensors) != expected:
+        raise GenlabError(
+            f"{path} is damaged: its tensors do not match the SHA-256 written with them; "
+            "restore the file from a copy or train the run again"
+        )
+    return tensors
 
 
 def atomic_save_tensors(path: Path, tensors: dict[str, torch.Tensor], metadata: dict[str, str] | None = None) -> None:
