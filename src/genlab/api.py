@@ -59,6 +59,10 @@ def train(model: str, /, options: s.TrainOptions | None = None, **values) -> Run
     if options is None:
         options = build(s.TrainOptions, **{k: given.pop(k) for k in list(given) if k in option_names})
     if options.resume:
+        if options.out or options.overwrite:
+            raise GenlabError(
+                f"--resume continues {options.resume} in place; drop {'-o' if options.out else '--overwrite'}"
+            )
         extra = sorted(set(given) - {"epochs"})
         if extra:
             raise GenlabError(

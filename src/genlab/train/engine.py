@@ -96,6 +96,9 @@ def evaluate_splits(
             if split is None:
                 continue
             metrics = family.evaluate(model, split)
+            for key, value in (metrics or {}).items():
+                if isinstance(value, float) and not math.isfinite(value):
+                    stop(run, step, f"{name} {key} became {value} at step {step}")
             if metrics:
                 timing = {} if train_seconds is None else {"train_seconds": round(train_seconds, 4)}
                 run.log({"event": "eval", "split": name, "epoch": epoch, "step": step, **timing, **metrics})
@@ -179,6 +182,7 @@ def fit(family: Family, run: RunFolder, resume: bool = False, progress: bool = T
         train_seconds += time.perf_counter() - started - paused
         family.on_epoch_end(model, run, epoch + 1)
         seconds += time.perf_counter() - started
+        check_finite_weights(model, run, step)
         run.save_checkpoint(model, optimizers, epoch + 1, step)
         run.log(
             {
@@ -221,17 +225,25 @@ def _check_finite(chunk: torch.Tensor, names: list[str], first_step: int, run: R
         return
     row, column = (int(i) for i in bad.nonzero()[0])
     value = chunk[row, column].item()
-    step = first_step + row
-    run.log({"event": "error", "step": step, "message": f"{names[column]} became {value}"})
+    stop(run, first_step + row, f"{names[column]} became {value} at step {first_step + row}")
+
+
+def check_finite_weights(model: torch.nn.Module, run: RunFolder, step: int) -> None:
+    """Stop before a checkpoint or the final weights would keep a non-finite parameter or buffer."""
+    for name, tensor in model.state_dict().items():
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            stop(run, step, f"weight {name} is no longer finite after step {step}")
+
+
+def stop(run: RunFolder, step: int, what: str) -> None:
+    """Log and raise a non-finite value: one line naming it, with the last good checkpoint kept."""
+    run.log({"event": "error", "step": step, "message": what})
     kept = (
         "the last good checkpoint is kept"
-        if (run.path / "checkpoint.safetensors").exists()
+        if (run.path / CHECKPOINT).exists()
         else "no epoch had finished, so there is no checkpoint"
     )
-    raise GenlabError(
-        f"{names[column]} became {value} at step {step}; training stopped and {kept} in "
-        f"{run.path}; lower --lr or check the data"
-    )
+    raise GenlabError(f"{what}; training stopped and {kept} in {run.path}; lower --lr or check the data")
 
 
 def train(spec: ModelSpec, config, out=None, overwrite: bool = False, progress: bool = True) -> TrainResult:
