@@ -46,7 +46,8 @@ def main(model: str, out: str, config_json: str, where: str) -> None:
             die()
 
         setattr(RunFolder, point, method_then_die)
-    engine.train(spec, spec.make_config(**json.loads(config_json)), out=out, progress=False)
+    # overwrite: a test may kill a run that is replacing an older one
+    engine.train(spec, spec.make_config(**json.loads(config_json)), out=out, overwrite=True, progress=False)
     sys.exit("the run finished without reaching its kill point")
 
 

@@ -150,3 +150,64 @@ def test_resume_refuses_an_output_folder_of_its_own(finished_mlp, tmp_path, caps
         ["train", "mlp", "--resume", str(finished_mlp), "--epochs", "3", "-o", str(elsewhere)], capsys, "drop -o"
     )
     assert not elsewhere.exists()
+
+
+def hidden_leftovers(run):
+    return sorted(p.name for p in run.parent.iterdir() if p.name.startswith(f".{run.name}."))
+
+
+def test_overwrite_keeps_the_old_run_until_the_new_one_has_started(finished_mlp, tmp_path, monkeypatch):
+    run = copy_run(finished_mlp, tmp_path / "run")
+    before = {p.name: p.read_bytes() for p in run.iterdir() if p.is_file()}
+    original = MLPFamily.train_step
+
+    def failing(self, model, x, y, optimizers, step):
+        values = original(self, model, x, y, optimizers, step)
+        return {**values, "loss": torch.tensor(math.nan)} if step == 3 else values
+
+    monkeypatch.setattr(MLPFamily, "train_step", failing)
+    with pytest.raises(GenlabError, match=f"the run it was to replace is kept as it was in {run}"):
+        engine.train(get_model("mlp"), small_mlp(seed=1), out=run, overwrite=True, progress=False)
+
+    def interrupted(self, model, x, y, optimizers, step):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(MLPFamily, "train_step", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        engine.train(get_model("mlp"), small_mlp(seed=1), out=run, overwrite=True, progress=False)
+    assert {p.name: p.read_bytes() for p in run.iterdir() if p.is_file()} == before
+    assert hidden_leftovers(run) == []
+
+    monkeypatch.setattr(MLPFamily, "train_step", original)
+    result = engine.train(get_model("mlp"), small_mlp(seed=1), out=run, overwrite=True, progress=False)
+    assert result.run.path == run and RunFolder(run).read_config()["config"]["seed"] == 1
+    assert (run / "summary.json").read_bytes() != before["summary.json"]
+    assert hidden_leftovers(run) == []
+
+
+def test_a_replacing_run_killed_before_its_first_epoch_ends_leaves_the_old_run(finished_mlp, tmp_path):
+    from test_resume import kill_run
+
+    run = copy_run(finished_mlp, tmp_path / "run")
+    before = (run / "weights.safetensors").read_bytes()
+    kill_run("mlp", run, "step:2")
+    assert (run / "weights.safetensors").read_bytes() == before
+    assert RunFolder(run).read_summary()["epochs"] == 2
+    # The killed process's staging folder is removed by the next replacement.
+    assert len(hidden_leftovers(run)) == 1
+    engine.train(get_model("mlp"), small_mlp(epochs=1), out=run, overwrite=True, progress=False)
+    assert hidden_leftovers(run) == [] and RunFolder(run).read_summary()["epochs"] == 1
+
+
+@pytest.mark.parametrize("inside", [".", "figures"])
+def test_overwrite_refuses_an_out_folder_that_holds_the_working_directory(
+    inside, finished_mlp, tmp_path, monkeypatch, capsys
+):
+    run = copy_run(finished_mlp, tmp_path / "run")
+    (run / "figures").mkdir(exist_ok=True)
+    monkeypatch.chdir(run / inside)
+    out = "." if inside == "." else ".."
+    assert_user_error(
+        ["train", "mlp", "--data", "mnist-sample", "-o", out, "--overwrite"], capsys, "contains the current directory"
+    )
+    assert (run / "summary.json").is_file() and (run / "weights.safetensors").is_file()

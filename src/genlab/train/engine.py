@@ -184,6 +184,7 @@ def fit(family: Family, run: RunFolder, resume: bool = False, progress: bool = T
         seconds += time.perf_counter() - started
         check_finite_weights(model, run, step)
         run.save_checkpoint(model, optimizers, epoch + 1, step)
+        run.settle()  # a run replacing an old one has now started cleanly: swap it in
         run.log(
             {
                 "event": "epoch",
@@ -238,12 +239,13 @@ def check_finite_weights(model: torch.nn.Module, run: RunFolder, step: int) -> N
 def stop(run: RunFolder, step: int, what: str) -> None:
     """Log and raise a non-finite value: one line naming it, with the last good checkpoint kept."""
     run.log({"event": "error", "step": step, "message": what})
-    kept = (
-        "the last good checkpoint is kept"
-        if (run.path / CHECKPOINT).exists()
-        else "no epoch had finished, so there is no checkpoint"
-    )
-    raise GenlabError(f"{what}; training stopped and {kept} in {run.path}; lower --lr or check the data")
+    if run.replaces is not None:
+        kept = "the run it was to replace is kept as it was"
+    elif (run.path / CHECKPOINT).exists():
+        kept = "the last good checkpoint is kept"
+    else:
+        kept = "no epoch had finished, so there is no checkpoint"
+    raise GenlabError(f"{what}; training stopped and {kept} in {run.destination}; lower --lr or check the data")
 
 
 def train(spec: ModelSpec, config, out=None, overwrite: bool = False, progress: bool = True) -> TrainResult:
@@ -255,8 +257,12 @@ def train(spec: ModelSpec, config, out=None, overwrite: bool = False, progress: 
     data = load_family_data(spec, config, device)
     family = spec.family(config, data, device)
     run = RunFolder.create(out or default_run_path(config.model, config.data), overwrite=overwrite)
-    run.write_config({**config.to_dict(), "data_fingerprint": data.fingerprint}, device=str(device))
-    return fit(family, run, progress=progress)
+    try:
+        run.write_config({**config.to_dict(), "data_fingerprint": data.fingerprint}, device=str(device))
+        return fit(family, run, progress=progress)
+    except BaseException:
+        run.abandon()
+        raise
 
 
 def resume(run_path, spec: ModelSpec, epochs: int | None = None, progress: bool = True) -> TrainResult:

@@ -71,6 +71,28 @@ def atomic_write_json(path: Path, data: Any) -> None:
     atomic_write_bytes(path, (json.dumps(data, indent=2, sort_keys=True, default=str) + "\n").encode())
 
 
+#: The hidden sibling a replacing run is staged in (followed by the process id).
+STAGE_PREFIX = ".{name}.new-"
+
+
+def remove_abandoned_stages(path: Path) -> None:
+    """Remove staging folders of `path` left by processes that no longer run (killed mid-start)."""
+    for stage in path.parent.glob(f"{STAGE_PREFIX.format(name=path.name)}*"):
+        pid = stage.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and not process_alive(int(pid)):
+            shutil.rmtree(stage, ignore_errors=True)
+
+
+def process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def default_run_path(model: str, data: str, root: str | Path = "runs") -> Path:
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     return Path(root) / f"{model}-{Path(data).stem}-{stamp}"
@@ -81,11 +103,18 @@ class RunFolder:
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
+        #: The run folder this one is staged to replace (see `create`), until `settle` swaps them.
+        self.replaces: Path | None = None
 
     # -- lifecycle -----------------------------------------------------------------
     @classmethod
     def create(cls, path: str | Path, overwrite: bool = False) -> RunFolder:
-        """Make an empty run folder; an existing one is refused unless `overwrite`."""
+        """Make an empty run folder; an existing one is refused unless `overwrite`.
+
+        With `overwrite` the new run is written beside the old one, in a hidden staging
+        folder, and swapped in by `settle` once its first epoch is checkpointed: a new run
+        that fails to start (or is killed) leaves the old one as it was.
+        """
         path = Path(path)
         if path.exists() and (not path.is_dir() or any(path.iterdir())):
             if not overwrite:
@@ -96,9 +125,39 @@ class RunFolder:
                 raise GenlabError(
                     f"{path} exists and is not a genlab run folder; refusing to overwrite it, choose another --out"
                 )
-            shutil.rmtree(path)
+            if Path.cwd().resolve().is_relative_to(path.resolve()):
+                raise GenlabError(
+                    f"--out {path} contains the current directory, which replacing it would delete; "
+                    "run from outside it or choose another --out"
+                )
+            remove_abandoned_stages(path)
+            staging = path.parent / f"{STAGE_PREFIX.format(name=path.name)}{os.getpid()}"
+            staging.mkdir()
+            folder = cls(staging)
+            folder.replaces = path
+            return folder
         path.mkdir(parents=True, exist_ok=True)
         return cls(path)
+
+    @property
+    def destination(self) -> Path:
+        """Where the run will be: its own path, or the folder a staged run replaces."""
+        return self.replaces or self.path
+
+    def settle(self) -> None:
+        """Swap a staged run in for the one it replaces (a no-op for any other run)."""
+        if self.replaces is None:
+            return
+        target, trash = self.replaces, self.replaces.parent / f".{self.replaces.name}.old-{os.getpid()}"
+        os.replace(target, trash)
+        os.replace(self.path, target)
+        self.path, self.replaces = target, None
+        shutil.rmtree(trash)
+
+    def abandon(self) -> None:
+        """Remove a staged run that never settled (it failed to start); the old run stays."""
+        if self.replaces is not None:
+            shutil.rmtree(self.path, ignore_errors=True)
 
     @classmethod
     def open(cls, path: str | Path) -> RunFolder:
