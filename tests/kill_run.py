@@ -2,6 +2,7 @@
 
     python tests/kill_run.py MODEL OUT CONFIG_JSON step:N             killed as step N (0-based) begins
     python tests/kill_run.py MODEL OUT CONFIG_JSON after:METHOD       killed right after RunFolder.METHOD
+    python tests/kill_run.py MODEL OUT CONFIG_JSON writing:checkpoint killed with the file's temporary written
 
 SIGKILL cannot be caught, so nothing in genlab gets to clean up: the run folder is
 left exactly as a power cut or an out-of-memory kill would leave it.
@@ -38,6 +39,17 @@ def main(model: str, out: str, config_json: str, where: str) -> None:
             return original_step(self, net, x, y, optimizers, step)
 
         spec.family.train_step = step_or_die
+    elif kind == "writing":
+        from genlab.train import runfolder
+
+        original_save = runfolder.save_file
+
+        def save_then_die(tensors, path, metadata=None):
+            original_save(tensors, path, metadata=metadata)
+            if f".{point}." in str(path):
+                die()  # before the temporary file is renamed over the real one
+
+        runfolder.save_file = save_then_die
     else:
         original_method = getattr(RunFolder, point)
 

@@ -127,3 +127,15 @@ def test_each_state_refuses_with_the_one_command_that_moves_it_on(tmp_path, caps
     config_before = (run / "config.json").read_bytes()
     assert_user_error(["train", "mlp", "--resume", str(run), "--epochs", "1"], capsys, "N > 2")
     assert (run / "config.json").read_bytes() == config_before
+
+
+def test_a_run_killed_while_writing_its_checkpoint_resumes_and_leaves_no_temporary_file(tmp_path):
+    spec = get_model("mlp")
+    whole = engine.train(spec, spec.make_config(**config_values("mlp")), out=tmp_path / "whole", progress=False)
+    cut = tmp_path / "cut"
+    kill_run("mlp", cut, "writing:checkpoint")  # the first checkpoint, at the end of epoch 1
+    assert not (cut / "checkpoint.safetensors").exists()
+    assert [p.name for p in cut.glob(".*.tmp")]
+    resumed = engine.resume(cut, spec, progress=False)
+    assert_same_weights(whole.run.path, resumed.run.path)
+    assert not list(cut.glob(".*.tmp"))

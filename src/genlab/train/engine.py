@@ -290,6 +290,7 @@ def resume(run_path, spec: ModelSpec, epochs: int | None = None, progress: bool 
     device = resolve_device(config.device)
     data = load_family_data(spec, config, device)
     check_fingerprint(run, data)
+    run.remove_temporaries()
     family = spec.family(config, data, device)
     if state == TRAINED and config.epochs == record["config"]["epochs"]:
         return finish_trained(family, run)
@@ -368,6 +369,7 @@ def evaluate_run(run_path, device: str = "auto") -> dict[str, Any]:
     """Recompute a run's summary from its saved weights (figures are redrawn too); a trained
     run without a summary gets its first one (trained -> finished)."""
     loaded = load_run(run_path, device)
+    loaded.run.remove_temporaries()
     if loaded.run.state() == TRAINED:
         return finish_trained(loaded.family, loaded.run).summary
     previous = loaded.run.read_summary()

@@ -169,6 +169,13 @@ class RunFolder:
             )
         return cls(path)
 
+    def remove_temporaries(self) -> None:
+        """Remove the temporary files of writes a killed process never finished (`.NAME.*.tmp`,
+        `.NAME.tmp.png`); called by the commands that take a run over (resume, evaluate)."""
+        for folder in (self.path, self.path / "figures", self.path / "samples"):
+            for leftover in (*folder.glob(".*.tmp"), *folder.glob(".*.tmp.png")):
+                leftover.unlink(missing_ok=True)
+
     # -- files ---------------------------------------------------------------------
     @property
     def figures(self) -> Path:
