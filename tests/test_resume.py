@@ -139,3 +139,25 @@ def test_a_run_killed_while_writing_its_checkpoint_resumes_and_leaves_no_tempora
     resumed = engine.resume(cut, spec, progress=False)
     assert_same_weights(whole.run.path, resumed.run.path)
     assert not list(cut.glob(".*.tmp"))
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "adamw", "adadelta"])
+def test_the_channels_last_cnn_resumes_exactly_with_every_optimiser(optimizer, tmp_path, monkeypatch):
+    """Adam is covered above; every other optimiser keeps per-parameter state in the
+    parameter's (channels-last) layout too."""
+    spec = get_model("cnn")
+    config = spec.make_config(**{**config_values("cnn"), "optimizer": optimizer, "lr": 0.01})
+    whole = engine.train(spec, config, out=tmp_path / "whole", progress=False)
+    original = RunFolder.save_checkpoint
+
+    def interrupt_after_first(self, model, optimizers, epoch, step):
+        original(self, model, optimizers, epoch, step)
+        if epoch == 1:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(RunFolder, "save_checkpoint", interrupt_after_first)
+    with pytest.raises(KeyboardInterrupt):
+        engine.train(spec, config, out=tmp_path / "cut", progress=False)
+    monkeypatch.setattr(RunFolder, "save_checkpoint", original)
+    resumed = engine.resume(tmp_path / "cut", spec, progress=False)
+    assert_same_weights(whole.run.path, resumed.run.path)
