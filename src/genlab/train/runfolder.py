@@ -84,6 +84,7 @@ def remove_abandoned_stages(path: Path) -> None:
 
 
 def process_alive(pid: int) -> bool:
+    """Whether process `pid` exists (one of another user's, which we may not signal, does)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
