@@ -132,7 +132,8 @@ def test_suite_runs_its_steps_reports_them_and_reuses_finished_work(tmp_path):
     assert {k: v for k, v in after.items() if k in before and "hidden=16" not in k and "curves" not in k} == {
         k: v for k, v in before.items() if "hidden=16" not in k and "curves" not in k
     }
-    assert [r.action for r in again.outcomes["tiny"]["mlp-width"].runs] == ["reused", "trained"]
+    # Its weights are there (state trained): it is finished from them, not retrained.
+    assert [r.action for r in again.outcomes["tiny"]["mlp-width"].runs] == ["reused", "resumed"]
     assert again.outcomes["tiny"]["curves"].action == "written"
 
 

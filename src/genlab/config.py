@@ -115,6 +115,16 @@ def check_types(config) -> None:
         check_range(config, "seed", low=0, high=SEED_MAX)
 
 
+def check_finite(config) -> None:
+    """Fail when a number (or a number in a tuple) is inf or nan: no setting means anything at
+    infinity, and a run trained with one ends in non-finite weights."""
+    for spec in dataclasses.fields(config):
+        value = getattr(config, spec.name)
+        for item in value if isinstance(value, tuple) else (value,):
+            if isinstance(item, float) and not math.isfinite(item):
+                raise GenlabError(f"--{flag_name(spec.name)} must be a finite number, got {item}")
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """What every training run needs, whatever the model family."""
@@ -152,6 +162,7 @@ class TrainConfig:
     def __post_init__(self):
         self._network_references()
         check_types(self)
+        check_finite(self)
         for name, spec in self.__dataclass_fields__.items():
             if spec.metadata.get("choices"):
                 check_choice(self, name)

@@ -18,7 +18,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from genlab.config import check_choice, check_range, check_types, field_type, flag_name, option
+from genlab.config import check_choice, check_finite, check_range, check_types, field_type, flag_name, option
 from genlab.errors import GenlabError
 from genlab.metrics.compare import DEFAULT_METRICS, METRICS, MetricSettings, parse_metrics
 
@@ -57,6 +57,7 @@ class Settings:
             elif kind is Path and isinstance(value, str):
                 object.__setattr__(self, spec.name, Path(value))
         check_types(self)
+        check_finite(self)
         for spec in dataclasses.fields(self):
             if spec.metadata.get("choices"):
                 check_choice(self, spec.name)

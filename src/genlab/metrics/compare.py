@@ -11,7 +11,7 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from genlab.config import SEED_MAX, check_choice, check_range, option
+from genlab.config import SEED_MAX, check_choice, check_finite, check_range, option
 from genlab.errors import GenlabError
 from genlab.metrics import emd, kl, mmd, prdc
 from genlab.metrics.analytic import exact_frechet, exact_kl
@@ -66,6 +66,7 @@ class MetricSettings:
     seed: int = option(0, "seed of synthetic samples, projections, permutations and subsets")
 
     def __post_init__(self):
+        check_finite(self)
         check_choice(self, "kl_estimator")
         check_range(self, "k", low=1)
         check_range(self, "bins", low=1)

@@ -22,7 +22,7 @@ from genlab.data.datasets import DataBundle, load_dataset, resolve_device
 from genlab.errors import GenlabError
 from genlab.models.base import Family, ModelSpec
 from genlab.train import logs
-from genlab.train.runfolder import RunFolder, described
+from genlab.train.runfolder import CHECKPOINT, FINISHED, TRAINED, TRAINING, RunFolder, checkpoint_epoch, described
 
 
 @dataclass
@@ -97,6 +97,9 @@ def evaluate_splits(
             if split is None:
                 continue
             metrics = family.evaluate(model, split)
+            for key, value in (metrics or {}).items():
+                if isinstance(value, float) and not math.isfinite(value):
+                    stop(run, step, f"{name} {key} became {value} at step {step}")
             if metrics:
                 timing = {} if train_seconds is None else {"train_seconds": round(train_seconds, 4)}
                 run.log({"event": "eval", "split": name, "epoch": epoch, "step": step, **timing, **metrics})
@@ -113,16 +116,14 @@ def fit(family: Family, run: RunFolder, resume: bool = False, progress: bool = T
     optimizers = family.optimizers(model)
     start_epoch, step, seconds, train_seconds = 0, 0, 0.0, 0.0
     if resume:
-        state = run.load_checkpoint(model, optimizers)
-        start_epoch, step = state["epoch"], state["step"]
-        last = next((e for e in reversed(run.read_metrics()) if e.get("event") == "epoch"), {})
-        seconds, train_seconds = last.get("seconds", 0.0), last.get("train_seconds", last.get("seconds", 0.0))
+        # A run killed before its first checkpoint starts again from step 0: with the same seed
+        # that is exactly the run it would have been.
+        if (run.path / CHECKPOINT).is_file():
+            state = run.load_checkpoint(model, optimizers)
+            start_epoch, step = state["epoch"], state["step"]
+            facts = training_facts(run)
+            seconds, train_seconds = facts["seconds"], facts["train_seconds"]
         run.truncate_metrics(step)
-        if start_epoch >= config.epochs:
-            raise GenlabError(
-                f"{run.path} already finished {start_epoch} epochs; "
-                f"pass --epochs N with N > {start_epoch} to continue it"
-            )
 
     n = len(data.train)
     batch_size = min(config.batch_size, n)
@@ -182,7 +183,9 @@ def fit(family: Family, run: RunFolder, resume: bool = False, progress: bool = T
         train_seconds += time.perf_counter() - started - paused
         family.on_epoch_end(model, run, epoch + 1)
         seconds += time.perf_counter() - started
+        check_finite_weights(model, run, step)
         run.save_checkpoint(model, optimizers, epoch + 1, step)
+        run.settle()  # a run replacing an old one has now started cleanly: swap it in
         run.log(
             {
                 "event": "epoch",
@@ -193,24 +196,38 @@ def fit(family: Family, run: RunFolder, resume: bool = False, progress: bool = T
             }
         )
 
-    run.save_weights(model)
+    run.save_weights(model, config.epochs, step)
+    facts = {"steps": step, "seconds": round(seconds, 3), "train_seconds": round(train_seconds, 3)}
+    return TrainResult(run, model, finish(family, model, run, facts))
+
+
+def finish(family: Family, model: torch.nn.Module, run: RunFolder, facts: dict[str, Any]) -> dict[str, Any]:
+    """Write the summary of a trained run (state trained -> finished): the training `facts`
+    (steps, seconds) and what the family measures on its final model."""
+    config = family.config
     model.eval()
     summary = {
         "model": described(config.model, "the model trained"),
         "data": described(config.data, "the dataset it was trained on"),
         "epochs": described(config.epochs, "passes over the training split"),
-        "steps": described(step, "optimisation steps taken"),
+        "steps": described(facts["steps"], "optimisation steps taken"),
         "seconds": described(
-            round(seconds, 3), "wall-clock training time (evaluations during training included)", "s", "lower"
+            facts["seconds"], "wall-clock training time (evaluations during training included)", "s", "lower"
         ),
         "train_seconds": described(
-            round(train_seconds, 3), "wall-clock time of the optimisation steps alone (no evaluations)", "s", "lower"
+            facts["train_seconds"], "wall-clock time of the optimisation steps alone (no evaluations)", "s", "lower"
         ),
     }
-    with torch.no_grad(), autocast(device, config.precision):
+    with torch.no_grad(), autocast(family.device, config.precision):
         summary.update(family.finish(model, run))
-    summary = run.write_summary(summary)
-    return TrainResult(run, model, summary)
+    return run.write_summary(summary)
+
+
+def training_facts(run: RunFolder) -> dict[str, Any]:
+    """Steps and seconds of training up to the last finished epoch, from metrics.jsonl."""
+    last = next((e for e in reversed(run.read_metrics()) if e.get("event") == "epoch"), {})
+    seconds = last.get("seconds", 0.0)
+    return {"steps": last.get("step", 0), "seconds": seconds, "train_seconds": last.get("train_seconds", seconds)}
 
 
 def _check_finite(chunk: torch.Tensor, names: list[str], first_step: int, run: RunFolder) -> None:
@@ -220,17 +237,26 @@ def _check_finite(chunk: torch.Tensor, names: list[str], first_step: int, run: R
         return
     row, column = (int(i) for i in bad.nonzero()[0])
     value = chunk[row, column].item()
-    step = first_step + row
-    run.log({"event": "error", "step": step, "message": f"{names[column]} became {value}"})
-    kept = (
-        "the last good checkpoint is kept"
-        if (run.path / "checkpoint.safetensors").exists()
-        else "no epoch had finished, so there is no checkpoint"
-    )
-    raise GenlabError(
-        f"{names[column]} became {value} at step {step}; training stopped and {kept} in "
-        f"{run.path}; lower --lr or check the data"
-    )
+    stop(run, first_step + row, f"{names[column]} became {value} at step {first_step + row}")
+
+
+def check_finite_weights(model: torch.nn.Module, run: RunFolder, step: int) -> None:
+    """Stop before a checkpoint or the final weights would keep a non-finite parameter or buffer."""
+    for name, tensor in model.state_dict().items():
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            stop(run, step, f"weight {name} is no longer finite after step {step}")
+
+
+def stop(run: RunFolder, step: int, what: str) -> None:
+    """Log and raise a non-finite value: one line naming it, with the last good checkpoint kept."""
+    run.log({"event": "error", "step": step, "message": what})
+    if run.replaces is not None:
+        kept = "the run it was to replace is kept as it was"
+    elif (run.path / CHECKPOINT).exists():
+        kept = "the last good checkpoint is kept"
+    else:
+        kept = "no epoch had finished, so there is no checkpoint"
+    raise GenlabError(f"{what}; training stopped and {kept} in {run.destination}; lower --lr or check the data")
 
 
 def train(
@@ -255,16 +281,21 @@ def train(
     data = load_family_data(spec, config, device)
     family = spec.family(config, data, device)
     run = RunFolder.create(out or default_run_path(config.model, config.data), overwrite=overwrite)
-    run.write_config({**config.to_dict(), "data_fingerprint": data.fingerprint}, device=str(device), source=source)
-    with logs.attached(run, log):
-        return fit(family, run, progress=progress)
+    try:
+        run.write_config({**config.to_dict(), "data_fingerprint": data.fingerprint}, device=str(device), source=source)
+        with logs.attached(run, log):
+            return fit(family, run, progress=progress)
+    except BaseException:
+        run.abandon()
+        raise
 
 
 def resume(
     run_path, spec: ModelSpec, epochs: int | None = None, progress: bool = True, log: str = "none"
 ) -> TrainResult:
-    """Continue an interrupted run (optionally to more epochs) to the result an
-    uninterrupted run would have reached (`log` as in `train`)."""
+    """Move a run on to finished: continue a training one (optionally to more epochs) to the
+    result an uninterrupted run would have reached, or write the summary of a trained one
+    (`log` as in `train`)."""
     run = RunFolder.open(run_path)
     record = run.read_config()
     saved = dict(record["config"])
@@ -273,23 +304,53 @@ def resume(
             f"{run.path} is a '{saved['model']}' run, not '{spec.name}'; "
             f"use 'genlab train {saved['model']} --resume {run.path}'"
         )
+    state = run.state()
+    done = saved["epochs"] if state != TRAINING else checkpoint_epoch(run.path)
     if epochs is not None:
+        if epochs < done or (epochs == done and state == FINISHED):
+            raise GenlabError(
+                f"{run.path} already trained {done} epochs; pass --epochs N with N > {done} to continue it"
+            )
         saved["epochs"] = epochs
+    elif state == FINISHED:
+        raise GenlabError(f"{run.path} already finished {done} epochs; pass --epochs N with N > {done} to continue it")
     config = spec.config_cls.from_dict(saved)
     device = resolve_device(config.device)
     data = load_family_data(spec, config, device)
-    if data.fingerprint != saved.get("data_fingerprint"):
-        raise GenlabError(
-            f"the data of {config.data} differs from what {run.path} was trained on "
-            "(fingerprint mismatch); resume with the same dataset files"
-        )
+    check_fingerprint(run, data)
+    run.remove_temporaries()
+    family = spec.family(config, data, device)
+    if state == TRAINED and config.epochs == record["config"]["epochs"]:
+        return finish_trained(family, run)
+    # config.json changes only now that every check has passed, so a refused resume leaves it as it was.
     run.write_config(
         {**config.to_dict(), "data_fingerprint": data.fingerprint},
         device=str(device),
         source=record.get("config_source"),
     )
     with logs.attached(run, log, resuming=True):
-        return fit(spec.family(config, data, device), run, resume=True, progress=progress)
+        return fit(family, run, resume=True, progress=progress)
+
+
+def finish_trained(family: Family, run: RunFolder) -> TrainResult:
+    """Summarise a run whose final weights are written (trained -> finished) as the
+    uninterrupted run would have: the RNG state is the final checkpoint's, when it has one."""
+    torch.manual_seed(family.config.seed)
+    model = family.build().to(family.device)
+    if checkpoint_epoch(run.path) == family.config.epochs:
+        run.load_checkpoint(model, family.optimizers(model))
+    run.load_weights(model)
+    return TrainResult(run, model, finish(family, model, run, training_facts(run)))
+
+
+def check_fingerprint(run: RunFolder, data: DataBundle) -> None:
+    """Refuse data that differs from what the run was trained on (runs from before fingerprints pass)."""
+    saved = run.read_config()["config"].get("data_fingerprint")
+    if saved is not None and data.fingerprint != saved:
+        raise GenlabError(
+            f"the data of {data.name} differs from what {run.path} was trained on "
+            "(fingerprint mismatch); use the same dataset files"
+        )
 
 
 def load_family_data(spec: ModelSpec, config, device: torch.device) -> DataBundle:
@@ -323,11 +384,13 @@ def load_run(run_path, device: str = "auto") -> LoadedRun:
     from genlab.models.registry import get_model
 
     run = RunFolder.open(run_path)
+    run.require(TRAINED, FINISHED)
     saved = run.read_config()["config"]
     spec = get_model(saved["model"])
     config = spec.config_cls.from_dict({**saved, "device": device})
     torch_device = resolve_device(device)
     data = load_family_data(spec, config, torch_device)
+    check_fingerprint(run, data)
     family = spec.family(config, data, torch_device)
     model = family.build().to(torch_device)
     run.load_weights(model)
@@ -336,8 +399,12 @@ def load_run(run_path, device: str = "auto") -> LoadedRun:
 
 
 def evaluate_run(run_path, device: str = "auto") -> dict[str, Any]:
-    """Recompute a run's summary from its saved weights (figures are redrawn too)."""
+    """Recompute a run's summary from its saved weights (figures are redrawn too); a trained
+    run without a summary gets its first one (trained -> finished)."""
     loaded = load_run(run_path, device)
+    loaded.run.remove_temporaries()
+    if loaded.run.state() == TRAINED:
+        return finish_trained(loaded.family, loaded.run).summary
     previous = loaded.run.read_summary()
     with torch.no_grad():
         fresh = loaded.family.finish(loaded.model, loaded.run)

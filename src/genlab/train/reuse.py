@@ -6,13 +6,11 @@ A run folder is reused only when its saved config equals the requested one
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from genlab.models.base import ModelSpec
-from genlab.train.runfolder import CHECKPOINT, CONFIG, SUMMARY, RunFolder
-from genlab.userfiles import reading
+from genlab.train.runfolder import CONFIG, FINISHED, TRAINED, RunFolder, checkpoint_epoch
 
 
 def same_config(run_path: Path, config) -> bool:
@@ -25,20 +23,9 @@ def same_config(run_path: Path, config) -> bool:
 
 def finished_summary(run_path: Path, config) -> dict[str, Any] | None:
     """The summary of a finished run of `config` at `run_path`, or None."""
-    if not (Path(run_path) / SUMMARY).is_file() or not same_config(run_path, config):
+    if not same_config(run_path, config) or RunFolder(run_path).state() != FINISHED:
         return None
     return RunFolder.open(run_path).read_summary()
-
-
-def checkpoint_epoch(run_path: Path) -> int:
-    """The epoch the run's last checkpoint ended (0 when it has none)."""
-    path = Path(run_path) / CHECKPOINT
-    if not path.is_file():
-        return 0
-    from safetensors import safe_open
-
-    with reading(path, "train the run again"), safe_open(path, framework="pt") as handle:
-        return int(json.loads((handle.metadata() or {}).get("genlab", ""))["epoch"])
 
 
 def ensure_run(
@@ -48,7 +35,7 @@ def ensure_run(
 
     What was done is "reused" (a finished run of the same config was there),
     "resumed" (an interrupted one was continued from its last checkpoint, to
-    the weights an uninterrupted run reaches) or "trained" (the folder was
+    the weights an uninterrupted run reaches, or a trained one was summarised) or "trained" (the folder was
     empty, held an unfinished run of the same config without a checkpoint to
     continue, or `retrain` was asked for). A run of another config in the folder
     is replaced only with `replace_other` (or `retrain`); otherwise training
@@ -61,7 +48,9 @@ def ensure_run(
         summary = finished_summary(run_path, config)
         if summary is not None:
             return summary, "reused"
-        if same_config(run_path, config) and 0 < checkpoint_epoch(run_path) < config.epochs:
+        if same_config(run_path, config) and (
+            0 < checkpoint_epoch(run_path) < config.epochs or RunFolder(run_path).state() == TRAINED
+        ):
             return engine.resume(run_path, spec, progress=progress).summary, "resumed"
     # An unfinished run of the same config with no usable checkpoint has nothing worth keeping.
     overwrite = retrain or replace_other or same_config(run_path, config)
