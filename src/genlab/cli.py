@@ -10,6 +10,7 @@ User errors (GenlabError, bad flags) print one line and exit with code 2.
 from __future__ import annotations
 
 import json
+import shlex
 import sys
 from typing import Callable
 
@@ -17,7 +18,7 @@ import click
 
 from genlab import __version__, api
 from genlab.clibuild import SettingsCommand, build, click_params, given_values
-from genlab.errors import GenlabError
+from genlab.errors import GenlabError, TrainingInterrupted
 from genlab.settings import TrainOptions
 
 
@@ -246,10 +247,40 @@ def experiment():
 add(experiment, "divergences", api.divergences_experiment, echo_line("report"))
 
 
+# Commands that reuse their finished runs and resume an interrupted one when run again as they were.
+CONTINUED_BY_RERUNNING = ("suite", "demo", "sweep", "experiment")
+
+
+def interrupt_advice(args: list[str], interrupt: BaseException) -> str:
+    """What Ctrl-C during `genlab ARGS` left behind and the exact command that continues it, or that
+    nothing can be continued."""
+    command = shlex.join(["genlab", *args])
+    run = interrupt if isinstance(interrupt, TrainingInterrupted) else None
+    name = args[0] if args else ""
+    if name in CONTINUED_BY_RERUNNING:
+        # --overwrite would retrain what finished; without it, finished runs are reused.
+        again = shlex.join(["genlab", *(a for a in args if a != "--overwrite")])
+        where = f"{run.state()}; " if run is not None else ""
+        return f"{where}finished runs are kept: run the same command again to continue: {again}"
+    if name == "judge":
+        return f"nothing can be continued: a judge is trained afresh each time; run the same command again: {command}"
+    if name == "train" and run is not None:
+        path = shlex.quote(str(run.run_path))
+        if run.checkpoint_epoch == 0:
+            again = command if "--overwrite" in args else f"{command} --overwrite"
+            return f"{run.state()}; start it again with: {again}"
+        if run.checkpoint_epoch >= run.epochs and run.weights:
+            return f"{run.state()}; write it with: genlab evaluate {path}"
+        return f"{run.state()}; continue it with: genlab train {run.model} --resume {path}"
+    return f"nothing was left to continue; run the command again: {command}"
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: user errors become one line on stderr and exit code 2."""
+    """Entry point: user errors become one line on stderr and exit code 2; Ctrl-C one line saying how to
+    continue, and exit code 130."""
+    args = list(sys.argv[1:] if argv is None else argv)
     try:
-        cli.main(args=argv, prog_name="genlab", standalone_mode=False)
+        cli.main(args=args, prog_name="genlab", standalone_mode=False)
     except GenlabError as error:
         click.echo(f"genlab: error: {error}", err=True)
         sys.exit(2)
@@ -259,10 +290,10 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(2)
     except click.exceptions.Exit as done:
         sys.exit(done.exit_code)
-    except (KeyboardInterrupt, click.Abort):
-        click.echo(
-            "genlab: interrupted; a training run can be continued with 'genlab train MODEL --resume RUN'", err=True
-        )
+    except (KeyboardInterrupt, click.Abort) as interrupt:
+        # click turns Ctrl-C into Abort; what training knew is the Abort's cause.
+        cause = interrupt.__cause__ if isinstance(interrupt, click.Abort) else interrupt
+        click.echo(f"genlab: interrupted; {interrupt_advice(args, cause)}", err=True)
         sys.exit(130)
 
 
