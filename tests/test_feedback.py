@@ -97,6 +97,11 @@ def test_ctrl_c_in_a_suite_names_the_command_that_picks_it_up():
     assert interrupt_advice(["sweep", "mlp", "--overwrite", "-o", "s"], KeyboardInterrupt()).endswith(
         "continue: genlab sweep mlp -o s"
     )
+    fresh = TrainingInterrupted(Path("out/demo/gan"), "gan", 0, 15, weights=False)
+    assert interrupt_advice(["demo"], fresh) == (
+        "out/demo/gan had finished no epoch and starts afresh; finished runs are kept: run the same command "
+        "again to continue: genlab demo"
+    )
     finished = TrainingInterrupted(Path("r"), "vae", 5, 5, weights=True)
     assert interrupt_advice(["train", "vae", "-o", "r"], finished).endswith("write it with: genlab evaluate r")
 

@@ -248,7 +248,7 @@ add(experiment, "divergences", api.divergences_experiment, echo_line("report"))
 
 
 # Commands that reuse their finished runs and resume an interrupted one when run again as they were.
-CONTINUED_BY_RERUNNING = ("suite", "demo", "sweep", "experiment")
+CONTINUED_BY_RERUNNING = ("suite", "demo", "sweep")
 
 
 def interrupt_advice(args: list[str], interrupt: BaseException) -> str:
@@ -260,7 +260,11 @@ def interrupt_advice(args: list[str], interrupt: BaseException) -> str:
     if name in CONTINUED_BY_RERUNNING:
         # --overwrite would retrain what finished; without it, finished runs are reused.
         again = shlex.join(["genlab", *(a for a in args if a != "--overwrite")])
-        where = f"{run.state()}; " if run is not None else ""
+        where = ""
+        if run is not None and run.checkpoint_epoch:
+            where = f"{run.state()}; "
+        elif run is not None:
+            where = f"{run.run_path} had finished no epoch and starts afresh; "
         return f"{where}finished runs are kept: run the same command again to continue: {again}"
     if name == "judge":
         return f"nothing can be continued: a judge is trained afresh each time; run the same command again: {command}"
