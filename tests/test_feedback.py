@@ -174,3 +174,14 @@ def test_a_required_option_left_out_is_one_line_not_a_traceback(tmp_path, capsys
     from helpers import assert_user_error
 
     assert_user_error(["traverse", str(tmp_path)], capsys, "--out is required", "output figure")
+
+
+def test_suite_steps_are_numbered_across_the_invocation_with_the_time_left():
+    from genlab.suites.run import StepClock
+
+    clock = StepClock(3)
+    assert clock.begin() == "[1/3]"  # nothing measured yet, so no estimate
+    clock.end(2.0, "run trained")
+    assert clock.begin().startswith("[2/3] ") and clock.begin().endswith("elapsed, about 4.0 s left;")
+    clock.end(0.01, "2 runs: 2 reused")  # a reused step did no work: it does not shorten the estimate
+    assert clock.begin().startswith("[3/3] ") and clock.begin().endswith("elapsed, about 2.0 s left;")
