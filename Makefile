@@ -4,7 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 # pip resolves torch==2.13.0 to the local CPU wheel; the constraints file pins everything.
 PIP_INSTALL := $(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt
-DATA ?= $(abspath ../shared/datasets)
+# The tests read DATA (default: $GENLAB_DATA when set, else ../shared/datasets) through GENLAB_DATA.
+DATA ?= $(or $(GENLAB_DATA),$(abspath ../shared/datasets))
 
 .PHONY: demo test install install-test benchmark clean
 

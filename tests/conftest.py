@@ -1,4 +1,4 @@
-"""Shared fixtures: real data from ../shared/datasets, a private cache, CPU only."""
+"""Shared fixtures: real data from $GENLAB_DATA (else ../shared/datasets), a private cache, CPU only."""
 
 from __future__ import annotations
 
@@ -8,7 +8,11 @@ from pathlib import Path
 import pytest
 import torch
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+# `make test DATA=/path` sets GENLAB_DATA; without it, the datasets folder beside the checkout.
+SHARED_DATA = Path(os.environ.get("GENLAB_DATA") or Path(__file__).resolve().parents[2] / "shared" / "datasets")
+REAL_DATASETS = ("mnist", "fashion-mnist")
+MISSING = [name for name in REAL_DATASETS if not (SHARED_DATA / name).is_dir()]
+NO_DATA_REASON = f"real data absent: {', '.join(MISSING)} not in {SHARED_DATA} (set GENLAB_DATA or make test DATA=...)"
 
 # Tests are CPU-only and must be repeatable whatever machine runs them.
 torch.set_num_threads(2)
@@ -16,7 +20,7 @@ torch.set_num_threads(2)
 
 @pytest.fixture(autouse=True)
 def genlab_env(tmp_path_factory, monkeypatch):
-    """Point genlab at the shared datasets (when present) and a per-session cache."""
+    """Point genlab at the test datasets (when present) and a per-session cache."""
     if SHARED_DATA.is_dir():
         monkeypatch.setenv("GENLAB_DATA", str(SHARED_DATA))
     else:
@@ -26,4 +30,18 @@ def genlab_env(tmp_path_factory, monkeypatch):
     )
 
 
-needs_shared_data = pytest.mark.skipif(not SHARED_DATA.is_dir(), reason="../shared/datasets is not present")
+needs_shared_data = pytest.mark.skipif(bool(MISSING), reason=NO_DATA_REASON)
+
+
+def pytest_report_header(config) -> str:
+    if MISSING:
+        return f"WARNING: {NO_DATA_REASON}; the tests that need them are skipped"
+    return f"genlab test data: {SHARED_DATA}"
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
+    """Skips for missing data are easy to miss under -q; name them at the end, where everyone looks."""
+    if not MISSING:
+        return
+    skipped = [report for report in terminalreporter.stats.get("skipped", []) if NO_DATA_REASON in str(report.longrepr)]
+    terminalreporter.write_sep("!", f"{len(skipped)} tests skipped: {NO_DATA_REASON}", yellow=True, bold=True)

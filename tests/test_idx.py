@@ -3,18 +3,17 @@
 import gzip
 import shutil
 import struct
-from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import SHARED_DATA, needs_shared_data
 
 from genlab.data.idx import decompressed_sha256, read_idx, read_idx_header, write_idx
 from genlab.errors import GenlabError
 
 # The shared test datasets live beside the repository checkout.
-SHARED = Path(__file__).parents[2] / "shared" / "datasets"
-MNIST = SHARED / "mnist"
-needs_mnist = pytest.mark.skipif(not MNIST.is_dir(), reason=f"test datasets not found in {SHARED}")
+MNIST = SHARED_DATA / "mnist"
+needs_mnist = needs_shared_data
 
 MNIST_TEST_DIGIT_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
 

@@ -2,18 +2,18 @@
 
 import json
 import math
-import os
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import SHARED_DATA, needs_shared_data
 
 from genlab.cli import main
 from genlab.metrics.sets import load_set
 from metrics_threads import one_torch_thread  # noqa: F401 (autouse fixture)
 
-SHARED = Path(os.environ.get("GENLAB_DATA") or Path(__file__).parents[2] / "shared" / "datasets")
-needs_mnist = pytest.mark.skipif(not (SHARED / "mnist").is_dir(), reason=f"MNIST not found in {SHARED}")
+SHARED = SHARED_DATA
+needs_mnist = needs_shared_data
 
 
 def run_cli(args, capsys) -> tuple[int, str, str]:

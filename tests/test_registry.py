@@ -13,17 +13,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import SHARED_DATA, needs_shared_data
 
 from genlab.data import registry
 from genlab.data.download import DownloadError, download_file, mirror_urls
 from genlab.data.idx import decompressed_sha256
 from genlab.errors import GenlabError
 
-SHARED = Path(__file__).parents[2] / "shared" / "datasets"
-needs_shared = pytest.mark.skipif(
-    not (SHARED / "mnist").is_dir() or not (SHARED / "fashion-mnist").is_dir(),
-    reason=f"test datasets not found in {SHARED}",
-)
+SHARED = SHARED_DATA
+needs_shared = needs_shared_data
 
 TEST_FILES = ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
 

@@ -49,3 +49,24 @@ def test_sweep_rejects_unknown_settings(capsys, tmp_path):
         ["sweep", "mlp", "--grid", "depth=1,2", "-o", str(tmp_path)], capsys, "'depth' is not a setting of mlp"
     )
     assert_user_error(["sweep", "mlp", "--grid", "lr", "-o", str(tmp_path)], capsys, "cannot parse 'lr'")
+
+
+def test_every_demo_model_has_a_learning_floor():
+    from genlab.demo import DEMO
+    from genlab.suites.steps import Train
+
+    trained = [step for step in DEMO.steps() if isinstance(step, Train)]
+    assert [step.name for step in trained] == ["logreg", "cnn", "ae", "vae", "gan"]
+    assert all(step.floors for step in trained)
+
+
+def test_the_demo_autoencoder_learns_a_code_that_separates_the_classes(tmp_path):
+    """The demo's autoencoder step as the demo runs it: its 2-D code clears the floor the demo checks."""
+    from genlab.demo import DEMO
+    from genlab.suites.run import Suite, run_suite
+
+    alone = Suite("demo-ae", "", "", DEMO.data, lambda data: [s for s in DEMO.build(data) if s.name == "ae"])
+    lines: list[str] = []
+    outcome = run_suite(alone, tmp_path, "quick", progress=False, log=lines.append)["ae"]
+    assert outcome.runs[0].summary["latent_knn_accuracy"] >= 0.6
+    assert not any("below the floor" in line for line in lines), lines

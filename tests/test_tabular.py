@@ -1,19 +1,18 @@
 """Tabular data (CSV, .npy, .h5ad): loading, splitting, standardising, training on it, and bad files."""
 
 import json
-import os
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import SHARED_DATA
 
 from helpers import run_cli
 
 from genlab.data.datasets import load_dataset
 from genlab.errors import GenlabError
 
-DATA = Path(os.environ.get("GENLAB_DATA", Path(__file__).parents[2] / "shared" / "datasets"))
+DATA = SHARED_DATA
 PBMC = DATA / "pbmc68k-reduced" / "pbmc68k_reduced.h5ad"
 needs_pbmc = pytest.mark.skipif(not PBMC.is_file(), reason=f"{PBMC} not found")
 

@@ -374,9 +374,10 @@ def path(settings: s.PathSettings) -> PathResult:
 def suite(settings: s.SuiteSettings):
     """Run a named suite end to end (runs + report); returns the SuiteResult (folder, html, pdf)."""
     from genlab.suites import run_named_suite
+    from genlab.train.engine import say
 
     return run_named_suite(
-        settings.name, settings.out, quick=settings.quick, data=settings.data, progress=not settings.quiet, log=print
+        settings.name, settings.out, quick=settings.quick, data=settings.data, progress=not settings.quiet, log=say
     )
 
 
@@ -449,8 +450,9 @@ def corrupt(settings: s.CorruptSettings) -> Drawing:
 def run_demo(settings: s.DemoSettings):
     """The offline tour on mnist-sample, ending in a report; returns the SuiteResult."""
     from genlab import demo
+    from genlab.train.engine import say
 
-    return demo.run_demo(settings.out, progress=not settings.quiet, log=print)
+    return demo.run_demo(settings.out, progress=not settings.quiet, log=say)
 
 
 @takes(s.CompareSettings)

@@ -10,6 +10,7 @@ User errors (GenlabError, bad flags) print one line and exit with code 2.
 from __future__ import annotations
 
 import json
+import shlex
 import sys
 from typing import Callable
 
@@ -17,7 +18,7 @@ import click
 
 from genlab import __version__, api
 from genlab.clibuild import SettingsCommand, build, click_params, given_values
-from genlab.errors import GenlabError
+from genlab.errors import GenlabError, TrainingInterrupted
 from genlab.settings import TrainOptions
 from genlab.userfiles import DAMAGED, os_error
 
@@ -273,10 +274,44 @@ def experiment():
 add(experiment, "divergences", api.divergences_experiment, echo_line("report"))
 
 
+# Commands that reuse their finished runs and resume an interrupted one when run again as they were.
+CONTINUED_BY_RERUNNING = ("suite", "demo", "sweep")
+
+
+def interrupt_advice(args: list[str], interrupt: BaseException) -> str:
+    """What Ctrl-C during `genlab ARGS` left behind and the exact command that continues it, or that
+    nothing can be continued."""
+    command = shlex.join(["genlab", *args])
+    run = interrupt if isinstance(interrupt, TrainingInterrupted) else None
+    name = args[0] if args else ""
+    if name in CONTINUED_BY_RERUNNING:
+        # --overwrite would retrain what finished; without it, finished runs are reused.
+        again = shlex.join(["genlab", *(a for a in args if a != "--overwrite")])
+        where = ""
+        if run is not None and run.checkpoint_epoch:
+            where = f"{run.state()}; "
+        elif run is not None:
+            where = f"{run.run_path} had finished no epoch and starts afresh; "
+        return f"{where}finished runs are kept: run the same command again to continue: {again}"
+    if name == "judge":
+        return f"nothing can be continued: a judge is trained afresh each time; run the same command again: {command}"
+    if name == "train" and run is not None:
+        path = shlex.quote(str(run.run_path))
+        if run.checkpoint_epoch == 0:
+            again = command if "--overwrite" in args else f"{command} --overwrite"
+            return f"{run.state()}; start it again with: {again}"
+        if run.checkpoint_epoch >= run.epochs and run.weights:
+            return f"{run.state()}; write it with: genlab evaluate {path}"
+        return f"{run.state()}; continue it with: genlab train {run.model} --resume {path}"
+    return f"nothing was left to continue; run the command again: {command}"
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: user errors become one line on stderr and exit code 2."""
+    """Entry point: user errors become one line on stderr and exit code 2; Ctrl-C one line saying how to
+    continue, and exit code 130."""
+    args = list(sys.argv[1:] if argv is None else argv)
     try:
-        cli.main(args=argv, prog_name="genlab", standalone_mode=False)
+        cli.main(args=args, prog_name="genlab", standalone_mode=False)
     except GenlabError as error:
         click.echo(f"genlab: error: {error}", err=True)
         sys.exit(2)
@@ -291,19 +326,15 @@ def main(argv: list[str] | None = None) -> None:
         # read-only or full disk (genlab.userfiles words these as it words read errors).
         click.echo(f"genlab: error: {os_error(error)}", err=True)
         sys.exit(2)
-    except click.Abort as abort:
-        if isinstance(abort.__context__, EOFError):  # click turns an EOFError into Abort: a file ended early
-            click.echo(f"genlab: error: a file ended early ({abort.__context__}); {DAMAGED}", err=True)
+    except (KeyboardInterrupt, click.Abort) as interrupt:
+        if isinstance(interrupt, click.Abort) and isinstance(interrupt.__context__, EOFError):
+            # click turns an EOFError into Abort: a file ended early
+            click.echo(f"genlab: error: a file ended early ({interrupt.__context__}); {DAMAGED}", err=True)
             sys.exit(2)
-        interrupted()
-    except KeyboardInterrupt:
-        interrupted()
-
-
-def interrupted() -> None:
-    """Ctrl-C: one line and exit code 130."""
-    click.echo("genlab: interrupted; a training run can be continued with 'genlab train MODEL --resume RUN'", err=True)
-    sys.exit(130)
+        # click turns Ctrl-C into Abort; what training knew is the Abort's cause.
+        cause = interrupt.__cause__ if isinstance(interrupt, click.Abort) else interrupt
+        click.echo(f"genlab: interrupted; {interrupt_advice(args, cause)}", err=True)
+        sys.exit(130)
 
 
 if __name__ == "__main__":

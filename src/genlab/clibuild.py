@@ -156,6 +156,19 @@ def build(cls, /, **values):
             f"'{name}' is not a setting of {cls.__name__}; settings are "
             f"{', '.join(spec.name for _, spec in leaves(cls))}"
         )
+    # click (>= 8.2) reads an option's explicit default of None as a value, so it lets a required
+    # option through unset; the one-line error comes from here, for the CLI and Python alike.
+    for spec in dataclasses.fields(cls):
+        if (
+            spec.name not in kwargs
+            and spec.default is dataclasses.MISSING
+            and spec.default_factory is dataclasses.MISSING
+        ):
+            meta = spec.metadata
+            flag = (
+                spec.name.upper() if meta.get("argument") else (meta.get("flags") or (f"--{flag_name(spec.name)}",))[0]
+            )
+            raise GenlabError(f"{flag} is required ({spec.name}=... from Python): {meta.get('help', '')}")
     return cls(**kwargs)
 
 

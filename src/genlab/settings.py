@@ -103,7 +103,7 @@ class TrainOptions(Settings):
     out: Path | None = option(None, "run folder to write  [default: runs/MODEL-DATA-TIMESTAMP]", flags=OUT)
     overwrite: bool = option(False, "replace an existing run folder")
     resume: Path | None = option(None, "continue an interrupted run folder (optionally with more --epochs)")
-    quiet: bool = option(False, "no progress bar", flags=QUIET)
+    quiet: bool = option(False, "no progress bar or per-epoch lines", flags=QUIET)
     config: Path | None = option(
         None,
         "start from the settings in a run's config.json or a JSON/YAML file (which may name the model); "
@@ -148,7 +148,7 @@ class JudgeTrainSettings(Settings):
     epochs: int | None = option(None, "passes over the data (none: about 180k examples seen)")
     device: Device = group(Device)
     overwrite: bool = option(False, "retrain an existing judge")
-    quiet: bool = option(False, "no progress bar", flags=QUIET)
+    quiet: bool = option(False, "no progress bar or per-epoch lines", flags=QUIET)
 
     def check(self):
         check_range(self, "epochs", low=1)
@@ -175,7 +175,7 @@ class SweepSettings(Settings):
     fixed: tuple[str, ...] = option((), "a setting shared by every run", flags=("--set",), metavar="KEY=VALUE")
     out: Path | None = option(None, "sweep folder  [default: runs/sweep-MODEL-TIMESTAMP]", flags=OUT)
     overwrite: bool = option(False, "retrain settings whose run folders exist")
-    quiet: bool = option(False, "no progress bars", flags=QUIET)
+    quiet: bool = option(False, "no progress bars or per-epoch lines", flags=QUIET)
 
     def __post_init__(self):
         # Python may give {"lr": [0.1, 0.01], "hidden": [(64,), (256, 128)]}: written as the CLI's items.
@@ -311,7 +311,7 @@ class SuiteSettings(Settings):
         "[default: runs/suite-NAME, or runs/suite-NAME-quick]",
         flags=OUT,
     )
-    quiet: bool = option(False, "no progress bars (the steps are still listed)", flags=QUIET)
+    quiet: bool = option(False, "no progress bars or per-epoch lines (the steps are still listed)", flags=QUIET)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -366,7 +366,7 @@ class PcaVsLinearAeSettings(Settings):
     seed: int = option(0, "seed of the initialisation, shuffling and subset")
     out: Path | None = option(None, "output folder  [default: runs/pca-vs-linear-ae-DATA-K]", flags=OUT)
     device: Device = group(Device)
-    quiet: bool = option(False, "no progress bar", flags=QUIET)
+    quiet: bool = option(False, "no progress bar or per-epoch lines", flags=QUIET)
 
     def check(self):
         at_least(self, "latent_dim", 1)
@@ -391,7 +391,7 @@ class DemoSettings(Settings):
     """A short offline tour on the embedded mnist-sample, ending in a report (HTML and PDF)."""
 
     out: Path = option(Path("demo-output"), "output folder", flags=OUT)
-    quiet: bool = option(False, "no progress bars", flags=QUIET)
+    quiet: bool = option(False, "no progress bars or per-epoch lines (the steps are still listed)", flags=QUIET)
 
 
 @dataclass(frozen=True, kw_only=True)

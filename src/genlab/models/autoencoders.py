@@ -217,6 +217,7 @@ class Autoencoder(Family):
 
     config_cls = AutoencoderConfig
     headline = ("test_reconstruction_mse", "latent_knn_accuracy")
+    epoch_entries = ("mse",)
 
     def __init__(self, config, data, device):
         super().__init__(config, data, device)

@@ -57,6 +57,8 @@ class Family:
     config_cls: type[TrainConfig] = TrainConfig
     #: summary.json entries that sweeps tabulate, the last being the one they plot.
     headline: tuple[str, ...] = ()
+    #: `evaluate` entries the engine's per-epoch line shows (those present; none listed or present: the first).
+    epoch_entries: tuple[str, ...] = ()
 
     def __init__(self, config: TrainConfig, data: DataBundle, device: torch.device):
         self.config = config

@@ -218,6 +218,7 @@ class Classifier(Family):
 
     config_cls = ClassifierConfig
     headline = ("val_accuracy", "test_accuracy")
+    epoch_entries = ("accuracy",)
 
     def build(self) -> nn.Module:
         config, data = self.config, self.data

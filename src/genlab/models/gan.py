@@ -252,6 +252,7 @@ class GANFamily(Family):
 
     config_cls = GANConfig
     headline = ("sample_mean_confidence", "sample_class_entropy")
+    epoch_entries = ("d_real", "d_fake", "wasserstein")
 
     def __init__(self, config, data, device):
         super().__init__(config, data, device)

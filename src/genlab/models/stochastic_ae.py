@@ -98,6 +98,7 @@ class StochasticAEFamily(Family):
 
     rate_name = "rate"
     headline = ("test_loss", "test_rate", "test_reconstruction")
+    epoch_entries = ("elbo",)  # the echo autoencoder has none: its line shows the loss
 
     def check_data(self) -> None:
         if self.config.recon == "bce" and self.data.kind != "image":

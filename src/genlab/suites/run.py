@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
@@ -71,6 +71,34 @@ class Suite:
 
 
 @dataclass
+class StepClock:
+    """Numbers the steps of one invocation (every suite in it) and estimates the time left: the mean
+    time of the steps that did work (reused ones take no time) times the steps still to come."""
+
+    total: int
+    done: int = 0
+    worked: int = 0
+    worked_seconds: float = 0.0
+    started: float = field(default_factory=time.perf_counter)
+
+    def begin(self) -> str:
+        """'[3/12]', then where the whole invocation stands once a step has done work."""
+        from genlab.train.engine import duration
+
+        position = f"[{self.done + 1}/{self.total}]"
+        if not self.worked:
+            return position
+        left = self.worked_seconds / self.worked * (self.total - self.done)
+        return f"{position} {duration(time.perf_counter() - self.started)} elapsed, about {duration(left)} left;"
+
+    def end(self, seconds: float, action: str) -> None:
+        self.done += 1
+        if not action.endswith("reused") or "," in action:  # "run reused", "2 runs: 2 reused": no work done
+            self.worked += 1
+            self.worked_seconds += seconds
+
+
+@dataclass
 class SuiteResult:
     folder: Path
     html: Path
@@ -97,8 +125,9 @@ def run_suites(
         validate(suite, mode, data)
     started = time.perf_counter()
     outcomes = {}
+    clock = StepClock(sum(len(suite.steps(data)) for suite in suites))
     for suite in suites:
-        outcomes[suite.name] = run_suite(suite, out / suite.name, mode, data, progress, log)
+        outcomes[suite.name] = run_suite(suite, out / suite.name, mode, data, progress, log, clock)
     seconds = time.perf_counter() - started
     names = ", ".join(s.name for s in suites)
     log(f"suite {names}: steps done in {seconds:.0f} s; writing the report")
@@ -113,12 +142,16 @@ def run_suite(
     data: tuple[str, ...] | None = None,
     progress: bool = True,
     log: Callable[[str], None] = print,
+    clock: StepClock | None = None,
 ) -> dict[str, Outcome]:
-    """Run (or reuse) every step of `suite` into `folder`; write `folder/suite.json`."""
+    """Run (or reuse) every step of `suite` into `folder`; write `folder/suite.json`. Each step is logged
+    as it starts ('[3/12] ... about 2 min left; demo ae: ...', numbered by `clock` across the invocation)
+    and as it ends (what was done, its seconds, and any floor its result falls short of)."""
     steps = suite.steps(data)
+    clock = clock or StepClock(len(steps))
     outcomes: dict[str, Outcome] = {}
-    for index, step in enumerate(steps, 1):
-        log(f"[{suite.name} {index}/{len(steps)}] {step.name}: {step.what}")
+    for step in steps:
+        log(f"{clock.begin()} {suite.name} {step.name}: {step.what}")
         started = time.perf_counter()
         if isinstance(step, Train):
             outcome = _train(step, folder / step.name, mode, outcomes, progress)
@@ -127,7 +160,11 @@ def run_suite(
         else:
             outcome = _inspect(step, folder, mode, outcomes, progress)
         outcomes[step.name] = outcome
-        log(f"    {outcome.action} ({time.perf_counter() - started:.1f} s)")
+        seconds = time.perf_counter() - started
+        clock.end(seconds, outcome.action)
+        log(f"    {outcome.action} ({seconds:.1f} s)")
+        for warning in floor_warnings(outcome):
+            log(f"    warning, below the floor: {warning}")
     atomic_write_json(folder / SUITE_FILE, suite_record(suite, mode, tuple(data or suite.data), outcomes))
     return outcomes
 

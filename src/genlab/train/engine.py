@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import sys
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -19,10 +20,19 @@ import torch
 from tqdm.auto import tqdm
 
 from genlab.data.datasets import DataBundle, load_dataset, resolve_device
-from genlab.errors import GenlabError
+from genlab.errors import GenlabError, TrainingInterrupted
 from genlab.models.base import Family, ModelSpec
 from genlab.train import logs
-from genlab.train.runfolder import CHECKPOINT, FINISHED, TRAINED, TRAINING, RunFolder, checkpoint_epoch, described
+from genlab.train.runfolder import (
+    CHECKPOINT,
+    FINISHED,
+    TRAINED,
+    TRAINING,
+    WEIGHTS,
+    RunFolder,
+    checkpoint_epoch,
+    described,
+)
 
 
 @dataclass
@@ -108,8 +118,53 @@ def evaluate_splits(
     return results
 
 
+def duration(seconds: float) -> str:
+    """'4.2 s', '42 s', '3 min 05 s' or '1 h 02 min': a duration as people read it."""
+    if seconds < 9.95:
+        return f"{seconds:.1f} s"
+    seconds = round(seconds)
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60:02d} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
+
+
+def say(text: str) -> None:
+    """Print a progress line that stays, flushed at once so a pipe, a log file or CI shows it when it happens."""
+    print(text, file=sys.stdout, flush=True)
+
+
+def epoch_line(
+    epoch: int,
+    epochs: int,
+    train: dict[str, float],
+    evaluated: dict[str, dict],
+    entries: tuple[str, ...],
+    seconds: float,
+    eta: float,
+) -> str:
+    """'epoch 3/10  train loss 0.0412  val accuracy 0.9120  4.1 s  ETA 29 s': one epoch's training loss (its
+    mean), the family's headline entries (`entries`, those present; else the first) on the validation split (the
+    test split when there is none) at the epoch's last evaluation, its seconds and the run's remaining time."""
+    parts = [f"epoch {epoch}/{epochs}"]
+    losses = {name: value for name, value in train.items() if name.endswith("loss")} or dict(list(train.items())[:1])
+    parts.append("train " + "  ".join(f"{name} {value:.4g}" for name, value in losses.items()))
+    split = "val" if "val" in evaluated else "test"
+    metrics = evaluated.get(split, {})
+    shown = [name for name in entries if name in metrics] or list(metrics)[:1]
+    if shown:
+        parts.append(f"{split} " + "  ".join(f"{name} {metrics[name]:.4g}" for name in shown))
+    parts.append(duration(seconds))
+    parts.append(f"ETA {duration(eta)}" if epoch < epochs else "final evaluation next")
+    return "  ".join(parts)
+
+
 def fit(family: Family, run: RunFolder, resume: bool = False, progress: bool = True) -> TrainResult:
-    """Train `family` into `run`; with `resume`, continue from its last checkpoint."""
+    """Train `family` into `run`; with `resume`, continue from its last checkpoint.
+
+    With `progress`, one line per epoch that stays (`epoch_line`) and, where stderr is a terminal, a
+    progress bar within the epoch; a resumed run first says where it resumed."""
     config, data, device = family.config, family.data, family.device
     torch.manual_seed(config.seed)
     model = family.build().to(device)
@@ -135,8 +190,12 @@ def fit(family: Family, run: RunFolder, resume: bool = False, progress: bool = T
         for group in optimizer.param_groups:
             group.setdefault("base_lr", group["lr"])
     model.train()
+    if resume and progress:
+        say(f"resuming {run.path} after epoch {start_epoch}/{config.epochs} (step {step})")
+    epoch_seconds: list[float] = []  # this process's epochs, evaluations included: the run's ETA
     for epoch in range(start_epoch, config.epochs):
         started = time.perf_counter()
+        loss_sums, loss_count, evaluated = None, 0, {}
         paused = 0.0  # seconds of this epoch spent evaluating, not training
         order = epoch_order(n, config.seed, epoch, device)
         pending: list[torch.Tensor] = []
@@ -166,6 +225,8 @@ def fit(family: Family, run: RunFolder, resume: bool = False, progress: bool = T
                 chunk = torch.stack(pending).cpu()
                 _check_finite(chunk, names, step - len(pending) + 1, run)
                 means = chunk.mean(0).tolist()
+                loss_sums = chunk.sum(0) if loss_sums is None else loss_sums + chunk.sum(0)
+                loss_count += len(chunk)
                 run.log({"event": "train", "epoch": epoch + 1, "step": step, **dict(zip(names, means))})
                 elapsed = time.perf_counter() - started
                 bar.set_postfix(
@@ -177,7 +238,9 @@ def fit(family: Family, run: RunFolder, resume: bool = False, progress: bool = T
                 if device.type == "cuda":
                     torch.cuda.synchronize()  # queued training work belongs to training time
                 before = time.perf_counter()
-                evaluate_splits(family, model, run, epoch + 1, step, train_seconds + before - started - paused)
+                evaluated = evaluate_splits(
+                    family, model, run, epoch + 1, step, train_seconds + before - started - paused
+                )
                 paused += time.perf_counter() - before
         bar.close()
         train_seconds += time.perf_counter() - started - paused
@@ -195,6 +258,13 @@ def fit(family: Family, run: RunFolder, resume: bool = False, progress: bool = T
                 "train_seconds": round(train_seconds, 3),
             }
         )
+        if progress:
+            epoch_seconds.append(time.perf_counter() - started)
+            mean_loss = dict(zip(names, (loss_sums / loss_count).tolist()))
+            eta = sum(epoch_seconds) / len(epoch_seconds) * (config.epochs - epoch - 1)
+            say(
+                epoch_line(epoch + 1, config.epochs, mean_loss, evaluated, family.epoch_entries, epoch_seconds[-1], eta)
+            )
 
     run.save_weights(model, config.epochs, step)
     facts = {"steps": step, "seconds": round(seconds, 3), "train_seconds": round(train_seconds, 3)}
@@ -284,7 +354,7 @@ def train(
     try:
         run.write_config({**config.to_dict(), "data_fingerprint": data.fingerprint}, device=str(device), source=source)
         with logs.attached(run, log):
-            return fit(family, run, progress=progress)
+            return fit_explaining_interrupts(family, run, progress=progress)
     except BaseException:
         run.abandon()
         raise
@@ -329,7 +399,7 @@ def resume(
         source=record.get("config_source"),
     )
     with logs.attached(run, log, resuming=True):
-        return fit(family, run, resume=True, progress=progress)
+        return fit_explaining_interrupts(family, run, resume=True, progress=progress)
 
 
 def finish_trained(family: Family, run: RunFolder) -> TrainResult:
@@ -351,6 +421,23 @@ def check_fingerprint(run: RunFolder, data: DataBundle) -> None:
             f"the data of {data.name} differs from what {run.path} was trained on "
             "(fingerprint mismatch); use the same dataset files"
         )
+
+
+def fit_explaining_interrupts(family: Family, run: RunFolder, resume: bool = False, progress: bool = True):
+    """`fit`, with Ctrl-C turned into TrainingInterrupted: what the run folder holds, so the CLI can name
+    the folder and the command that continues it (or say that nothing can be continued)."""
+    try:
+        return fit(family, run, resume=resume, progress=progress)
+    except KeyboardInterrupt as interrupt:
+        # A staged run (replacing an old one) that had not settled names the folder it was to replace:
+        # it has no checkpoint, is removed by train(), and the advice is to start it again.
+        raise TrainingInterrupted(
+            run.destination,
+            family.config.model,
+            checkpoint_epoch(run.path),
+            family.config.epochs,
+            weights=(run.path / WEIGHTS).is_file(),
+        ) from interrupt
 
 
 def load_family_data(spec: ModelSpec, config, device: torch.device) -> DataBundle:
