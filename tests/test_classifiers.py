@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -18,8 +20,10 @@ def test_logreg_reaches_85_percent_on_mnist(tmp_path):
     spec = get_model("logreg")
     result = engine.train(spec, spec.make_config(data="mnist", epochs=3), out=tmp_path / "run", progress=False)
     assert result.summary["test_accuracy"] >= 0.85
-    figures = {p.name for p in (tmp_path / "run" / "figures").iterdir()}
+    figures = {p.name for p in (tmp_path / "run" / "figures").glob("*.png")}
     assert figures == {"error_curves.png", "confusion_matrix.png"}
+    captions = json.loads((tmp_path / "run" / "figures" / "index.json").read_text())
+    assert set(captions) == figures and all(entry["caption"] for entry in captions.values())
 
 
 @needs_shared_data

@@ -163,6 +163,10 @@ def test_every_command_of_the_readme_tour_parses(tmp_path):
         assert args[0] == "genlab", args
         command, rest = cli, args[1:]
         while isinstance(command, click.Group):  # the groups take no options: the next word names the command
+            if rest[0] == "--config":  # `genlab train --config F`: the model and settings come from F
+                settings = tmp_path / "settings.json"
+                settings.write_text('{"model": "mlp"}')
+                rest = ["mlp", "--config", str(settings), *rest[2:]]
             command, rest = command.get_command(click.Context(command), rest[0]), rest[1:]
             assert command is not None, args
         command.parse_settings(rest)  # a missing required option or an unknown one raises here

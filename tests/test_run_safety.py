@@ -147,7 +147,7 @@ def test_non_finite_final_weights_stop_the_run_and_are_never_saved(bad, tmp_path
 def test_resume_refuses_an_output_folder_of_its_own(finished_mlp, tmp_path, capsys):
     elsewhere = tmp_path / "elsewhere"
     assert_user_error(
-        ["train", "mlp", "--resume", str(finished_mlp), "--epochs", "3", "-o", str(elsewhere)], capsys, "drop -o"
+        ["train", "mlp", "--resume", str(finished_mlp), "--epochs", "3", "-o", str(elsewhere)], capsys, "leave out -o"
     )
     assert not elsewhere.exists()
 
