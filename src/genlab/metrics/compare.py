@@ -128,10 +128,9 @@ class Comparison:
         values = ", ".join(f"{r.metric} {r.direction} = {format_value(r.value)}" for r in self.rows)
         return f"Comparison(A: {self.a.description}; B: {self.b.description}; {values})"
 
-    def _repr_html_(self) -> str:
-        """Jupyter's view: the two sets, one row per estimate (as `table()`), then the notes."""
-        from genlab import display
-
+    def _cells(self) -> tuple[tuple[str, ...], list[tuple[str, ...]]]:
+        """The header and one row of text cells per estimate, shared by `table()` and the notebook view."""
+        header = ("metric", "direction", "value", "seconds", "space", "estimator and settings")
         rows = [
             (
                 r.metric,
@@ -143,7 +142,13 @@ class Comparison:
             )
             for r in self.rows
         ]
-        header = ("metric", "direction", "value", "seconds", "space", "estimator and settings")
+        return header, rows
+
+    def _repr_html_(self) -> str:
+        """Jupyter's view: the two sets, one row per estimate (as `table()`), then the notes."""
+        from genlab import display
+
+        header, rows = self._cells()
         notes = dict.fromkeys(f"{r.metric} {r.direction} [{r.space}]: {note}" for r in self.rows for note in r.notes)
         return (
             f"<div><b>A</b>: {display.escape(self.a.description)}<br><b>B</b>: {display.escape(self.b.description)}"
@@ -154,18 +159,7 @@ class Comparison:
 
     def table(self) -> str:
         """A plain-text table (metric, direction, value, seconds, space, estimator and settings) with notes."""
-        header = ("metric", "direction", "value", "seconds", "space", "estimator and settings")
-        lines = [
-            (
-                r.metric,
-                r.direction,
-                format_value(r.value),
-                "-" if r.seconds is None else f"{r.seconds:.3f}",
-                r.space,
-                describe(r),
-            )
-            for r in self.rows
-        ]
+        header, lines = self._cells()
         widths = [max(len(header[i]), *(len(line[i]) for line in lines)) for i in range(5)]
         out = [f"A: {self.a.description}", f"B: {self.b.description}", ""]
         out.append("  ".join(h.ljust(w) for h, w in zip(header, widths)) + "  " + header[5])
