@@ -58,6 +58,24 @@ def timed(args: list[str], threads: int) -> dict:
     }
 
 
+def environment(threads: int) -> dict:
+    """Date, machine and versions of a measurement, as the benchmarks' JSON records state them."""
+    import torch
+
+    from genlab import __version__
+
+    return {
+        "date": datetime.date.today().isoformat(),
+        "machine": {
+            "platform": platform.platform(),
+            "processor": platform.processor() or platform.machine(),
+            "cpus": os.cpu_count(),
+            "threads": threads,
+        },
+        "versions": {"genlab": __version__, "torch": torch.__version__, "python": platform.python_version()},
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--suites", nargs="+", default=["all"])
@@ -70,10 +88,6 @@ def main() -> None:
         "instead of a temporary folder; DIR must not exist yet, so nothing is reused",
     )
     args = parser.parse_args()
-
-    import torch
-
-    from genlab import __version__
 
     results = []
     if args.keep is not None and args.keep.exists():
@@ -91,14 +105,7 @@ def main() -> None:
             print(json.dumps(first))
             print(json.dumps(results[-1]))
     record = {
-        "date": datetime.date.today().isoformat(),
-        "machine": {
-            "platform": platform.platform(),
-            "processor": platform.processor() or platform.machine(),
-            "cpus": os.cpu_count(),
-            "threads": args.threads,
-        },
-        "versions": {"genlab": __version__, "torch": torch.__version__, "python": platform.python_version()},
+        **environment(args.threads),
         "data": os.environ.get("GENLAB_DATA", "~/.cache/genlab"),
         "results": results,
     }

@@ -16,15 +16,13 @@ writes benchmarks/results/whole_command.json and the 'Whole command' section of 
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import os
-import platform
 import tempfile
 from pathlib import Path
 
 from _docs import write_docs_section
-from suites import timed
+from suites import environment, timed
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = ["logreg", "mlp", "cnn", "ae", "vae", "gan", "dcgan"]
@@ -53,10 +51,6 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1, help="OMP_NUM_THREADS of the measured commands")
     args = parser.parse_args()
 
-    import torch
-
-    from genlab import __version__
-
     with tempfile.TemporaryDirectory() as temporary:
         scratch = Path(temporary)
         os.environ["GENLAB_CACHE"] = str(scratch / "cache")  # a private judge, trained here, read by the GANs
@@ -69,14 +63,7 @@ def main() -> None:
             results.append(measure(model, scratch, args.threads))
             print(json.dumps(results[-1]))
     record = {
-        "date": datetime.date.today().isoformat(),
-        "machine": {
-            "platform": platform.platform(),
-            "processor": platform.processor() or platform.machine(),
-            "cpus": os.cpu_count(),
-            "threads": args.threads,
-        },
-        "versions": {"genlab": __version__, "torch": torch.__version__, "python": platform.python_version()},
+        **environment(args.threads),
         "judge": judge,
         "results": results,
     }
