@@ -150,6 +150,15 @@ def test_resume_refuses_an_output_folder_of_its_own(finished_mlp, tmp_path, caps
         ["train", "mlp", "--resume", str(finished_mlp), "--epochs", "3", "-o", str(elsewhere)], capsys, "leave out -o"
     )
     assert not elsewhere.exists()
+    # -o naming the run itself, or --overwrite, is no less a contradiction of "continue in place"
+    assert_user_error(
+        ["train", "mlp", "--resume", str(finished_mlp), "--epochs", "3", "-o", str(finished_mlp)],
+        capsys,
+        "leave out -o",
+    )
+    assert_user_error(
+        ["train", "mlp", "--resume", str(finished_mlp), "--epochs", "3", "--overwrite"], capsys, "leave out --overwrite"
+    )
 
 
 def hidden_leftovers(run):

@@ -65,10 +65,6 @@ def train(model: str | None = None, /, options: s.TrainOptions | None = None, **
     if options.resume:
         if model is None:
             raise GenlabError("give the model of the run to resume, e.g. genlab.train('vae', resume=RUN)")
-        if options.out or options.overwrite:
-            raise GenlabError(
-                f"--resume continues {options.resume} in place; leave out {'-o' if options.out else '--overwrite'}"
-            )
         extra = sorted(set(given) - {"epochs"})
         if extra:
             raise GenlabError(

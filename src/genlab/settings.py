@@ -121,10 +121,14 @@ class TrainOptions(Settings):
             raise GenlabError(
                 "--config starts a new run and --resume continues one with its saved settings; give one of them"
             )
-        if self.resume and self.out and Path(self.out).resolve() != Path(self.resume).resolve():
+        if self.resume and self.out:
             raise GenlabError(
-                f"--resume continues {self.resume} in place, so it cannot write to -o {self.out}; "
+                f"--resume continues {self.resume} in place, so it takes no -o; "
                 f"leave out -o (or copy {self.resume} to {self.out} and resume that copy)"
+            )
+        if self.resume and self.overwrite:
+            raise GenlabError(
+                f"--resume continues {self.resume} in place, so it replaces nothing; leave out --overwrite"
             )
 
 
