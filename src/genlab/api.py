@@ -136,7 +136,7 @@ def train_config(model: str | None, config_file: Path | None, given: dict[str, A
     return spec, config, source
 
 
-def plot_images(images, title: str = "", columns: int = 8):
+def plot_images(images, title: str = "images", columns: int = 8):
     """A labelled matplotlib Figure of images [N, C, H, W] (or [N, H, W]) with values in [0, 1], e.g.
     `run.sample(16)` or `run.interpolate(a, b)`, `columns` to a row. The figure is closed in pyplot:
     a notebook shows it once, as the cell's value; `figure.savefig(path)` writes it."""
