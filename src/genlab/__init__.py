@@ -30,6 +30,8 @@ def _interrupted_while_starting() -> None:
 try:
     # `genlab.train` is the verb, not the subpackage genlab/train/: importing the subpackage first means
     # later imports of its modules (`from genlab.train import engine`) leave the name to the function.
+    # The same for `genlab.explore` and genlab/explore/.
+    import genlab.explore  # noqa: F401
     import genlab.train  # noqa: F401
     from genlab.api import (
         compare,
@@ -38,6 +40,7 @@ try:
         datasets,
         divergences_experiment,
         evaluate,
+        explore,
         export,
         get_dataset,
         gradient_check,
@@ -72,6 +75,7 @@ __all__ = [
     "datasets",
     "divergences_experiment",
     "evaluate",
+    "explore",
     "export",
     "get_dataset",
     "gradient_check",

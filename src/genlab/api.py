@@ -400,6 +400,19 @@ def interpolate(settings: s.InterpolateSettings):
     )
 
 
+@takes(s.ExploreSettings)
+def explore(settings: s.ExploreSettings):
+    """Start the latent-space explorer of a run in the background; returns the Explorer (`.url`,
+    `.stop()`; a notebook shows its link). The CLI serves until Ctrl-C (`.wait()`)."""
+    from genlab.explore.server import Explorer
+    from genlab.explore.space import LatentSpace
+
+    space = LatentSpace(
+        settings.run, settings.split, settings.points, seed=settings.seed, device=settings.device.device
+    )
+    return Explorer(space, settings.host, settings.port)
+
+
 @takes(s.CompareRunsSettings)
 def compare_runs(settings: s.CompareRunsSettings):
     """Loss curves, embeddings, samples and summaries of runs side by side; returns the CompareResult."""

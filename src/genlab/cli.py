@@ -199,6 +199,15 @@ def show_interpolation(result, settings) -> None:
         click.echo(f"figure: {path}")
 
 
+def serve_explorer(explorer, settings) -> None:
+    """Print the explorer's URL and serve until Ctrl-C, which stops it with one line and exit code 0."""
+    click.echo(f"explorer of {settings.run}: {explorer.url}  (Ctrl-C stops it)")
+    try:
+        explorer.wait()
+    except KeyboardInterrupt:
+        click.echo("explorer stopped", err=True)
+
+
 def show_compared_runs(result, settings) -> None:
     click.echo(result.markdown)
     click.echo(f"figure: {result.figure}")
@@ -259,6 +268,7 @@ add(cli, "path", api.path, show_path)
 add(cli, "suite", api.suite, show_suite)
 add(cli, "gradcheck", api.gradient_check, show_gradcheck)
 add(cli, "interpolate", api.interpolate, show_interpolation)
+add(cli, "explore", api.explore, serve_explorer)
 add(cli, "compare-runs", api.compare_runs, show_compared_runs)
 add(cli, "pca-vs-linear-ae", api.pca_vs_linear_ae, show_subspaces)
 add(cli, "corrupt", api.corrupt, drawing_line("figure"))

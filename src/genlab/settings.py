@@ -349,6 +349,26 @@ class InterpolateSettings(Settings):
 
 
 @dataclass(frozen=True, kw_only=True)
+class ExploreSettings(Settings):
+    """Explore the latent space of RUN in the browser: a map of the codes (a GAN's samples), sliders,
+    interpolation. Starts a local web server and prints its URL; Ctrl-C stops it."""
+
+    run: Path = option(help="run folder (an autoencoder, VAE or GAN)", argument=True)
+    port: int = option(8765, "port to listen on (0: any free port)")
+    host: str = option("127.0.0.1", "address to listen on; another than 127.0.0.1 lets other machines in (a warning)")
+    split: str = option("test", "split whose codes the map shows (encoder runs)", choices=("train", "val", "test"))
+    points: int = option(2000, "points on the map (examples of the split, or a GAN's samples)")
+    seed: int = option(0, "seed of a GAN's mapped samples and of its first random start")
+    device: Device = group(Device)
+
+    def check(self):
+        check_range(self, "port", low=0, high=65535)
+        check_range(self, "points", low=10, high=20_000)
+        if not self.host.strip():
+            raise GenlabError("--host must name an address, e.g. 127.0.0.1")
+
+
+@dataclass(frozen=True, kw_only=True)
 class CompareRunsSettings(Settings):
     """Loss curves overlaid, embeddings / samples / class histograms side by side, and a table of summaries."""
 
