@@ -180,6 +180,48 @@ def test_ctrl_c_stops_the_command_with_one_line(vae_run):
     assert err.strip() == "explorer stopped"
 
 
+def test_a_wide_code_is_mapped_by_pca_and_slid_along_its_top_principal_directions(tmp_path):
+    import numpy as np
+
+    from genlab.explore.space import MAX_SLIDERS, LatentSpace
+
+    space = LatentSpace(train("ae", tmp_path, epochs=1, latent_dim=70, hidden=(64,)), points=100, device="cpu")
+    state = space.state()
+    mean, components = np.array(state["map"]["mean"]), np.array(state["map"]["components"])
+    points = np.array(state["map"]["points"])
+    assert "PCA projection of the 70-D codes" in state["map"]["method"] and "mean" in state["map"]["note"]
+    assert np.allclose(points, (space.codes - mean) @ components.T, atol=1e-3)
+    # a click's code, mean + x PC1 + y PC2, lands where it was clicked
+    clicked = mean + points[:5] @ components
+    assert np.allclose((clicked - mean) @ components.T, points[:5], atol=1e-6)
+    basis = np.array(state["sliders"]["basis"])
+    assert basis.shape == (MAX_SLIDERS, 70) and state["sliders"]["names"][:2] == ["PC1", "PC2"]
+    assert np.allclose(basis @ basis.T, np.eye(MAX_SLIDERS), atol=1e-6)
+    assert not state["spherical"]  # an autoencoder's codes have no Gaussian prior: straight lines
+
+
+def test_a_conditional_gan_decodes_the_class_asked_for_from_a_seeded_start(tmp_path):
+    from genlab.explore.server import Explorer
+    from genlab.explore.space import LatentSpace
+
+    run = train("cgan", tmp_path, epochs=1, g_hidden=(64, 128), d_hidden=(64, 64), judge="none")
+    explorer = Explorer(LatentSpace(run, points=50, device="cpu"), port=0)
+    try:
+        state = json.loads(request(explorer, "GET", "/api/state")[1])
+        assert state["classes"] == [str(k) for k in range(10)] and "drawn for" in state["map"]["method"]
+        z = json.loads(request(explorer, "GET", "/api/start?seed=3")[1])["z"]
+        assert json.loads(request(explorer, "GET", "/api/start?seed=3")[1])["z"] == z
+        assert json.loads(request(explorer, "GET", "/api/start?seed=4")[1])["z"] != z
+        one, seven = (post(explorer, "/api/decode", {"z": z, "label": k}) for k in (1, 7))
+        assert one[0] == seven[0] == 200 and one[1] != seven[1]
+        assert post(explorer, "/api/decode", {"z": z})[0] == 400  # a cgan needs the class
+        assert post(explorer, "/api/decode", {"z": z, "label": 10})[0] == 400
+        code = json.loads(request(explorer, "GET", "/api/code?i=13")[1])
+        assert code["label"] == 3 and len(code["z"]) == 100  # balanced classes: sample 13 is a 3
+    finally:
+        explorer.stop()
+
+
 # -- the page in a real browser -------------------------------------------------------------------------
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
