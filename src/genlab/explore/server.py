@@ -24,6 +24,7 @@ import errno
 import html
 import ipaddress
 import json
+import socket
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -93,10 +94,10 @@ class Handler(BaseHTTPRequestHandler):
                 raise RequestError(414, f"the URL is longer than {MAX_URL} characters")
             self._check_host()
             status, kind, body = route(urlsplit(self.path))
-        except RequestError as error:
-            status, kind, body = error.status, "text/plain; charset=utf-8", f"{error}\n".encode()
-        except ValueError as error:  # LatentSpace's word on a value the request gave
-            status, kind, body = 400, "text/plain; charset=utf-8", f"{error}\n".encode()
+        except (RequestError, ValueError) as error:  # ValueError: LatentSpace's word on a value the request gave
+            status, kind, body = getattr(error, "status", 400), "text/plain; charset=utf-8", f"{error}\n".encode()
+            # A refused POST's body may be left unread, where the next request on the connection would start.
+            self.close_connection = self.close_connection or self.command == "POST"
         self.send_response(status)
         self.send_header("Content-Type", kind)
         self.send_header("Content-Length", str(len(body)))
@@ -166,7 +167,6 @@ class Handler(BaseHTTPRequestHandler):
         if length is None or not length.isdigit():
             raise RequestError(411, "a POST needs a Content-Length")
         if int(length) > MAX_BODY:
-            self.close_connection = True  # the body is left unread
             raise RequestError(413, f"the request body is larger than {MAX_BODY} bytes")
         try:
             request = json.loads(self.rfile.read(int(length)))
@@ -191,6 +191,8 @@ class ExplorerHTTPServer(ThreadingHTTPServer):
         self.loopback = loopback
         self.assets = read_assets()
         self.state = json.dumps(space.state(), separators=(",", ":")).encode()
+        if ":" in address[0]:
+            self.address_family = socket.AF_INET6
         super().__init__(address, Handler)
 
 
