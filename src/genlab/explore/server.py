@@ -78,6 +78,9 @@ def read_assets() -> dict[str, bytes]:
 class Handler(BaseHTTPRequestHandler):
     server: ExplorerHTTPServer
     protocol_version = "HTTP/1.1"  # keep-alive: a slider drag is many requests on one connection
+    # The headers and the body go out in two writes; with Nagle's algorithm the second waits for the
+    # client's delayed ACK of the first, 40 ms on Linux: the whole of a decode request's time.
+    disable_nagle_algorithm = True
 
     def log_message(self, format, *args):  # a request log would drown the terminal's one line
         pass
