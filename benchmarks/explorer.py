@@ -191,6 +191,12 @@ def markdown(record: dict) -> str:
     ready_met = all(
         row["ready_ms_median"] is not None and row["ready_ms_median"] < READY_TARGET_MS for row in record["results"]
     )
+    busiest = max(row["load_average_before"] for row in record["results"])
+    if busiest > machine["cpus"]:
+        lines += [
+            "",
+            f"The machine was loaded (load average up to {busiest} on {machine['cpus']} CPUs): rerun on a quiet one.",
+        ]
     lines += [
         "",
         f"Decode target (< {DECODE_TARGET_MS} ms): {'met' if met else 'NOT met'} by every model; page target "
