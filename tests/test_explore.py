@@ -145,7 +145,10 @@ def test_it_listens_on_127_0_0_1_unless_told_and_then_warns(vae_run, vae_explore
 
 
 def test_the_notebook_gets_a_link_and_stop_frees_the_port(vae_run):
-    explorer = explore(vae_run, port=0, points=20, device="cpu")
+    import genlab
+
+    explorer = genlab.explore(genlab.load(vae_run), port=0, points=20, device="cpu")  # a Run, as a notebook has
+    assert explorer.space.run_path == vae_run
     assert f'href="{explorer.url}"' in explorer._repr_html_()
     explorer.stop()
     explorer.stop()

@@ -38,6 +38,10 @@ class Run:
         self.device = device
         self._loaded = None
 
+    def __fspath__(self) -> str:
+        """The run folder, so a Run stands wherever a path to a run does (`genlab.explore(run)`)."""
+        return str(self.path)
+
     def __repr__(self) -> str:
         config = self.config
         return f"Run('{self.path}': {config.get('model', '?')} on {config.get('data', '?')}, {self._state()})"

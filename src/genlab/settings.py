@@ -15,6 +15,7 @@ family's own `TrainConfig` subclass (saved as the run's config.json) plus
 from __future__ import annotations
 
 import dataclasses
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,8 +45,8 @@ def at_least(settings, name: str, low, note: str = "") -> None:
 class Settings:
     """Base of every command's settings: normalises types, checks choices, then runs `check`.
 
-    Lists become tuples (so settings stay frozen and comparable) and strings become
-    Path for path fields, so `InvertSettings(run="r")` equals what the CLI builds.
+    Lists become tuples (so settings stay frozen and comparable) and strings (or a Run: its folder)
+    become Path for path fields, so `InvertSettings(run="r")` equals what the CLI builds.
     """
 
     def __post_init__(self):
@@ -54,8 +55,8 @@ class Settings:
             kind = field_type(type(self), spec.name)
             if kind is tuple and isinstance(value, list):
                 object.__setattr__(self, spec.name, tuple(value))
-            elif kind is Path and isinstance(value, str):
-                object.__setattr__(self, spec.name, Path(value))
+            elif kind is Path and isinstance(value, (str, os.PathLike)) and not isinstance(value, Path):
+                object.__setattr__(self, spec.name, Path(value))  # a path given as text, or a Run
         check_types(self)
         check_finite(self)
         for spec in dataclasses.fields(self):
