@@ -203,12 +203,18 @@ def test_a_wide_code_is_mapped_by_pca_and_slid_along_its_top_principal_direction
     assert not state["spherical"]  # an autoencoder's codes have no Gaussian prior: straight lines
 
 
-def test_a_conditional_gan_decodes_the_class_asked_for_from_a_seeded_start(tmp_path):
+@pytest.fixture(scope="module")
+def cgan_run(tmp_path_factory) -> Path:
+    """A small conditional GAN trained for one epoch on 200 mnist-sample images (no judge)."""
+    folder = tmp_path_factory.mktemp("explore")
+    return train("cgan", folder, epochs=1, g_hidden=(64, 128), d_hidden=(64, 64), judge="none")
+
+
+def test_a_conditional_gan_decodes_the_class_asked_for_from_a_seeded_start(cgan_run):
     from genlab.explore.server import Explorer
     from genlab.explore.space import LatentSpace
 
-    run = train("cgan", tmp_path, epochs=1, g_hidden=(64, 128), d_hidden=(64, 64), judge="none")
-    explorer = Explorer(LatentSpace(run, points=50, device="cpu"), port=0)
+    explorer = Explorer(LatentSpace(cgan_run, points=50, device="cpu"), port=0)
     try:
         state = json.loads(request(explorer, "GET", "/api/state")[1])
         assert state["classes"] == [str(k) for k in range(10)] and "drawn for" in state["map"]["method"]
@@ -391,5 +397,23 @@ def test_the_gan_page_starts_from_noise_and_maps_samples(gan_run, page):
         driver.find_element("id", "interpolate").click()
         assert wait_for(driver, "document.querySelectorAll('#strip img').length") == 8
         screenshot(driver, "explore-gan-1280")
+    finally:
+        explorer.stop()
+
+
+@browser
+def test_the_cgan_page_has_a_class_selector(cgan_run, page):
+    from selenium.webdriver.support.ui import Select
+
+    open_page, screenshot = page
+    explorer = explore(cgan_run, port=0, points=200, device="cpu")
+    try:
+        driver = open_page(explorer.url)
+        assert len(driver.find_elements("css selector", "#legend li")) == 10
+        assert "the class each sample was drawn for" in driver.find_element("id", "map-method").text
+        start = wait_for(driver, "document.getElementById('decoded').getAttribute('src')")
+        Select(driver.find_element("id", "class-select")).select_by_visible_text("7")
+        changed(driver, "decoded", start)
+        screenshot(driver, "explore-cgan-1280")
     finally:
         explorer.stop()
