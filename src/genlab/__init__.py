@@ -54,6 +54,7 @@ try:
         train,
         train_judge,
         traverse,
+        tune,
         write_report,
     )
     from genlab.errors import GenlabError
@@ -89,5 +90,6 @@ __all__ = [
     "train",
     "train_judge",
     "traverse",
+    "tune",
     "write_report",
 ]
