@@ -166,23 +166,27 @@ def train_point(
     from genlab.train.reuse import ensure_run
 
     torch.set_num_threads(threads)
-    try:
-        if courier is None:  # shared output: the worker sees the output folder and trains in it
+    if courier is None:  # shared output: the worker sees the output folder and trains in it
+        try:
             summary, action = ensure_run(
                 point.spec, point.config, Path(key), retrain=retrain, replace_other=replace_other, progress=False
             )
-            return {"summary": summary, "action": action}
-        latest = ray.get(courier.latest.remote(key))
-        with tempfile.TemporaryDirectory(prefix="genlab-point-") as scratch:
-            run_path = Path(scratch) / point.label
-            if latest or seed:
-                unpack(latest or seed, run_path)
+        except GenlabError as error:
+            return {"error": str(error)}
+        return {"summary": summary, "action": action}
+    latest = ray.get(courier.latest.remote(key))
+    with tempfile.TemporaryDirectory(prefix="genlab-point-") as scratch:
+        run_path = Path(scratch) / point.label
+        if latest or seed:
+            unpack(latest or seed, run_path)
+        try:
             with watching(streaming(courier, key)):
                 summary, action = ensure_run(point.spec, point.config, run_path, progress=False)
-            ray.get(courier.deliver.remote(key, pack(run_path), True))
-        return {"summary": summary, "action": action}
-    except GenlabError as error:
-        return {"error": str(error)}
+        except GenlabError as error:
+            # The message names the worker's scratch folder; the user's copy is in the output folder.
+            return {"error": str(error).replace(str(run_path), key)}
+        ray.get(courier.deliver.remote(key, pack(run_path), True))
+    return {"summary": summary, "action": action}
 
 
 remote_train_point = ray.remote(train_point)
