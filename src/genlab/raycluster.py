@@ -183,7 +183,10 @@ def train_point(
             with watching(streaming(courier, key)):
                 summary, action = ensure_run(point.spec, point.config, run_path, progress=False)
         except GenlabError as error:
-            # The message names the worker's scratch folder; the user's copy is in the output folder.
+            # What the failed run logged goes to the output folder, as a local sweep leaves it there
+            # (placed only where a partial folder may go); the message then names that copy.
+            if (run_path / CONFIG).is_file():
+                ray.get(courier.deliver.remote(key, pack(run_path), False))
             return {"error": str(error).replace(str(run_path), key)}
         ray.get(courier.deliver.remote(key, pack(run_path), True))
     return {"summary": summary, "action": action}
