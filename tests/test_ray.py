@@ -32,8 +32,11 @@ needs_ray = pytest.mark.skipif(
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 RAY = Path(sys.executable).parent / "ray"
-# Every point: 3 epochs of a small MLP in batches of 8, so an epoch lasts long enough to catch it.
-FIXED = ["data=mnist-sample", "epochs=3", "limit=600", "batch_size=8", "hidden=32", "evals_per_epoch=1"]
+# Every sweep point: 3 epochs of a small MLP in batches of 4 (250 steps an epoch), so that even on a
+# quiet machine a point trains long enough after its first epoch to be caught and killed.
+FIXED = ["data=mnist-sample", "epochs=3", "limit=1000", "batch_size=4", "hidden=32", "evals_per_epoch=1"]
+# Every trial: 2 epochs, so ASHA's first rung (epoch 1) can stop one before its end.
+TUNE_FIXED = ["data=mnist-sample", "epochs=2", "limit=600", "batch_size=16", "hidden=32", "evals_per_epoch=1"]
 TIMINGS = {"seconds", "train_seconds"}
 
 
@@ -198,10 +201,10 @@ def test_sweep_survives_a_killed_worker_and_matches_local(cluster, tmp_path):
 
 def test_tune_with_asha_stops_a_poor_trial_early(cluster, tmp_path):
     # Two useful learning rates first, then two far too small: ASHA stops at least one of those at
-    # its first rung (the end of epoch 1).
+    # its first rung (the end of epoch 1, of 2).
     tune = genlab_cli(
         "tune", "mlp", "--space", "lr=0.01,0.02,0.00001,0.000011", "--search", "grid",
-        *(f"--set={s}" for s in FIXED), "--scheduler", "asha", "--parallel", "2", "-o", str(tmp_path / "tune"),
+        *(f"--set={s}" for s in TUNE_FIXED), "--scheduler", "asha", "--parallel", "2", "-o", str(tmp_path / "tune"),
         "--address", cluster,
     )  # fmt: skip
     output = tune.communicate(timeout=300)[0]
@@ -211,7 +214,7 @@ def test_tune_with_asha_stops_a_poor_trial_early(cluster, tmp_path):
     assert "stopped early" in statuses, output
     assert result["best"]["lr"] in (0.01, 0.02), result["best"]
     for trial in result["trials"]:  # every trial is a run folder, stopped ones at the epoch they reached
-        assert trial["epochs"] == (3 if trial["status"] == "finished" else trial["epochs"]) >= 1
+        assert trial["epochs"] == 2 if trial["status"] == "finished" else trial["epochs"] == 1
         assert (tmp_path / "tune" / trial["run"] / "checkpoint.safetensors").is_file()
     assert sum(line.startswith("[") for line in output.splitlines()) == 4, output
 
