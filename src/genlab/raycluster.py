@@ -120,16 +120,20 @@ class Courier:
     def register(self, key: str, partial: bool) -> None:
         """`partial`: whether an epoch's folder may be placed at `key` (not when that would replace a
         finished run or a run of another config before the new run has finished)."""
-        self.points[key] = {"partial": partial, "latest": None}
+        self.points[key] = {"partial": partial, "latest": None, "final": False}
         for leftover in Path(key).parent.glob(f".{Path(key).name}.ray-*"):
             shutil.rmtree(leftover, ignore_errors=True)  # a stage of a driver that was killed
 
     def latest(self, key: str) -> bytes | None:
-        return self.points[key]["latest"]
+        """The point's last folder: its last epoch's, or (for a task retried after it delivered its
+        finished run, which the retry then reuses) the finished one, read back from the output folder."""
+        point = self.points[key]
+        return pack(Path(key)) if point["final"] else point["latest"]
 
     def deliver(self, key: str, bundle: bytes, final: bool) -> None:
         point = self.points[key]
-        point["latest"] = None if final else bundle
+        point["latest"] = None if final else bundle  # a finished one is kept on disk only
+        point["final"] = point["final"] or final
         if final or (point["partial"] and not finished(Path(key))):
             place(bundle, Path(key))
 
