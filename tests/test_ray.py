@@ -92,7 +92,8 @@ def cluster():
     def start(args, log):
         process = subprocess.Popen(
             [str(RAY), "start", *args, *common],
-            env=cluster_env(),
+            # The workers' scratch folders go under `temp` too: a killed task cannot remove its own.
+            env={**cluster_env(), "TMPDIR": temp},
             start_new_session=True,
             stdout=open(Path(temp) / log, "w"),
             stderr=subprocess.STDOUT,
