@@ -13,7 +13,7 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 $(VENV)/.installed: $(BIN)/python pyproject.toml constraints.txt
-	$(PIP_INSTALL) -e '.[test,tabular,tensorboard]'
+	$(PIP_INSTALL) -e '.[test,tabular,tensorboard,ray]'
 	touch $@
 
 install: $(VENV)/.installed

@@ -57,6 +57,7 @@ try:
         train,
         train_judge,
         traverse,
+        tune,
         write_report,
     )
     from genlab.errors import GenlabError
@@ -93,5 +94,6 @@ __all__ = [
     "train",
     "train_judge",
     "traverse",
+    "tune",
     "write_report",
 ]

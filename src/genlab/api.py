@@ -208,14 +208,46 @@ def run_sweep(settings: s.SweepSettings):
     """Train a model once per grid point (grid=("lr=0.1,0.01", ...), fixed=("epochs=3",)); returns the
     SweepResult (folder, rows, markdown table)."""
     from genlab import sweep
+    from genlab.executors import make_executor
 
-    return sweep.run_sweep(
+    grid = sweep.parse_assignments(settings.model, settings.grid, multiple=True)
+    fixed = sweep.parse_assignments(settings.model, settings.fixed, multiple=False)
+    with make_executor(settings.cluster) as executor:
+        return sweep.run_sweep(
+            settings.model,
+            grid,
+            fixed,
+            out=settings.out,
+            overwrite=settings.overwrite,
+            progress=not settings.quiet,
+            executor=executor,
+        )
+
+
+@takes(s.TuneSettings)
+def tune(settings: s.TuneSettings):
+    """Search a model's hyperparameters on Ray Tune (space=("lr=log:1e-4:1e-2", "hidden=64,128"),
+    trials=8, metric="val_accuracy", scheduler="asha"); returns the TuneResult (folder, rows, best)."""
+    from genlab.sweep import parse_assignments
+    from genlab.tune import run_tune
+
+    resources = settings.resources
+    return run_tune(
         settings.model,
-        sweep.parse_assignments(settings.model, settings.grid, multiple=True),
-        sweep.parse_assignments(settings.model, settings.fixed, multiple=False),
+        settings.space,
+        parse_assignments(settings.model, settings.fixed, multiple=False),
+        trials=settings.trials,
+        metric=settings.metric,
+        mode=settings.mode,
+        scheduler=settings.scheduler,
+        search=settings.search,
+        seed=settings.seed,
         out=settings.out,
-        overwrite=settings.overwrite,
         progress=not settings.quiet,
+        address=resources.address,
+        parallel=resources.parallel,
+        cpus_per_point=resources.cpus_per_point,
+        retries=resources.retries,
     )
 
 
@@ -369,12 +401,20 @@ def path(settings: s.PathSettings) -> PathResult:
 @takes(s.SuiteSettings)
 def suite(settings: s.SuiteSettings):
     """Run a named suite end to end (runs + report); returns the SuiteResult (folder, html, pdf)."""
+    from genlab.executors import make_executor
     from genlab.suites import run_named_suite
     from genlab.train.engine import say
 
-    return run_named_suite(
-        settings.name, settings.out, quick=settings.quick, data=settings.data, progress=not settings.quiet, log=say
-    )
+    with make_executor(settings.cluster) as executor:
+        return run_named_suite(
+            settings.name,
+            settings.out,
+            quick=settings.quick,
+            data=settings.data,
+            progress=not settings.quiet,
+            log=say,
+            executor=executor,
+        )
 
 
 @takes(s.GradcheckSettings)

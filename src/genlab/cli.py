@@ -132,6 +132,13 @@ def show_sweep(result, settings) -> None:
     click.echo(f"sweep folder: {result.folder}")
 
 
+def show_tune(result, settings) -> None:
+    click.echo(result.markdown)
+    best = ", ".join(f"{k}={v}" for k, v in result.best.items() if k not in ("status", "epochs"))
+    click.echo(f"best (on validation numbers): {best}")
+    click.echo(f"{result.stopped_early} of {len(result.rows)} trials stopped early; tune folder: {result.folder}")
+
+
 def show_report(result, settings) -> None:
     click.echo(f"{result.runs} run(s), {result.sweeps} sweep(s), {result.figures} figure(s)")
     click.echo(f"report: {result.html}")
@@ -259,6 +266,7 @@ add(judge, "train", api.train_judge, show_judge)
 add(cli, "evaluate", api.evaluate, show_summary)
 add(cli, "export", api.export, echo_line("written"))
 add(cli, "sweep", api.run_sweep, show_sweep)
+add(cli, "tune", api.tune, show_tune)
 add(cli, "report", api.write_report, show_report)
 add(cli, "sample", api.sample, show_sample)
 add(cli, "traverse", api.traverse, drawing_line("traversal"))

@@ -92,6 +92,50 @@ class DataSelection(Settings):
         check_range(self, "limit", low=10)
 
 
+EXECUTORS = ("local", "ray")
+
+
+@dataclass(frozen=True, kw_only=True)
+class RayResources(Settings):
+    """Which Ray cluster runs the training points and what each point asks of it (genlab.raycluster)."""
+
+    address: str | None = option(
+        None, "with Ray: join the Ray cluster at HOST:PORT  [default: start one on this machine]"
+    )
+    parallel: int | None = option(None, "with Ray: at most N points at once  [default: as many as fit]")
+    cpus_per_point: int = option(1, "with Ray: CPUs each point asks for (and uses as torch threads)")
+    retries: int = option(3, "with Ray: times a point is retried when its worker or node dies")
+
+    def check(self):
+        at_least(self, "parallel", 1)
+        at_least(self, "cpus_per_point", 1)
+        at_least(self, "retries", 0)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Cluster(RayResources):
+    """Where the training points of a sweep or suite run (genlab.executors)."""
+
+    executor: str = option(
+        "local",
+        "local: one point after another in this process; ray: each point a Ray task on a local Ray cluster "
+        "or the one at --address (pip install 'genlab[ray]')",
+        choices=EXECUTORS,
+    )
+    shared_output: bool = option(
+        False,
+        "with Ray: the workers see the output folder at the same path (a shared filesystem) "
+        "and write run folders there themselves",
+    )
+
+    def check(self):
+        super().check()
+        if self.executor == "local":
+            for name in ("address", "parallel", "shared_output"):
+                if getattr(self, name) not in (None, False):
+                    raise GenlabError(f"{flag_of(self, name)} needs --executor ray; add it or leave the flag out")
+
+
 OUT = ("--out", "-o")
 QUIET = ("--quiet", "-q")
 LOGS = ("none", "tensorboard")
@@ -181,6 +225,7 @@ class SweepSettings(Settings):
     out: Path | None = option(None, "sweep folder  [default: runs/sweep-MODEL-TIMESTAMP]", flags=OUT)
     overwrite: bool = option(False, "retrain settings whose run folders exist")
     quiet: bool = option(False, "no progress bars or per-epoch lines", flags=QUIET)
+    cluster: Cluster = group(Cluster)
 
     def __post_init__(self):
         # Python may give {"lr": [0.1, 0.01], "hidden": [(64,), (256, 128)]}: written as the CLI's items.
@@ -198,6 +243,45 @@ def _assignment(value, multiple: bool) -> str:
         return "-".join(map(str, one)) if isinstance(one, tuple) else str(one)
 
     return ",".join(map(show, value)) if multiple else show(value)
+
+
+SCHEDULERS = ("asha", "none")
+SEARCHES = ("random", "grid")
+
+
+@dataclass(frozen=True, kw_only=True)
+class TuneSettings(Settings):
+    """Search MODEL's hyperparameters on Ray Tune, stopping poor trials early with ASHA on a validation
+    metric; every trial is a run folder, and the best configuration is chosen on validation numbers only."""
+
+    model: str = option(help="model name (see 'genlab train --help')", argument=True)
+    space: tuple[str, ...] = option(
+        (),
+        "a hyperparameter and where to search it: log:LOW:HIGH, uniform:LOW:HIGH or listed values V1,V2,...; "
+        "repeat for more",
+        metavar="KEY=SPACE",
+    )
+    fixed: tuple[str, ...] = option((), "a setting shared by every trial", flags=("--set",), metavar="KEY=VALUE")
+    trials: int | None = option(
+        None, "random search: how many trials  [default: 8; a grid search runs every combination once]"
+    )
+    metric: str = option("val_accuracy", "the validation number to select on: val_NAME of what the model evaluates")
+    mode: str = option("max", "whether a higher (max) or lower (min) --metric is better", choices=("max", "min"))
+    scheduler: str = option(
+        "asha", "asha: stop poor trials at epoch rungs; none: train every trial fully", choices=SCHEDULERS
+    )
+    search: str = option(
+        "random", "random: --trials draws from the space; grid: every combination of listed values", choices=SEARCHES
+    )
+    seed: int = option(0, "seed of the random search (each run's own seed is --set seed=N)")
+    out: Path | None = option(None, "tune folder  [default: runs/tune-MODEL-TIMESTAMP]", flags=OUT)
+    quiet: bool = option(False, "no line per finished trial", flags=QUIET)
+    resources: RayResources = group(RayResources)
+
+    def check(self):
+        at_least(self, "trials", 1)
+        if self.search == "grid" and self.trials is not None:
+            raise GenlabError("--trials is for --search random; a grid search runs every combination once")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -317,6 +401,7 @@ class SuiteSettings(Settings):
         flags=OUT,
     )
     quiet: bool = option(False, "no progress bars or per-epoch lines (the steps are still listed)", flags=QUIET)
+    cluster: Cluster = group(Cluster)
 
 
 @dataclass(frozen=True, kw_only=True)

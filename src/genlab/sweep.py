@@ -57,18 +57,25 @@ def setting_name(setting: dict[str, Any]) -> str:
 
 
 def run_sweep(
-    model: str, grid: dict[str, list], fixed: dict[str, Any], out=None, overwrite: bool = False, progress: bool = True
+    model: str,
+    grid: dict[str, list],
+    fixed: dict[str, Any],
+    out=None,
+    overwrite: bool = False,
+    progress: bool = True,
+    executor=None,
 ) -> SweepResult:
     """Train every point of `grid` (with `fixed` settings) and tabulate the headline metrics.
 
     A point whose run folder already holds a finished run with the same config is
     reused, and an interrupted one is continued, so a stopped sweep goes on where it stopped.
+    `executor` (genlab.executors, entered by the caller) trains the points; default: here, one by one.
     """
     if not grid:
         raise GenlabError("a sweep needs at least one --grid KEY=V1,V2")
     keys = list(grid)
     points = [dict(zip(keys, values)) for values in itertools.product(*grid.values())]
-    return run_points(model, points, fixed, out=out, overwrite=overwrite, progress=progress)
+    return run_points(model, points, fixed, out=out, overwrite=overwrite, progress=progress, executor=executor)
 
 
 def run_points(
@@ -79,6 +86,7 @@ def run_points(
     overwrite: bool = False,
     progress: bool = True,
     replace_other: bool = False,
+    executor=None,
 ) -> SweepResult:
     """Train `model` once per setting in `points` (dicts with the same keys, each on top of `fixed`).
 
@@ -86,7 +94,7 @@ def run_points(
     the same folder as `run_sweep`: one run folder per point, results.csv/.md/.json and results.png.
     A run folder of another config is replaced only with `replace_other` (or `overwrite`).
     """
-    from genlab.train.reuse import ensure_run
+    from genlab.executors import LocalExecutor, Point
 
     spec = get_model(model)
     if not points:
@@ -97,12 +105,15 @@ def run_points(
     folder = Path(out) if out else Path("runs") / f"sweep-{model}-{datetime.datetime.now():%Y%m%d-%H%M%S}"
     # Validate every point before training any, so a bad value fails before any work.
     configs = [spec.make_config(**{**fixed, **point}) for point in points]
+    paths = [folder / setting_name(point) for point in points]
+    done = (executor or LocalExecutor()).ensure_runs(
+        [Point(spec, config, path) for config, path in zip(configs, paths)],
+        retrain=overwrite,
+        replace_other=replace_other,
+        progress=progress,
+    )
     rows, actions = [], []
-    for point, config in zip(points, configs):
-        run_path = folder / setting_name(point)
-        summary, action = ensure_run(
-            spec, config, run_path, retrain=overwrite, replace_other=replace_other, progress=progress
-        )
+    for point, config, run_path, (summary, action) in zip(points, configs, paths, done):
         row = {**{k: _cell(v) for k, v in point.items()}, "seed": config.seed}
         row.update({name: summary.get(name) for name in spec.family.headline if name in summary})
         row["seconds"] = summary.get("seconds")

@@ -46,9 +46,16 @@ def default_out(name: str, quick: bool) -> Path:
 
 
 def run_named_suite(
-    name: str, out=None, quick: bool = False, data: str | None = None, progress: bool = True, log=print
+    name: str,
+    out=None,
+    quick: bool = False,
+    data: str | None = None,
+    progress: bool = True,
+    log=print,
+    executor=None,
 ) -> SuiteResult:
-    """Run suite `name` (or "all") into `out` and write out/report.html and out/report.pdf."""
+    """Run suite `name` (or "all") into `out` and write out/report.html and out/report.pdf; `executor`
+    (genlab.executors) trains its runs."""
     return run_suites(
         get_suites(name),
         Path(out) if out else default_out(name, quick),
@@ -56,6 +63,7 @@ def run_named_suite(
         data=(data,) if data else None,
         progress=progress,
         log=log,
+        executor=executor,
     )
 
 

@@ -115,8 +115,10 @@ def run_suites(
     progress: bool = True,
     log: Callable[[str], None] = print,
     title: str | None = None,
+    executor=None,
 ) -> SuiteResult:
-    """Run `suites` into `out/<suite>/` and write one report about them into `out/report.html` and `.pdf`."""
+    """Run `suites` into `out/<suite>/` and write one report about them into `out/report.html` and `.pdf`;
+    `executor` (genlab.executors, entered by the caller) trains the runs, by default here one by one."""
     from genlab.report import write_report
 
     mode = "quick" if quick else "full"
@@ -127,7 +129,7 @@ def run_suites(
     outcomes = {}
     clock = StepClock(sum(len(suite.steps(data)) for suite in suites))
     for suite in suites:
-        outcomes[suite.name] = run_suite(suite, out / suite.name, mode, data, progress, log, clock)
+        outcomes[suite.name] = run_suite(suite, out / suite.name, mode, data, progress, log, clock, executor)
     seconds = time.perf_counter() - started
     names = ", ".join(s.name for s in suites)
     log(f"suite {names}: steps done in {seconds:.0f} s; writing the report")
@@ -143,6 +145,7 @@ def run_suite(
     progress: bool = True,
     log: Callable[[str], None] = print,
     clock: StepClock | None = None,
+    executor=None,
 ) -> dict[str, Outcome]:
     """Run (or reuse) every step of `suite` into `folder`; write `folder/suite.json`. Each step is logged
     as it starts ('[3/12] ... about 2 min left; demo ae: ...', numbered by `clock` across the invocation)
@@ -154,9 +157,9 @@ def run_suite(
         log(f"{clock.begin()} {suite.name} {step.name}: {step.what}")
         started = time.perf_counter()
         if isinstance(step, Train):
-            outcome = _train(step, folder / step.name, mode, outcomes, progress)
+            outcome = _train(step, folder / step.name, mode, outcomes, progress, executor)
         elif isinstance(step, Sweep):
-            outcome = _sweep(step, folder / step.name, mode, outcomes, progress)
+            outcome = _sweep(step, folder / step.name, mode, outcomes, progress, executor)
         else:
             outcome = _inspect(step, folder, mode, outcomes, progress)
         outcomes[step.name] = outcome
@@ -224,26 +227,31 @@ def _placeholders(value: Any, mode: str, firsts: dict[str, dict]) -> Any:
     return value
 
 
-def _train(step: Train, folder: Path, mode: str, outcomes: dict[str, Outcome], progress: bool) -> Outcome:
-    from genlab.train.reuse import ensure_run
+def _train(
+    step: Train, folder: Path, mode: str, outcomes: dict[str, Outcome], progress: bool, executor=None
+) -> Outcome:
+    from genlab.executors import LocalExecutor, Point
 
     settings = resolve(step.settings, mode, outcomes)
     spec = get_model(step.model)
-    summary, action = ensure_run(
-        spec, spec.make_config(**given(settings)), folder, replace_other=True, progress=progress
-    )
+    point = Point(spec, spec.make_config(**given(settings)), folder)
+    [(summary, action)] = (executor or LocalExecutor()).ensure_runs([point], replace_other=True, progress=progress)
     if action == "reused" and _stale(folder, step.settings, outcomes):
         summary, action = _reevaluate(folder), "re-evaluated"
     run = RunOutcome(folder, step.model, {}, settings, summary, action)
     return Outcome(step, folder, settings, runs=[run], action=f"run {action}")
 
 
-def _sweep(step: Sweep, folder: Path, mode: str, outcomes: dict[str, Outcome], progress: bool) -> Outcome:
+def _sweep(
+    step: Sweep, folder: Path, mode: str, outcomes: dict[str, Outcome], progress: bool, executor=None
+) -> Outcome:
     from genlab.sweep import run_points
 
     settings = given(resolve(step.settings, mode, outcomes))
     points = resolve(step.points, mode, outcomes)
-    result = run_points(step.model, points, settings, out=folder, replace_other=True, progress=progress)
+    result = run_points(
+        step.model, points, settings, out=folder, replace_other=True, progress=progress, executor=executor
+    )
     actions = list(result.actions)
     stale = [
         i

@@ -117,19 +117,36 @@ class TensorBoardLog:
             self.writer.close()
 
 
+# Makers of listeners for every run trained in this process while `watching` them (genlab.raycluster:
+# a Ray task streams each epoch's checkpoint to the driver, a Tune trial reports its validation metric).
+_watchers: list = []
+
+
 @contextlib.contextmanager
-def attached(run, log: str, resuming: bool = False):
-    """Send `run`'s events to the log named by `log` ("none" or "tensorboard") while training."""
-    if log == "none":
-        yield
-        return
-    listener = TensorBoardLog(run.path, run.path / TENSORBOARD, resuming)
-    run.listeners.append(listener)
+def watching(make_listener):
+    """While inside, every run that `train`/`resume` fits gets the listener `make_listener(run)`."""
+    _watchers.append(make_listener)
     try:
         yield
     finally:
-        run.listeners.remove(listener)
-        listener.close()
+        _watchers.remove(make_listener)
+
+
+@contextlib.contextmanager
+def attached(run, log: str, resuming: bool = False):
+    """Send `run`'s events to the log named by `log` ("none" or "tensorboard") while training,
+    and to the listeners of whoever is `watching`."""
+    listeners = [make(run) for make in _watchers]
+    if log != "none":
+        listeners.append(TensorBoardLog(run.path, run.path / TENSORBOARD, resuming))
+    run.listeners.extend(listeners)
+    try:
+        yield
+    finally:
+        for listener in listeners:
+            run.listeners.remove(listener)
+            if hasattr(listener, "close"):
+                listener.close()
 
 
 def export(run_path, to: str, overwrite: bool = False) -> Path:
