@@ -78,6 +78,7 @@ def test_state_decode_and_interpolation_answer(vae_explorer):
     assert status == 200 and state["kind"] == "encoder" and state["dim"] == 2
     assert len(state["map"]["points"]) == len(state["map"]["labels"]) == 300
     assert state["map"]["method"] == "the 2-D code itself" and state["spherical"]
+    assert state["map"]["axes"] == ["z1", "z2"]
     status, image = post(vae_explorer, "/api/decode", {"z": [0.5, -0.5]})
     assert status == 200 and image.startswith(b"\x89PNG")
     assert post(vae_explorer, "/api/decode", {"z": [0.5, -0.5]})[1] == image  # decoding is deterministic
@@ -193,6 +194,7 @@ def test_a_wide_code_is_mapped_by_pca_and_slid_along_its_top_principal_direction
     mean, components = np.array(state["map"]["mean"]), np.array(state["map"]["components"])
     points = np.array(state["map"]["points"])
     assert "PCA projection of the 70-D codes" in state["map"]["method"] and "mean" in state["map"]["note"]
+    assert state["map"]["axes"] == ["PC1 of the codes", "PC2 of the codes"]
     assert np.allclose(points, (space.codes - mean) @ components.T, atol=1e-3)
     # a click's code, mean + x PC1 + y PC2, lands where it was clicked
     clicked = mean + points[:5] @ components
@@ -339,8 +341,8 @@ def test_the_vae_page_maps_hovers_decodes_slides_and_interpolates(vae_explorer, 
 
     driver.find_element("id", "set-a").click()
     # a place on the map away from every point decodes that location
-    corner = driver.execute_script("return document.getElementById('map').clientWidth - 3")
-    point_at(driver, corner, 3).click().perform()
+    area = driver.execute_script("return window.explorer.area()")
+    point_at(driver, area["x"] + area["w"] - 3, area["y"] + 3).click().perform()
     located = changed(driver, "decoded", first)
     assert "map location" in driver.find_element("id", "decoded-caption").text
 

@@ -57,15 +57,66 @@
     return { x0: x0 - padX, x1: x1 + padX, y0: y0 - padY, y1: y1 + padY };
   }
 
-  function toPixel(point) {
+  // The plotting area inside the canvas: the margins hold the axes' ticks and names.
+  const MARGIN = { left: 46, right: 10, top: 10, bottom: 38 };
+
+  function area() {
     const size = canvas.clientWidth;
-    return [(point[0] - bounds.x0) / (bounds.x1 - bounds.x0) * size,
-      (1 - (point[1] - bounds.y0) / (bounds.y1 - bounds.y0)) * size];
+    return { x: MARGIN.left, y: MARGIN.top, w: Math.max(1, size - MARGIN.left - MARGIN.right),
+      h: Math.max(1, size - MARGIN.top - MARGIN.bottom) };
+  }
+
+  function toPixel(point) {
+    const a = area();
+    return [a.x + (point[0] - bounds.x0) / (bounds.x1 - bounds.x0) * a.w,
+      a.y + (1 - (point[1] - bounds.y0) / (bounds.y1 - bounds.y0)) * a.h];
   }
 
   function fromPixel(px, py) {
-    const size = canvas.clientWidth;
-    return [bounds.x0 + px / size * (bounds.x1 - bounds.x0), bounds.y0 + (1 - py / size) * (bounds.y1 - bounds.y0)];
+    const a = area();
+    return [bounds.x0 + (px - a.x) / a.w * (bounds.x1 - bounds.x0),
+      bounds.y0 + (1 - (py - a.y) / a.h) * (bounds.y1 - bounds.y0)];
+  }
+
+  // About five round tick values (1, 2 or 5 times a power of ten apart) between low and high.
+  function ticks(low, high) {
+    const raw = (high - low) / 5;
+    const power = 10 ** Math.floor(Math.log10(raw));
+    const step = [1, 2, 5, 10].map((m) => m * power).find((s) => s >= raw);
+    const values = [];
+    for (let v = Math.ceil(low / step) * step; v <= high + 1e-9 * step; v += step) values.push(v);
+    return { values, digits: Math.max(0, -Math.floor(Math.log10(step))) };
+  }
+
+  function drawAxes() {
+    const a = area();
+    context.strokeStyle = "#888";
+    context.lineWidth = 1;
+    context.strokeRect(a.x, a.y, a.w, a.h);
+    context.fillStyle = "#444";
+    context.font = "11px sans-serif";
+    const x = ticks(bounds.x0, bounds.x1), y = ticks(bounds.y0, bounds.y1);
+    context.textAlign = "center";
+    context.textBaseline = "top";
+    x.values.forEach((v) => {
+      const [px] = toPixel([v, bounds.y0]);
+      context.beginPath(); context.moveTo(px, a.y + a.h); context.lineTo(px, a.y + a.h + 4); context.stroke();
+      context.fillText(v.toFixed(x.digits), px, a.y + a.h + 5);
+    });
+    context.fillText(state.map.axes[0], a.x + a.w / 2, a.y + a.h + 21);
+    context.textAlign = "right";
+    context.textBaseline = "middle";
+    y.values.forEach((v) => {
+      const [, py] = toPixel([bounds.x0, v]);
+      context.beginPath(); context.moveTo(a.x - 4, py); context.lineTo(a.x, py); context.stroke();
+      context.fillText(v.toFixed(y.digits), a.x - 6, py);
+    });
+    context.save();
+    context.translate(11, a.y + a.h / 2);
+    context.rotate(-Math.PI / 2);
+    context.textAlign = "center";
+    context.fillText(state.map.axes[1], 0, 0);
+    context.restore();
   }
 
   function resize() {
@@ -97,6 +148,7 @@
     const ratio = canvas.width / Math.max(1, canvas.clientWidth);
     context.setTransform(ratio, 0, 0, ratio, 0, 0);
     context.clearRect(0, 0, canvas.clientWidth, canvas.clientWidth);
+    drawAxes();
     const { points, labels } = state.map;
     context.globalAlpha = 0.75;
     for (let i = 0; i < points.length; i++) {
@@ -187,6 +239,8 @@
         const code = await json(`/api/code?i=${i}`);
         setCode(code.z, code.label, state.map.points[i], `point ${i} (${state.map.names[state.map.labels[i]]})`);
       } else {
+        const a = area();
+        if (px < a.x || px > a.x + a.w || py < a.y || py > a.y + a.h) return; // the axes' margins
         const [x, y] = fromPixel(px, py);
         const { mean, components } = state.map;
         const z = mean.map((m, k) => m + x * components[0][k] + y * components[1][k]);
@@ -347,6 +401,7 @@
     window.explorer = {
       points: state.map.points.length,
       pixelOf: (i) => toPixel(state.map.points[i]),
+      area,
     };
     document.body.dataset.ready = "1";
     window.genlabReadyMs = performance.now();

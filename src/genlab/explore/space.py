@@ -111,10 +111,12 @@ class LatentSpace:
             # The code itself (a 1-D code on a line): the map is exact, not a projection.
             self.mean, self.components = np.zeros(self.dim), np.eye(2, self.dim)
             self.map_method = f"the {self.dim}-D code itself"
+            self.map_axes = ["z1", "z2"] if self.dim == 2 else ["z1", "(none: a 1-D code)"]
             self.map_note = "a click decodes the code at that location"
         else:
             self.mean, self.components = mean, directions[:2]
             self.map_method = f"PCA projection of the {self.dim}-D codes"
+            self.map_axes = ["PC1 of the codes", "PC2 of the codes"]
             self.map_note = (
                 "a click decodes mean + x PC1 + y PC2: the projection's inverse around the data mean "
                 "(the other directions at the mean)"
@@ -149,6 +151,7 @@ class LatentSpace:
             colours = "one colour (no judge to label the samples)"
         self.features = features
         self.map_method = f"PCA projection of {source} of {n} generated samples (seed {seed}), coloured by {colours}"
+        self.map_axes = ["PC1 of the features", "PC2 of the features"]
         self.map_note = "the generator has no encoder: a click picks the nearest sample and decodes its noise z"
         self.map_source = f"{n} samples of noise z ~ N(0, I), seed {seed}"
         # z ~ N(0, I) has no principal directions: the sliders are z's own coordinates (the first 64).
@@ -225,6 +228,7 @@ class LatentSpace:
                 "labels": self.labels.astype(int).tolist(),
                 "names": list(self.label_names),
                 "method": self.map_method,
+                "axes": self.map_axes,
                 "note": self.map_note,
                 "source": self.map_source,
                 "mean": self.mean.tolist() if not self.generator else None,
