@@ -48,3 +48,10 @@ def test_a_metric_the_model_does_not_log_or_not_on_validation_is_one_line(capsys
     )
     assert_user_error([*base, "--trials", "3"], capsys, "--trials is for --search random")
     assert not (tmp_path / "t").exists()
+
+
+def test_mode_auto_minimises_losses_errors_and_divergences_and_maximises_the_rest():
+    from genlab.tune import better_direction
+
+    assert [better_direction(m) for m in ("val_loss", "val_recon_loss", "val_error", "val_kl")] == ["min"] * 4
+    assert [better_direction(m) for m in ("val_accuracy", "val_elbo", "val_balanced_accuracy")] == ["max"] * 3

@@ -266,7 +266,11 @@ class TuneSettings(Settings):
         None, "random search: how many trials  [default: 8; a grid search runs every combination once]"
     )
     metric: str = option("val_accuracy", "the validation number to select on: val_NAME of what the model evaluates")
-    mode: str = option("max", "whether a higher (max) or lower (min) --metric is better", choices=("max", "min"))
+    mode: str = option(
+        "auto",
+        "whether a higher (max) or lower (min) --metric is better; auto: min for a loss, error or divergence, else max",
+        choices=("auto", "max", "min"),
+    )
     scheduler: str = option(
         "asha", "asha: stop poor trials at epoch rungs; none: train every trial fully", choices=SCHEDULERS
     )

@@ -102,13 +102,24 @@ def evaluated_metrics(spec, config) -> list[str]:
         return [f"val_{name}" for name in family.evaluate(model, family.data.val) or {}]
 
 
+# Validation numbers where lower is better: losses, errors and divergences (every other one, an
+# accuracy or an ELBO, is better higher).
+LOWER_IS_BETTER = ("loss", "error", "mse", "bce", "nll", "kl", "distance", "bits_per_dim")
+
+
+def better_direction(metric: str) -> str:
+    """'min' for a validation loss, error or divergence, else 'max': what --mode auto chooses."""
+    name = metric.removeprefix("val_")
+    return "min" if any(name == word or name.endswith("_" + word) for word in LOWER_IS_BETTER) else "max"
+
+
 def run_tune(
     model: str,
     space_items: tuple[str, ...],
     fixed: dict[str, Any],
     trials: int | None = None,
     metric: str = "val_accuracy",
-    mode: str = "max",
+    mode: str = "auto",
     scheduler: str = "asha",
     search: str = "random",
     seed: int = 0,
@@ -137,6 +148,8 @@ def run_tune(
     logged = evaluated_metrics(spec, configs[0])
     if metric not in logged:
         raise GenlabError(f"{model} does not log --metric {metric}; it logs {', '.join(logged) or 'nothing'}")
+    if mode == "auto":
+        mode = better_direction(metric)
     folder = Path(out) if out else Path("runs") / f"tune-{model}-{datetime.datetime.now():%Y%m%d-%H%M%S}"
     if folder.exists() and any(folder.iterdir()):
         raise GenlabError(f"{folder} already exists and is not empty; choose another --out")
