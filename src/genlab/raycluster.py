@@ -27,7 +27,7 @@ from typing import Any
 import ray
 
 from genlab.errors import GenlabError
-from genlab.executors import Point
+from genlab.executors import Point, headline_text
 from genlab.train.runfolder import CONFIG, FINISHED, TRAINED, RunFolder, checkpoint_epoch
 
 CONNECT_SECONDS = 3.0  # how long an --address may take to answer before it counts as nothing there
@@ -306,15 +306,3 @@ class RayExecutor:
                 "so the same command again trains only the rest"
             )
         return results  # type: ignore[return-value]
-
-
-def headline_text(point: Point, summary: dict[str, Any], action: str) -> str:
-    """'val_accuracy 0.9120, test_accuracy 0.9050 (trained, 12.3 s)': the family's headline numbers."""
-    numbers = [
-        f"{name} {summary[name]:.4f}" if isinstance(summary[name], float) else f"{name} {summary[name]}"
-        for name in point.spec.family.headline
-        if name in summary
-    ]
-    seconds = summary.get("seconds")
-    timing = f", {seconds:.1f} s" if isinstance(seconds, (int, float)) else ""
-    return f"{', '.join(numbers) or 'finished'} ({action}{timing})"
