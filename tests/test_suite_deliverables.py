@@ -12,7 +12,7 @@ import torch
 from conftest import needs_shared_data
 
 from genlab.errors import GenlabError
-from genlab.latent.embed import closest_class_pairs, knn_accuracy, neighbour_classes
+from genlab.latent.embed import closest_class_pairs, knn_accuracy, neighbour_classes, projector_2d, silhouette
 from genlab.suites import get_suites
 from genlab.suites.run import Suite, run_suites
 from genlab.suites.steps import Floor, Inspect, InspectContext, Inspection, Train
@@ -42,6 +42,23 @@ def test_knn_accuracy_votes_as_scikit_learn_does():
         test[:, 0] += 0.5 * test_y
         expected = KNeighborsClassifier(n_neighbors=5).fit(train, train_y).score(test, test_y)
         assert knn_accuracy(train, train_y, test, test_y) == pytest.approx(expected, abs=2 / 2500)
+
+
+def test_silhouette_and_pca_projection_match_scikit_learn():
+    from sklearn.decomposition import PCA
+    from sklearn.metrics import silhouette_score
+
+    rng = np.random.default_rng(1)
+    labels = rng.integers(0, 10, 6000)
+    codes = rng.normal(size=(6000, 2)).astype(np.float32)
+    codes[:, 0] += 0.4 * labels
+    labels[:1] = 10  # a class of one point scores 0, as scikit-learn scores it
+    expected = silhouette_score(codes, labels, sample_size=5000, random_state=3)
+    assert silhouette(codes, labels, seed=3) == pytest.approx(expected, abs=1e-6)  # scikit-learn: float32
+    wide = rng.normal(size=(2000, 20)) * np.arange(1, 21)
+    project, how = projector_2d(wide)
+    assert "PCA" in how
+    np.testing.assert_allclose(project(wide[:50]), PCA(2, random_state=0).fit(wide).transform(wide[:50]), atol=1e-9)
 
 
 def test_neighbour_classes_on_a_constructed_embedding():
