@@ -144,7 +144,7 @@ def main() -> None:
     args = parser.parse_args()
     all_threads = os.cpu_count() or 1
     thread_counts = sorted({1, all_threads})
-    started = time.perf_counter()
+    started, load_before = time.perf_counter(), os.getloadavg()[0]
     peaks = {}
     for threads in thread_counts:
         torch.set_num_threads(threads)
@@ -176,6 +176,9 @@ def main() -> None:
         "thread_counts": thread_counts,
         "peak_gflops": {str(k): v for k, v in peaks.items()},
         "seconds": round(time.perf_counter() - started, 1),
+        # another process on the cores lowers every number here: a quiet machine reads near 0 before and after
+        "load_average_before": round(load_before, 2),
+        "load_average_after": round(os.getloadavg()[0], 2),
         "results": results,
     }
     args.results.parent.mkdir(parents=True, exist_ok=True)
@@ -205,7 +208,8 @@ def markdown(record: dict) -> str:
         "",
         f"Machine: {machine['processor']}, {machine['cpus']} cores; genlab {versions['genlab']}, torch "
         f"{versions['torch']}, Python {versions['python']}; {record['date']}; the whole run took "
-        f"{record['seconds']:.0f} s.",
+        f"{record['seconds']:.0f} s; load average {record['load_average_before']:.1f} before, "
+        f"{record['load_average_after']:.1f} after.",
         "",
         header,
         rule,
