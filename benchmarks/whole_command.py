@@ -103,14 +103,16 @@ def markdown(record: dict) -> str:
         f"genlab {versions['genlab']}, torch {versions['torch']}, Python {versions['python']}; {record['date']}.",
         "",
         "| model | whole command, wall s | CPU s | optimisation steps s | training with evaluations s "
-        f"| whole / steps | within {TARGET}x | standalone script, wall s | whole / script | load before / after |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | --- |",
+        f"| whole / steps | within {TARGET}x | standalone script, wall s | its CPU s | whole / script | "
+        "load before / after |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | --- |",
     ]
     for r in record["results"]:
         met = "yes" if r["ratio"] <= TARGET else "**no**"
         lines.append(
             f"| {r['model']} | {r['wall_seconds']:.1f} | {r['cpu_seconds']:.1f} | {r['train_seconds']:.1f} | "
             f"{r['training_seconds']:.1f} | {r['ratio']:.2f} | {met} | {r['script_wall_seconds']:.1f} | "
+            f"{r['script_cpu_seconds']:.1f} | "
             f"{r['script_ratio']:.2f} | "
             f"{r['load_average_before']:.1f} / {r['load_average_after']:.1f} |"
         )
