@@ -138,7 +138,7 @@ def main() -> None:
     parser.add_argument("--models", nargs="+", default=MODELS)
     parser.add_argument("--data", default="mnist")
     parser.add_argument("--steps", type=int, default=300, help="timed steps per model and thread count (at most)")
-    parser.add_argument("--seconds", type=float, default=8.0, help="stop a timed loop early after this long")
+    parser.add_argument("--seconds", type=float, default=6.0, help="stop a timed loop early after this long")
     parser.add_argument("--results", type=Path, default=ROOT / "benchmarks" / "results" / "roofline.json")
     parser.add_argument("--docs", action=argparse.BooleanOptionalAction, default=True)
     args = parser.parse_args()
@@ -174,6 +174,8 @@ def main() -> None:
     record = {
         **environment(1),
         "thread_counts": thread_counts,
+        "steps_limit": args.steps,
+        "seconds_limit": args.seconds,
         "peak_gflops": {str(k): v for k, v in peaks.items()},
         "seconds": round(time.perf_counter() - started, 1),
         # another process on the cores lowers every number here: a quiet machine reads near 0 before and after
@@ -200,9 +202,9 @@ def markdown(record: dict) -> str:
         "`GENLAB_DATA=../shared/datasets python benchmarks/roofline.py` (about 3 minutes) measures, for each "
         "model's default settings on MNIST-5k, the FLOPs of one full training step (torch's FlopCounterMode over "
         "forward, backward and the optimiser: matrix products and convolutions, not elementwise work), the "
-        "GFLOP/s achieved over a timed loop of the model's own batches (up to 300 steps after 5 of warm-up, or "
-        "8 s), and the fraction of this machine's peak, a 2048^3 float32 matmul on the same threads in the same "
-        "run: "
+        f"GFLOP/s achieved over a timed loop of the model's own batches (up to {record.get('steps_limit', 300)} "
+        f"steps after {WARMUP} of warm-up, stopping after {record.get('seconds_limit', 8):g} s), and the "
+        "fraction of this machine's peak, a 2048^3 float32 matmul on the same threads in the same run: "
         + ", ".join(f"{record['peak_gflops'][str(t)]:.0f} GFLOP/s on {t} thread{'s' if t > 1 else ''}" for t in counts)
         + ".",
         "",
