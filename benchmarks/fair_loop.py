@@ -1,6 +1,6 @@
 """The least a standalone script needs to train a model's default network: the fair baseline of a whole command.
 
-    python benchmarks/fair_loop.py MODEL [--data mnist]
+    python benchmarks/fair_loop.py MODEL [--data mnist] [--epochs N]
 
 Run as its own process, it pays what any training script pays: the interpreter's start, importing torch,
 reading the data and building the network and optimiser, then the same optimisation steps as `genlab train
@@ -25,9 +25,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("model")
     parser.add_argument("--data", default="mnist")
+    parser.add_argument("--epochs", type=int, help="default: the model's own (a smaller number: a smoke check)")
     args = parser.parse_args()
     spec = get_model(args.model)
-    config = spec.make_config(data=args.data, device="cpu")
+    epochs = {} if args.epochs is None else {"epochs": args.epochs}
+    config = spec.make_config(data=args.data, device="cpu", **epochs)
     device = torch.device("cpu")
     family = spec.family(config, load_family_data(spec, config, device), device)
     torch.manual_seed(config.seed)
