@@ -121,7 +121,7 @@ def markdown(record: dict) -> str:
         )
     lines += [
         "",
-        "`genlab train vae` bounds with K = 100 on the first 1,000 test images by default (docs/vae.md says why); "
+        "`genlab train vae` bounds with K = 100 on the first 500 test images by default (docs/vae.md says why); "
         "`--iwae-k 1000 --iwae-images none` is the full version.",
     ]
     return "\n".join(lines)

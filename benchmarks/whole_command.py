@@ -122,7 +122,7 @@ def markdown(record: dict) -> str:
         "each whole command): the validation/test curves during training evaluate the first 2,000 rows of each "
         "split (`--eval-images none`: whole splits; MNIST's 10,000 test images every epoch had cost as much as "
         "training on MNIST-5k), the final summaries still evaluate whole splits; autoencoders evaluate once per "
-        "epoch (was twice); the VAE's IWAE bound uses K = 100 on 1,000 test images (`--iwae-k 1000 --iwae-images "
+        "epoch (was twice); the VAE's IWAE bound uses K = 100 on 500 test images (`--iwae-k 1000 --iwae-images "
         "none` for the full version; section 'VAE: IWAE samples and images' measures the choice) with float32 "
         "pixel terms summed in float64, and draws at most 5 per-epoch reconstruction figures (`--epoch-figures "
         "none`: every epoch); the latent kNN accuracy, silhouette and PCA run in torch and numpy instead of "

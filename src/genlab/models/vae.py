@@ -172,7 +172,7 @@ class VAEConfig(StochasticAEConfig, EncoderDecoderOptions):
     arch: str = option("mlp", "architecture", choices=("mlp", "conv"), cli=False)
     kl_warmup: int = option(0, "epochs over which the KL weight rises linearly from 0 to --beta (0: none)")
     iwae_k: int = option(100, "importance samples per test image for the IWAE bound on -log p(x)")
-    iwae_images: int | None = option(1000, "test images the IWAE bound averages over (none: the whole split)")
+    iwae_images: int | None = option(500, "test images the IWAE bound averages over (none: the whole split)")
     epochs: int = option(20, "passes over the training split")
     batch_size: int = option(128, "examples per optimisation step")
 
