@@ -124,7 +124,7 @@ def markdown(record: dict) -> str:
         "training on MNIST-5k), the final summaries still evaluate whole splits; autoencoders evaluate once per "
         "epoch (was twice); the VAE's IWAE bound uses K = 100 on 500 test images (`--iwae-k 1000 --iwae-images "
         "none` for the full version; section 'VAE: IWAE samples and images' measures the choice) with float32 "
-        "pixel terms summed in float64, and draws at most 5 per-epoch reconstruction figures (`--epoch-figures "
+        "pixel terms summed in float64, and draws at most 3 per-epoch reconstruction figures (`--epoch-figures "
         "none`: every epoch); the latent kNN accuracy, silhouette and PCA run in torch and numpy instead of "
         "importing scikit-learn. Left as they are: importing torch (about 1.3 s) and torch.optim's import of "
         "torch._dynamo when the first optimiser is built (both paid by the standalone script too), writing a "
