@@ -148,7 +148,8 @@ def reference_loop(
 def genlab_run(model: str, target: float | None = None, **overrides) -> dict:
     """Train a genlab model through the API; read its epoch clock and test curve from metrics.jsonl."""
     spec = get_model(model)
-    config = spec.make_config(**overrides)
+    # the test curve on the whole test split (not the first 2,000 rows of a plain run): it is the measurement
+    config = spec.make_config(**{"eval_images": None, **overrides})
     with tempfile.TemporaryDirectory() as folder:
         started, cpu_started = time.perf_counter(), time.process_time()
         result = train(spec, config, out=Path(folder) / "run", progress=False)

@@ -126,7 +126,8 @@ def genlab_run(model: str, folder: Path, record: list, **settings) -> dict:
     """Train genlab's `model` through the API into a new run under `folder`. Appends to `record`
     (also when the guard cuts the run) its settings, per-epoch clocks and test evaluations."""
     spec = get_model(model)
-    config = spec.make_config(**settings)
+    # the test curve on the whole test split (not the first 2,000 rows of a plain run): it is the measurement
+    config = spec.make_config(**{"eval_images": None, **settings})
     run_path = folder / f"{model}-{len(list(folder.iterdir()))}"
     entry = {"model": model, "settings": {k: list(v) if isinstance(v, tuple) else v for k, v in settings.items()}}
     record.append(entry)

@@ -32,8 +32,8 @@ from _docs import write_docs_section
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def timed(args: list[str], threads: int) -> dict:
-    """Run `python -m genlab.cli ARGS` and measure it."""
+def timed(args: list[str], threads: int, script: Path | None = None) -> dict:
+    """Run `python -m genlab.cli ARGS` (or `python SCRIPT ARGS`) and measure it."""
     env = {
         **os.environ,
         "PYTHONPATH": str(ROOT / "src"),
@@ -43,13 +43,14 @@ def timed(args: list[str], threads: int) -> dict:
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     load_before = os.getloadavg()[0]
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "genlab.cli", *args], env=env, capture_output=True, text=True)
+    program = ["-m", "genlab.cli"] if script is None else [str(script)]
+    done = subprocess.run([sys.executable, *program, *args], env=env, capture_output=True, text=True)
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
-        raise SystemExit(f"genlab {' '.join(args)} failed ({done.returncode}):\n{done.stderr[-2000:]}")
+        raise SystemExit(f"{' '.join(program + args)} failed ({done.returncode}):\n{done.stderr[-2000:]}")
     return {
-        "command": "genlab " + " ".join(args),
+        "command": ("genlab " if script is None else f"python {script.name} ") + " ".join(args),
         "wall_seconds": round(wall, 1),
         "cpu_seconds": round((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), 1),
         "load_average_before": round(load_before, 2),

@@ -166,7 +166,14 @@ def run_genlab(settings: dict, seed: int) -> list[dict[str, Any]]:
     timed = ModelSpec(spec.name, CPUTimedVAE, spec.description, spec.defaults)
     settings = {k: tuple(v) if isinstance(v, list) else v for k, v in settings.items()}
     config = spec.make_config(
-        data="mnist", val_fraction=0.0, seed=seed, device="cpu", iwae_k=1, iwae_images=1, **settings
+        data="mnist",
+        val_fraction=0.0,
+        seed=seed,
+        device="cpu",
+        iwae_k=1,
+        iwae_images=1,
+        eval_images=None,  # the test curve on the whole test split: it is the measurement
+        **settings,
     )
     with tempfile.TemporaryDirectory() as folder:
         result = engine.train(timed, config, out=Path(folder) / "run", progress=False)

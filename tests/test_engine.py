@@ -8,6 +8,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from genlab.data.datasets import Split
 from genlab.errors import GenlabError
 from genlab.models.classifiers import MLPFamily
 from genlab.models.registry import get_model
@@ -110,6 +111,21 @@ def test_run_folder_records_config_metrics_and_summary(tmp_path):
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     for key in ("test_accuracy", "test_loss", "train_accuracy", "epochs", "seconds"):
         assert key in summary
+
+
+def test_curves_evaluate_the_first_eval_images_rows_and_the_summary_whole_splits(tmp_path):
+    spec = get_model("logreg")
+    result = engine.train(
+        spec, spec.make_config(data="mnist-sample", epochs=1, eval_images=7), out=tmp_path / "run", progress=False
+    )
+    loaded = engine.load_run(result.run.path, device="cpu")
+    test = loaded.family.data.test
+    first = Split(test.x[:7], test.y[:7])
+    events = [e for e in result.run.read_metrics() if e.get("event") == "eval" and e["split"] == "test"]
+    # the same final weights: the last curve point is the first 7 rows, the summary the whole split
+    assert events[-1]["accuracy"] == loaded.family.evaluate(loaded.model, first)["accuracy"]
+    assert result.summary["test_accuracy"] == loaded.family.evaluate(loaded.model, test)["accuracy"]
+    assert len(test) > 7
 
 
 def test_existing_run_folder_is_refused_and_kept(tmp_path):

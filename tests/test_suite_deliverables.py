@@ -12,7 +12,7 @@ import torch
 from conftest import needs_shared_data
 
 from genlab.errors import GenlabError
-from genlab.latent.embed import closest_class_pairs, neighbour_classes
+from genlab.latent.embed import closest_class_pairs, knn_accuracy, neighbour_classes, projector_2d, silhouette
 from genlab.suites import get_suites
 from genlab.suites.run import Suite, run_suites
 from genlab.suites.steps import Floor, Inspect, InspectContext, Inspection, Train
@@ -28,6 +28,37 @@ def around(centre, radius: float, count: int) -> list[list[float]]:
     """`count` points at distance `radius` from `centre`, spread over the circle."""
     angles = np.linspace(0, 2 * np.pi, count, endpoint=False)
     return [[centre[0] + radius * np.cos(a), centre[1] + radius * np.sin(a)] for a in angles]
+
+
+def test_knn_accuracy_votes_as_scikit_learn_does():
+    from sklearn.neighbors import KNeighborsClassifier
+
+    rng = np.random.default_rng(0)
+    for dim in (2, 20):
+        train_y, test_y = rng.integers(0, 10, 3000), rng.integers(0, 10, 2500)
+        train = rng.normal(size=(3000, dim)).astype(np.float32)
+        test = rng.normal(size=(2500, dim)).astype(np.float32)
+        train[:, 0] += 0.5 * train_y  # the classes overlap: many wrong and tied votes
+        test[:, 0] += 0.5 * test_y
+        expected = KNeighborsClassifier(n_neighbors=5).fit(train, train_y).score(test, test_y)
+        assert knn_accuracy(train, train_y, test, test_y) == pytest.approx(expected, abs=2 / 2500)
+
+
+def test_silhouette_and_pca_projection_match_scikit_learn():
+    from sklearn.decomposition import PCA
+    from sklearn.metrics import silhouette_score
+
+    rng = np.random.default_rng(1)
+    labels = rng.integers(0, 10, 6000)
+    codes = rng.normal(size=(6000, 2)).astype(np.float32)
+    codes[:, 0] += 0.4 * labels
+    labels[:1] = 10  # a class of one point scores 0, as scikit-learn scores it
+    expected = silhouette_score(codes, labels, sample_size=5000, random_state=3)
+    assert silhouette(codes, labels, seed=3) == pytest.approx(expected, abs=1e-6)  # scikit-learn: float32
+    wide = rng.normal(size=(2000, 20)) * np.arange(1, 21)
+    project, how = projector_2d(wide)
+    assert "PCA" in how
+    np.testing.assert_allclose(project(wide[:50]), PCA(2, random_state=0).fit(wide).transform(wide[:50]), atol=1e-9)
 
 
 def test_neighbour_classes_on_a_constructed_embedding():

@@ -155,6 +155,11 @@ class TrainConfig:
         choices=("constant", "onecycle"),
     )
     evals_per_epoch: int = option(1, "evaluations of the validation/test curves per epoch")
+    eval_images: int | None = option(
+        2000,
+        "rows of each split the validation/test curves evaluate during training, the first N (none: the "
+        "whole split); the final summary always evaluates whole splits",
+    )
     seed: int = option(0, "seed for initialisation, shuffling and splits")
     device: str = option("auto", "where to train", choices=("auto", "cpu", "cuda"))
     precision: str = option("fp32", "arithmetic precision (bf16 autocast on CUDA only)", choices=("fp32", "bf16"))
@@ -173,6 +178,7 @@ class TrainConfig:
         check_range(self, "lr", low=0, low_open=True)
         check_range(self, "weight_decay", low=0)
         check_range(self, "evals_per_epoch", low=1)
+        check_range(self, "eval_images", low=1)
         check_range(self, "test_fraction", low=0, high=1, low_open=True, high_open=True)
         self._absolute_data_paths()
 

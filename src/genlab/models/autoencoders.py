@@ -190,7 +190,6 @@ class AutoencoderConfig(TrainConfig, EncoderDecoderOptions):
     )
     noise: str = option("none", "denoising: corrupt training inputs with gaussian:STD, salt-pepper:P or mask:P")
     epochs: int = option(20, "passes over the training split")
-    evals_per_epoch: int = option(2, "evaluations of the validation/test curves per epoch")
 
     def __post_init__(self):
         super().__post_init__()

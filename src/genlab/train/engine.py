@@ -19,7 +19,7 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
-from genlab.data.datasets import DataBundle, load_dataset, resolve_device
+from genlab.data.datasets import DataBundle, Split, load_dataset, resolve_device
 from genlab.errors import GenlabError, TrainingInterrupted
 from genlab.models.base import Family, ModelSpec
 from genlab.train import logs
@@ -91,11 +91,16 @@ def evaluation_steps(steps_per_epoch: int, evals_per_epoch: int) -> set[int]:
 def evaluate_splits(
     family: Family, model: torch.nn.Module, run: RunFolder, epoch: int, step: int, train_seconds: float | None = None
 ) -> dict:
-    """Evaluate on validation and test, log both, and leave the training RNG untouched.
+    """Evaluate on validation and test (the first `eval_images` rows of each), log both, and leave the
+    training RNG untouched.
 
     `train_seconds` (training time so far, evaluations excluded) is logged with the
-    results, so time-to-target curves need no separate timing run."""
+    results, so time-to-target curves need no separate timing run. The rows are capped because
+    a curve point needs a few thousand rows (a 90% accuracy on 2,000 images has a standard error
+    of 0.7 points, an ELBO of about 0.6 nats), while MNIST's 10,000 test images evaluated every
+    epoch cost as much as training on MNIST-5k itself."""
     results = {}
+    limit = family.config.eval_images
     was_training = model.training
     model.eval()
     devices = [family.device] if family.device.type == "cuda" else []
@@ -106,6 +111,8 @@ def evaluate_splits(
         for name, split in (("val", family.data.val), ("test", family.data.test)):
             if split is None:
                 continue
+            if limit is not None and limit < len(split):
+                split = Split(split.x[:limit], split.y[:limit])
             metrics = family.evaluate(model, split)
             for key, value in (metrics or {}).items():
                 if isinstance(value, float) and not math.isfinite(value):
