@@ -160,7 +160,7 @@ def test_none_is_a_value_not_a_missing_flag():
     assert gan.judge == "none"
     vae = TrainCommand(get_model("vae")).parse_settings(["--iwae-images", "none"])[1]
     assert vae.iwae_images is None
-    assert TrainCommand(get_model("vae")).parse_settings([])[1].iwae_images == 1000
+    assert TrainCommand(get_model("vae")).parse_settings([])[1].iwae_images == 500
     compare = COMMANDS["compare"].parse_settings(["a", "b", "-m", "all", "--bandwidth", "none"])
     assert compare.metrics == tuple(METRICS) and compare.estimators.bandwidth is None
 
