@@ -63,7 +63,7 @@ REFERENCE = {"batch_size": 64, "lr_d": 2e-4, "lr_g": 2e-4, "beta1": 0.5, "beta2"
 #: the DCGAN (4 times the cost per step) and one to three of Fashion-MNIST's 54,000 images.
 PLAN = {
     "mnist:gan": {"reference_epochs": 30, "genlab_epochs": 20, "every": 2250},
-    "mnist:dcgan": {"reference_epochs": 15, "genlab_epochs": 6, "every": 2250},
+    "mnist:dcgan": {"reference_epochs": 15, "genlab_epochs": 10, "every": 2250},
     "fashion-mnist:gan": {"reference_epochs": 3, "genlab_epochs": 2, "every": 5400},
     "fashion-mnist:dcgan": {"reference_epochs": 1, "genlab_epochs": 1, "every": 5400},
 }
