@@ -240,9 +240,16 @@ def reached(trajectory: list[dict], entropy: float, fd: float) -> int | None:
     return next((i for i in range(len(ok) - 1) if ok[i] and ok[i + 1]), None)
 
 
-def run_pair(job: str, seed: int, plan: dict, overrides: dict) -> None:
+def use_quick_folders() -> None:
+    """A smoke run keeps its results and runs apart, so it never replaces a measured one."""
+    global JOBS, RUNS
+    JOBS, RUNS = HERE / ".runs" / "gan_quality-quick" / "results", HERE / ".runs" / "gan_quality-quick"
+
+
+def run_pair(job: str, seed: int, plan: dict, overrides: dict, quick: bool = False) -> None:
     """The reference and genlab for one seed, as two processes side by side."""
     command = [sys.executable, __file__, "--plan", json.dumps(plan), "--set", json.dumps(overrides)]
+    command += ["--quick"] if quick else []
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
     processes = [
         subprocess.Popen([*command, "--worker", side, job, str(seed)], env=env) for side in ("reference", "genlab")
@@ -420,6 +427,8 @@ def main() -> None:
     parser.add_argument("--worker", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     overrides = json.loads(args.set)
+    if args.quick:
+        use_quick_folders()
     if args.worker:
         side, job, seed = args.worker
         worker(side, job, int(seed), json.loads(args.plan), overrides)
@@ -436,7 +445,7 @@ def main() -> None:
         for job in jobs:
             for seed in seeds:
                 started = time.perf_counter()
-                run_pair(job, seed, plans.get(job, PLAN[job]), overrides)
+                run_pair(job, seed, plans.get(job, PLAN[job]), overrides, args.quick)
                 print(f"{job} seed {seed}: {time.perf_counter() - started:.0f} s wall", flush=True)
     report(jobs, seeds, publish=not args.quick, note=args.note)
 
