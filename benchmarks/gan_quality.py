@@ -9,7 +9,8 @@ canonical PyTorch loop reaches at its end, on MNIST-5k and Fashion-MNIST.
 The reference is the loop a student writes from the course: a map-style Dataset and a shuffling
 DataLoader, batch 64, Adam 2e-4 for both players (betas 0.5, 0.999), one discriminator step per
 generator step, BCE on D's logits, samples from the last weights; around the same networks genlab's
-model builds (so only the training differs). It runs to the end PLAN gives and is judged there.
+model builds (so only the training differs), and like it passing real and generated images through
+the MLP's batch-norm D in one batch (the DCGAN's in two). It runs to the end PLAN gives and is judged there.
 genlab trains its defaults through its own engine; every EVERY images a hook outside the training
 clock (the engine's `train_seconds`) judges the generator it presents. Quality is two numbers of
 1,000 samples under the stored judge: the class entropy of the recognisable ones (mode coverage,
@@ -307,7 +308,7 @@ def summarise(job: str, seeds: list[int]) -> dict | None:
     }
 
 
-def grid_figure(job: str, summary: dict) -> str:
+def grid_figure(job: str, summary: dict) -> str | None:
     """docs/figures/gan_quality_DATA_MODEL.png: the reference's final samples beside genlab's at the matched
     evaluation (the first seed that reached; where none did, the first seed's last evaluation)."""
     from genlab.plots.common import plt
@@ -318,6 +319,9 @@ def grid_figure(job: str, summary: dict) -> str:
         seed_match = summary["seeds"][0], {**last, "index": -1, "cap": True}
     seed, match = seed_match
     name = job.replace(":", "-")
+    stored = [RUNS / f"{name}-{side}-seed{seed}-grids.npz" for side in ("reference", "genlab")]
+    if not all(path.exists() for path in stored):  # results copied without their runs: keep the figure there is
+        return None
     reference_grid = np.load(RUNS / f"{name}-reference-seed{seed}-grids.npz")["grids"][-1]
     genlab_grid = np.load(RUNS / f"{name}-genlab-seed{seed}-grids.npz")["grids"][match["index"]]
     FIGURES.mkdir(parents=True, exist_ok=True)
@@ -379,7 +383,8 @@ def markdown(results: dict) -> str:
         "`GENLAB_DATA=../shared/datasets python benchmarks/gan_quality.py` runs, per seed and side by side "
         "(two processes, one torch thread each), the canonical PyTorch loop (map-style `Dataset`, shuffling "
         "`DataLoader`, batch 64, Adam 2e-4 for both players with betas 0.5/0.999, one D step per G step, BCE, "
-        "samples from the last weights) around the networks genlab's model builds, and genlab's defaults "
+        "samples from the last weights; real and generated images in one batch for the MLP's batch-norm D and in "
+        "two for the DCGAN's, as genlab's models do) around the networks genlab's model builds, and genlab's defaults "
         "through its engine. The reference runs to its planned end; its final samples set the targets (median "
         "over seeds): the class entropy of the recognisable samples under the stored judge and the Frechet "
         f"distance of {results['samples']:,} samples to as many test images in the judge's penultimate feature "
