@@ -65,7 +65,7 @@ REFERENCE = {"batch_size": 64, "lr_d": 2e-4, "lr_g": 2e-4, "beta1": 0.5, "beta2"
 PLAN = {
     "mnist:gan": {"reference_epochs": 30, "genlab_epochs": 20, "every": 2250},
     "mnist:dcgan": {"reference_epochs": 15, "genlab_epochs": 10, "every": 2250},
-    "fashion-mnist:gan": {"reference_epochs": 3, "genlab_epochs": 2, "every": 5400},
+    "fashion-mnist:gan": {"reference_epochs": 3, "genlab_epochs": 3, "every": 5400},
     "fashion-mnist:dcgan": {"reference_epochs": 1, "genlab_epochs": 1, "every": 5400},
 }
 QUICK = {
