@@ -334,11 +334,12 @@ def test_the_single_cell_code_gets_a_class_pair_table_of_its_cell_types(tmp_path
 
 
 def test_the_gan_suites_comparison_runs_never_repeat_the_gan_step():
-    from genlab.models.gan import GANConfig
+    from genlab.models.registry import get_model
     from genlab.suites.steps import resolve
 
     steps = {step.name: step for step in get_suites("gan")[0].steps()}
-    defaults = {name: GANConfig.__dataclass_fields__[name].default for name in ("lr_d", "lr_g")}
+    model = get_model("gan").make_config()
+    defaults = {name: getattr(model, name) for name in ("lr_d", "lr_g")}
     for mode in ("quick", "full"):
 
         def rates(settings):
@@ -352,7 +353,8 @@ def test_the_gan_suites_comparison_runs_never_repeat_the_gan_step():
             rates({**steps["learning-rates"].settings, **p}) for p in resolve(steps["learning-rates"].points, mode, {})
         ]
         assert base not in points and len(set(points)) == len(points)
-    # Quick runs are short: the MLP GAN's discriminator learns five times faster there (docs/gan.md, short
-    # runs); full runs keep the model's defaults (None: not given).
+    # Quick runs are short: the MLP GAN's discriminator learns five times faster there, at batch 64 (docs/gan.md,
+    # short runs); full runs keep the model's defaults (None: not given).
     quick, full = ({k: resolve(steps["gan"].settings.get(k), mode, {}) for k in defaults} for mode in ("quick", "full"))
-    assert quick == {"lr_d": 1e-3, "lr_g": None} and full == {"lr_d": None, "lr_g": None}
+    assert quick == {"lr_d": 1e-3, "lr_g": 2e-4} and full == {"lr_d": None, "lr_g": None}
+    assert resolve(steps["gan"].settings["batch_size"], "quick", {}) == 64
