@@ -185,7 +185,9 @@ def genlab_run(job: str, seed: int, plan: dict, overrides: dict | None = None) -
     device = torch.device("cpu")
     data = engine.load_family_data(spec, config, device)
     evals = max(1, round(len(data.train) / plan["every"]))
-    config = dataclasses.replace(config, evals_per_epoch=evals)
+    # Whole splits: the hook below knows an evaluation by its split being data.val itself (a first-rows
+    # subset, the engine's default for curves, would be another object and never judged).
+    config = dataclasses.replace(config, evals_per_epoch=evals, eval_images=None)
     family = spec.family(config, data, device)
     score = Scorer(config.data, seed)
     scores: list[dict] = []
