@@ -301,6 +301,7 @@ def summarise(job: str, seeds: list[int]) -> dict | None:
             "epochs_cap": ours[0]["epochs"],
             "steps_per_epoch": ours[0]["steps_per_epoch"],
             "cap_train_seconds": [r["trajectory"][-1]["train_seconds"] for r in ours],
+            "cap_values": [{k: r["trajectory"][-1][k] for k in ("entropy", "fd")} for r in ours],
             "matches": matches,
             "reached": len(found),
             "median_train_seconds": None if median_time == float("inf") else median_time,
@@ -407,14 +408,20 @@ def markdown(results: dict) -> str:
     for s in results["jobs"]:
         ref, ours, target, floor = s["reference"], s["genlab"], s["target"], s["floor"]
         found = [m for m in ours["matches"] if m]
-        entropy = statistics.median(m["entropy"] for m in found) if found else None
-        fd = statistics.median(m["fd"] for m in found) if found else None
+        # Where no seed reached, genlab's numbers at its cap (its last evaluation, median over seeds).
+        shown = found or ours.get("cap_values") or []
+        cap = "" if found else " at cap"
+        entropy = f"{statistics.median(m['entropy'] for m in shown):.3f}{cap}" if shown else "-"
+        fd = f"{statistics.median(m['fd'] for m in shown):.2f}{cap}" if shown else "-"
+        seconds = _seconds(ours["median_train_seconds"])
+        if ours["median_train_seconds"] is None and ours.get("cap_train_seconds"):
+            seconds += f" (cap: {statistics.median(ours['cap_train_seconds']):.1f})"
         settings = ours["settings"]
         lines.append(
             f"| {s['job']} | {ref['epochs']} ({ref['steps']}) | {ref['median_train_seconds']:.1f} | "
-            f"{_seconds(ours['median_train_seconds'])} | {_ratio(s['ratio'])} | {ours['reached']}/{len(s['seeds'])} | "
-            f"{target['entropy']:.3f} | {'-' if entropy is None else f'{entropy:.3f}'} | {floor['entropy']:.3f} | "
-            f"{target['fd']:.2f} | {'-' if fd is None else f'{fd:.2f}'} | {floor['fd']:.2f} | "
+            f"{seconds} | {_ratio(s['ratio'])} | {ours['reached']}/{len(s['seeds'])} | "
+            f"{target['entropy']:.3f} | {entropy} | {floor['entropy']:.3f} | "
+            f"{target['fd']:.2f} | {fd} | {floor['fd']:.2f} | "
             f"batch {settings['batch_size']}, lr D {settings['lr_d']:g} / G {settings['lr_g']:g}, "
             f"EMA {settings['g_ema']:g} |"
         )
