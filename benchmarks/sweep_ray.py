@@ -17,10 +17,8 @@ writes benchmarks/results/sweep_ray.json and the 'Sweeps on Ray' section of docs
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -28,6 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import suites
 from _docs import write_docs_section
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -87,22 +86,13 @@ def ray_overhead(tasks: int = 50) -> dict:
 
 
 def environment() -> dict:
+    """suites.environment's record (date, machine, versions) with Ray's version and the load average."""
     import ray
     import torch
 
-    from genlab import __version__
-
-    return {
-        "date": datetime.date.today().isoformat(),
-        "machine": {
-            "platform": platform.platform(),
-            "processor": platform.processor() or platform.machine(),
-            "cpus": os.cpu_count(),
-            "torch_threads": torch.get_num_threads(),
-        },
-        "versions": {"genlab": __version__, "torch": torch.__version__, "ray": ray.__version__},
-        "load_average": round(os.getloadavg()[0], 2),
-    }
+    record = suites.environment(torch.get_num_threads())
+    record["versions"]["ray"] = ray.__version__
+    return {**record, "load_average": round(os.getloadavg()[0], 2)}
 
 
 def render(result: dict) -> str:

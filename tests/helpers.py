@@ -31,3 +31,16 @@ def assert_user_error(args: list[str], capsys, *fragments: str) -> str:
 
 
 __all__ = ["run_cli", "assert_user_error", "pytest"]
+
+
+# Headless Chromium on a machine with a closed network: without the background-networking flags it
+# keeps trying (and failing) to reach Google's hosts; as root it needs --no-sandbox.
+CHROMIUM_FLAGS = (
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+)

@@ -23,7 +23,7 @@ from genlab.api import explore
 from genlab.models.registry import get_model
 from genlab.settings import ExploreSettings
 from genlab.train import engine
-from helpers import assert_user_error
+from helpers import CHROMIUM_FLAGS, assert_user_error
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 
@@ -256,13 +256,7 @@ def page(tmp_path):
         options.binary_location = CHROMIUM
         for argument in (
             "--headless=new",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
+            *CHROMIUM_FLAGS,
             f"--user-data-dir={tempfile.mkdtemp(dir=tmp_path)}",
             f"--window-size={width},1000",
         ):

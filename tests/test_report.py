@@ -16,7 +16,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from helpers import assert_user_error, run_cli
+from helpers import CHROMIUM_FLAGS, assert_user_error, run_cli
 
 from genlab.cli import main
 from genlab.report.captions import FIGURES, FigureFile, describe, thin_series
@@ -278,13 +278,7 @@ def test_chromium_loads_every_image_and_nothing_overflows(report, tmp_path, widt
         [
             CHROMIUM,
             "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
+            *CHROMIUM_FLAGS,
             f"--user-data-dir={profile}",
             f"--window-size={width},900",
             "--virtual-time-budget=5000",

@@ -142,17 +142,22 @@ def markdown_table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def _write_outputs(
-    folder: Path, model: str, keys: list[str], rows: list[dict], markdown: str, headline: tuple[str, ...]
-) -> None:
-    from genlab.plots.common import plt
-
+def write_table(folder: Path, rows: list[dict], markdown: str) -> None:
+    """`folder`/results.csv (one row per point) and results.md (`markdown`, the same table for reading)."""
     folder.mkdir(parents=True, exist_ok=True)
     with open(folder / "results.csv", "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
     atomic_write_bytes(folder / "results.md", (markdown + "\n").encode())
+
+
+def _write_outputs(
+    folder: Path, model: str, keys: list[str], rows: list[dict], markdown: str, headline: tuple[str, ...]
+) -> None:
+    from genlab.plots.common import plt
+
+    write_table(folder, rows, markdown)
     atomic_write_bytes(folder / "results.json", json.dumps(rows, indent=2).encode())
     metric = next((name for name in reversed(headline) if rows[0].get(name) is not None), "seconds")
     # The run that computed the number says what it is, in which unit, and which way is better.

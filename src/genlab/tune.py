@@ -12,7 +12,6 @@ split is never used for selection.
 
 from __future__ import annotations
 
-import csv
 import datetime
 import itertools
 import math
@@ -26,8 +25,8 @@ from typing import Any
 from genlab.config import parse_value
 from genlab.errors import GenlabError
 from genlab.models.registry import get_model
-from genlab.sweep import markdown_table, parse_assignments
-from genlab.train.runfolder import atomic_write_bytes, atomic_write_json, checkpoint_epoch
+from genlab.sweep import markdown_table, parse_assignments, write_table
+from genlab.train.runfolder import atomic_write_json, checkpoint_epoch
 
 RANGES = ("log", "uniform")
 
@@ -217,12 +216,7 @@ def run_tune(
     best = (max if mode == "max" else min)(candidates, key=lambda row: row[metric])
     # Drawn values are shown as drawn (1e-05, not the sweep table's 0.0000).
     markdown = markdown_table([{k: str(v) if k in points[0] else v for k, v in row.items()} for row in rows])
-    folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / "results.csv", "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    atomic_write_bytes(folder / "results.md", (markdown + "\n").encode())
+    write_table(folder, rows, markdown)
     atomic_write_json(
         folder / "results.json",
         {
